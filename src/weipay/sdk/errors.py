@@ -1,0 +1,121 @@
+"""The one exception tree of the SDK.
+
+::
+
+    WeChatPayError                      every error the SDK raises
+    ├── ConfigurationError              credentials or arguments are wrong; fix the code or config
+    ├── SignatureError                  a signature, timestamp or ciphertext did not verify
+    │   └── SignTestProbe               WeChat's deliberate ``WECHATPAY/SIGNTEST/`` probe
+    ├── ProtocolError                   an answer we cannot parse (bad XML/JSON, missing fields)
+    ├── OutcomeUnknown                  we cannot tell whether WeChat acted: query before retrying
+    │   ├── TransportError              connect/read failure or timeout after sending
+    │   └── UnverifiableResponse        a 2xx answer whose signature did not verify
+    └── WeChatRefused                   WeChat answered and said no (code, message, status)
+
+Callers decide with two questions: did WeChat refuse (``WeChatRefused``: read ``code``), or is the
+outcome unknown (``OutcomeUnknown``: query with the same identifiers, never mint new ones)?
+Messages never contain secrets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ConfigurationError",
+    "OutcomeUnknown",
+    "ProtocolError",
+    "SignTestProbe",
+    "SignatureError",
+    "TransportError",
+    "UnverifiableResponse",
+    "WeChatPayError",
+    "WeChatRefused",
+]
+
+
+class WeChatPayError(Exception):
+    """Base of every error raised by ``weipay.sdk``."""
+
+    request_id: str | None = None
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+
+
+class ConfigurationError(WeChatPayError):
+    """Credentials, keys or arguments are unusable; nothing was sent."""
+
+
+class SignatureError(WeChatPayError):
+    """A signature, timestamp window or AEAD tag did not verify. Never retry blindly."""
+
+
+class SignTestProbe(SignatureError):
+    """WeChat's signature probe (``WECHATPAY/SIGNTEST/…``): reject it like any bad signature."""
+
+
+class ProtocolError(WeChatPayError):
+    """The peer's message is malformed: unparsable, unsafe XML, or missing required fields."""
+
+
+class OutcomeUnknown(WeChatPayError):
+    """The request may or may not have taken effect at WeChat. Query, or retry with identical ids."""
+
+    retryable = True
+
+
+class TransportError(OutcomeUnknown):
+    """Connecting, sending or reading failed (including timeouts)."""
+
+
+class UnverifiableResponse(OutcomeUnknown):
+    """WeChat's answer arrived but its signature did not verify; it may be forged."""
+
+
+# Codes WeChat documents as "retry with the same parameters". Everything else is final.
+_RETRYABLE_CODES = frozenset(
+    {
+        "SYSTEMERROR",
+        "SYSTEM_ERROR",
+        "BIZERR_NEED_RETRY",
+        "FREQUENCY_LIMITED",
+        "INVALID_REQ_TOO_MUCH",
+        "SERVICE_UNAVAILABLE",
+        "BANK_ERROR",
+        "RATELIMIT_EXCEEDED",
+    }
+)
+
+
+class WeChatRefused(WeChatPayError):
+    """WeChat answered with an error.
+
+    ``code`` is WeChat's own (``ORDERPAID``, ``PARAM_ERROR``…), ``status`` the HTTP status,
+    ``retryable`` whether WeChat documents a retry with identical parameters.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int | None = None,
+        detail: Any = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {message}", request_id=request_id)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.detail = detail
+
+    @property
+    def retryable(self) -> bool:
+        """True when WeChat documents retrying with the same parameters."""
+        return self.code in _RETRYABLE_CODES or (self.status is not None and self.status >= 500)
+
+    def __repr__(self) -> str:
+        return f"WeChatRefused(code={self.code!r}, status={self.status!r}, request_id={self.request_id!r})"
