@@ -1,0 +1,328 @@
+"""The service's configuration: one value, built once at the edge and passed down.
+
+Sources, later ones winning: a TOML or JSON file (``--config`` or ``WEIPAY_CONFIG``), then ``WEIPAY_``
+environment variables with ``__`` as the nesting delimiter (``WEIPAY_DATABASE_URL``,
+``WEIPAY_ADMIN__PASSWORD``, ``WEIPAY_MERCHANTS='[...]'`` as JSON). Secrets are :class:`SecretStr`.
+:func:`load_settings` turns every problem into one :class:`SettingsError` naming the field and the fix.
+
+In ``production`` the loader refuses development conveniences: placeholder secrets, plain API keys
+in the file (give ``api_key_sha256`` instead), and simulator bundles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from weipay.sdk.credentials import MerchantCredentials
+from weipay.sdk.errors import ConfigurationError
+
+__all__ = [
+    "AdminSettings",
+    "AppIds",
+    "MerchantSettings",
+    "Settings",
+    "SettingsError",
+    "WeChatEndpoints",
+    "hash_api_key",
+    "load_settings",
+]
+
+CONFIG_ENV = "WEIPAY_CONFIG"
+_PLACEHOLDER_MARKERS = ("changeme", "change-me", "placeholder", "example", "dev-", "demo", "secret", "password")
+_MIN_PRODUCTION_SECRET_CHARS = 24
+
+
+class SettingsError(ValueError):
+    """The configuration cannot be used; the message names the field and what to fix."""
+
+
+def hash_api_key(api_key: str) -> str:
+    """The stored form of an API key: SHA-256 hex (keys are long random strings, so no slow hash is needed)."""
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AppIds(_Strict):
+    """The merchant's appids per client kind (WeChat's nouns)."""
+
+    miniprogram: str | None = None
+    app: str | None = None
+    official_account: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        """Only the kinds that are configured."""
+        return {kind: appid for kind, appid in self.model_dump().items() if appid}
+
+
+class WeChatEndpoints(_Strict):
+    """Where WeChat lives for this merchant (the real hosts, or a simulator)."""
+
+    base_url: str = "https://api.mch.weixin.qq.com"
+    https_base_url: str | None = Field(default=None, description="v2 mTLS host (/secapi/); defaults to base_url")
+    login_base_url: str = "https://api.weixin.qq.com"
+    ca_path: Path | None = Field(default=None, description="CA bundle to trust (the simulator's HTTPS port)")
+    timeout_s: float = Field(default=10.0, gt=0, le=60)
+
+
+class MerchantSettings(_Strict):
+    """One merchant: identity, keys (bundle or files), appids, endpoints and policies."""
+
+    mchid: str = Field(pattern=r"^\d{6,20}$")
+    default_api: Literal["v3", "v2"] = "v3"
+    bundle_dir: Path | None = Field(default=None, description="a simulator bundle's merchant directory (development)")
+    private_key_path: Path | None = None
+    merchant_cert_path: Path | None = None
+    merchant_serial_no: str | None = None
+    wechatpay_public_key_path: Path | None = None
+    wechatpay_public_key_id: str | None = None
+    api_v2_key: SecretStr | None = None
+    api_v3_key: SecretStr | None = None
+    appids: AppIds = AppIds()
+    app_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    wechat: WeChatEndpoints = WeChatEndpoints()
+    refund_approval_required: bool = False
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    api_keys: list[SecretStr] = Field(default_factory=list, description="plain keys: development only")
+    api_key_sha256: list[str] = Field(default_factory=list, description="SHA-256 hex of each API key")
+
+    @field_validator("api_key_sha256")
+    @classmethod
+    def _hex_digests(cls, digests: list[str]) -> list[str]:
+        for digest in digests:
+            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest.lower()):
+                raise ValueError("each entry must be 64 hex characters: sha256 of the API key")
+        return [d.lower() for d in digests]
+
+    @model_validator(mode="after")
+    def _keys_from_somewhere(self) -> MerchantSettings:
+        if self.bundle_dir is None and self.private_key_path is None and self.api_v2_key is None:
+            raise ValueError("give bundle_dir (simulator bundle) or key paths (private_key_path, ...) and API keys")
+        if (self.webhook_url is None) != (self.webhook_secret is None):
+            raise ValueError("webhook_url and webhook_secret go together")
+        return self
+
+    def api_key_hashes(self) -> set[str]:
+        """Every accepted API key, hashed."""
+        return {hash_api_key(k.get_secret_value()) for k in self.api_keys} | set(self.api_key_sha256)
+
+    def credentials(self) -> MerchantCredentials:
+        """Load keys from the bundle or the files; :class:`SettingsError` naming the merchant on failure."""
+        try:
+            if self.bundle_dir is not None:
+                loaded = MerchantCredentials.from_bundle(self.bundle_dir)
+                if loaded.mchid != self.mchid:
+                    raise SettingsError(f"merchants[{self.mchid}].bundle_dir holds merchant {loaded.mchid}")
+                return _with_appids(loaded, self.appids.as_dict())
+            return MerchantCredentials.from_files(
+                mchid=self.mchid,
+                appids=self.appids.as_dict(),
+                api_v2_key=_reveal(self.api_v2_key),
+                api_v3_key=_reveal(self.api_v3_key),
+                private_key_path=self.private_key_path,
+                merchant_serial_no=self.merchant_serial_no,
+                merchant_cert_path=self.merchant_cert_path,
+                wechatpay_public_key_path=self.wechatpay_public_key_path,
+                wechatpay_public_key_id=self.wechatpay_public_key_id,
+                app_secrets={k: v.get_secret_value() for k, v in self.app_secrets.items()},
+            )
+        except ConfigurationError as exc:
+            raise SettingsError(f"merchants[{self.mchid}]: {exc}") from None
+
+    def bundle_account(self) -> dict[str, Any]:
+        """``account.json`` of the bundle (endpoints of the simulator), or an empty dict."""
+        if self.bundle_dir is None:
+            return {}
+        try:
+            data = json.loads((self.bundle_dir / "account.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+
+class AdminSettings(_Strict):
+    """Who may open the console: an admin API key (as Bearer or the login form) or HTTP basic."""
+
+    api_keys: list[SecretStr] = Field(default_factory=list)
+    username: str | None = None
+    password: SecretStr | None = None
+    session_secret: SecretStr | None = Field(default=None, description="signs console cookies; random if unset")
+
+
+class Settings(BaseSettings):
+    """Everything the service needs. Build with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="WEIPAY_", env_nested_delimiter="__", extra="forbid", frozen=True)
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///./weipay.sqlite3"
+    public_base_url: str = Field(default="http://127.0.0.1:8000", description="base of notify_url, as WeChat sees it")
+    merchants: list[MerchantSettings] = Field(default_factory=list)
+    admin: AdminSettings = AdminSettings()
+    notify_expected_after_s: int = Field(default=10, ge=0, description="query WeChat if no notification after this")
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only explicit values: :func:`load_settings` merges the file and the environment itself."""
+        return (init_settings,)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _unique_merchants(self) -> Settings:
+        seen = [m.mchid for m in self.merchants]
+        duplicates = sorted({m for m in seen if seen.count(m) > 1})
+        if duplicates:
+            raise ValueError(f"merchant {duplicates[0]} is configured twice")
+        return self
+
+    @cached_property
+    def merchants_by_mchid(self) -> dict[str, MerchantSettings]:
+        """Merchants keyed by mchid."""
+        return {m.mchid: m for m in self.merchants}
+
+    def merchant(self, mchid: str) -> MerchantSettings | None:
+        """The merchant with this mchid, if configured."""
+        return self.merchants_by_mchid.get(mchid)
+
+    def notify_url(self, mchid: str, api: str) -> str:
+        """The notify_url WeChat calls for this merchant and API version."""
+        return f"{self.public_base_url}/notify/wechatpay/{api}/{mchid}"
+
+
+def load_settings(
+    config_path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build :class:`Settings` from a file, ``WEIPAY_`` variables and explicit ``overrides`` (in that order).
+
+    ``config_path`` defaults to ``$WEIPAY_CONFIG``. Raises :class:`SettingsError` with a readable message.
+    """
+    env = dict(os.environ if environ is None else environ)
+    path = config_path if config_path is not None else env.get(CONFIG_ENV)
+    data: dict[str, Any] = _read_file(Path(path)) if path else {}
+    _deep_merge(data, _read_env(env))
+    _deep_merge(data, dict(overrides or {}))
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+    if settings.environment == "production":
+        _refuse_development_values(settings)
+    return settings
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SettingsError(f"config file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(raw) if path.suffix.lower() == ".json" else tomllib.loads(raw.decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
+        raise SettingsError(f"config file {path} is not valid {kind}: {exc}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"config file {path} must hold a table/object at the top level")
+    return data
+
+
+def _read_env(env: Mapping[str, str]) -> dict[str, Any]:
+    relevant = {k: v for k, v in env.items() if k.upper().startswith("WEIPAY_") and k.upper() != CONFIG_ENV}
+    if not relevant:
+        return {}
+    source = EnvSettingsSource(Settings, env_prefix="WEIPAY_", env_nested_delimiter="__", case_sensitive=False)
+    source.env_vars = {k.lower(): v for k, v in relevant.items()}
+    try:
+        return dict(source())
+    except Exception as exc:  # pydantic-settings raises SettingsError(ValueError) on bad JSON in a variable
+        raise SettingsError(f"environment: {exc}") from None
+
+
+def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"{where}: {error['msg']}")
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+def _refuse_development_values(settings: Settings) -> None:
+    problems = []
+    for merchant in settings.merchants:
+        where = f"merchants[{merchant.mchid}]"
+        if merchant.bundle_dir is not None:
+            problems.append(f"{where}.bundle_dir: simulator bundles are for development; give key paths")
+        if merchant.api_keys:
+            problems.append(f"{where}.api_keys: plain keys are for development; give api_key_sha256")
+        for name in ("api_v2_key", "api_v3_key", "webhook_secret"):
+            secret = getattr(merchant, name)
+            if secret is not None and _looks_placeholder(secret.get_secret_value(), minimum=32 if "key" in name else 0):
+                problems.append(f"{where}.{name}: placeholder or development value; set the real secret")
+    admin = settings.admin
+    weak = f"too short or a placeholder; use {_MIN_PRODUCTION_SECRET_CHARS}+ random chars"
+    for index, key in enumerate(admin.api_keys):
+        if _looks_placeholder(key.get_secret_value()):
+            problems.append(f"admin.api_keys[{index}]: {weak}")
+    for name in ("password", "session_secret"):
+        secret = getattr(admin, name)
+        if secret is not None and _looks_placeholder(secret.get_secret_value()):
+            problems.append(f"admin.{name}: {weak}")
+    if settings.public_base_url.startswith("http://"):
+        problems.append("public_base_url: WeChat requires https notify URLs in production")
+    if problems:
+        raise SettingsError("refused in production:\n  " + "\n  ".join(problems))
+
+
+def _looks_placeholder(value: str, *, minimum: int = 0) -> bool:
+    lowered = value.lower()
+    too_short = len(value) < max(minimum, _MIN_PRODUCTION_SECRET_CHARS)
+    return too_short or any(marker in lowered for marker in _PLACEHOLDER_MARKERS) or len(set(value)) < 6
+
+
+def _reveal(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()
+
+
+def _with_appids(credentials: MerchantCredentials, appids: dict[str, str]) -> MerchantCredentials:
+    if not appids:
+        return credentials
+    from dataclasses import replace
+
+    return replace(credentials, appids={**credentials.appids, **appids})
