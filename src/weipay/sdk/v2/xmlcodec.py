@@ -19,7 +19,8 @@ __all__ = ["MAX_XML_BYTES", "from_xml", "to_xml"]
 MAX_XML_BYTES = 64 * 1024
 _DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 # XML 1.0 forbids these code points outright; they cannot be escaped, only refused.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Lone surrogates cannot even be encoded as UTF-8.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -48,7 +49,9 @@ def from_xml(data: bytes | str, *, root: str | None = None) -> dict[str, str]:
 
 
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # A literal carriage return would be normalised to a line feed by every XML parser, so the
+    # receiver would sign a different value than we did; a character reference survives intact.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
 
 def to_xml(fields: Mapping[str, object], *, root: str = "xml") -> bytes:

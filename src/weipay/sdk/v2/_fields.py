@@ -1,0 +1,80 @@
+"""Reading WeChat's v2 field text into typed values, strictly: a malformed field is a ProtocolError."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+
+from ..errors import ProtocolError
+from .models import BEIJING
+
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def required(fields: Mapping[str, str], name: str) -> str:
+    """The non-empty value of ``name``, or a ProtocolError naming it."""
+    value = fields.get(name)
+    if not value:
+        raise ProtocolError(f"WeChat's answer lacks <{name}>")
+    return value
+
+
+def optional(fields: Mapping[str, str], name: str) -> str | None:
+    """The value of ``name``, with absent and empty both meaning ``None``."""
+    return fields.get(name) or None
+
+
+def parse_fen(text: str, name: str) -> int:
+    """An amount in fen: ASCII digits only (``int()`` would also take "+1", " 1" or full-width digits)."""
+    if not _DIGITS.fullmatch(text):
+        raise ProtocolError(f"<{name}> is not an amount in fen")
+    return int(text)
+
+
+def required_fen(fields: Mapping[str, str], name: str) -> int:
+    """A required amount in fen."""
+    return parse_fen(required(fields, name), name)
+
+
+def optional_fen(fields: Mapping[str, str], name: str) -> int | None:
+    """An optional amount in fen."""
+    value = optional(fields, name)
+    return None if value is None else parse_fen(value, name)
+
+
+def parse_compact_time(text: str, name: str) -> dt.datetime:
+    """``yyyyMMddHHmmss`` in Beijing time (``time_end``)."""
+    if not re.fullmatch(r"[0-9]{14}", text):
+        raise ProtocolError(f"<{name}> is not yyyyMMddHHmmss")
+    try:
+        return dt.datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=BEIJING)
+    except ValueError as exc:
+        raise ProtocolError(f"<{name}> is not a valid time") from exc
+
+
+def parse_dashed_time(text: str, name: str) -> dt.datetime:
+    """``yyyy-MM-dd HH:mm:ss`` in Beijing time (refund ``success_time``, bill rows)."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}", text):
+        raise ProtocolError(f"<{name}> is not yyyy-MM-dd HH:mm:ss")
+    try:
+        return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
+    except ValueError as exc:
+        raise ProtocolError(f"<{name}> is not a valid time") from exc
+
+
+def optional_compact_time(fields: Mapping[str, str], name: str) -> dt.datetime | None:
+    """An optional ``yyyyMMddHHmmss`` field."""
+    value = optional(fields, name)
+    return None if value is None else parse_compact_time(value, name)
+
+
+def optional_dashed_time(fields: Mapping[str, str], name: str) -> dt.datetime | None:
+    """An optional ``yyyy-MM-dd HH:mm:ss`` field."""
+    value = optional(fields, name)
+    return None if value is None else parse_dashed_time(value, name)
+
+
+def format_compact_time(moment: dt.datetime) -> str:
+    """A timezone-aware datetime as Beijing ``yyyyMMddHHmmss`` (``time_start``, ``time_expire``)."""
+    return moment.astimezone(BEIJING).strftime("%Y%m%d%H%M%S")
