@@ -28,7 +28,7 @@ STAMP = VENV / ".weipay-lock-sha256"
 
 
 def _run(*args: str | Path) -> None:
-    result = subprocess.run([str(a) for a in args], cwd=ROOT, check=False)  # noqa: S603
+    result = subprocess.run([str(a) for a in args], cwd=ROOT, check=False)
     if result.returncode != 0:
         sys.exit(result.returncode)
 
@@ -60,7 +60,7 @@ def test(extra: list[str]) -> None:
 
 def lock() -> None:
     """Pin every installed distribution except weipay itself."""
-    out = subprocess.run(  # noqa: S603
+    out = subprocess.run(
         [str(BIN / "python"), "-m", "pip", "freeze", "--exclude-editable"],
         cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout
@@ -78,7 +78,7 @@ def main() -> None:
         test(extra)
     elif command == "demo":
         setup()
-        os.execv(BIN / "weipay", [str(BIN / "weipay"), "demo", *extra])  # noqa: S606
+        os.execv(BIN / "weipay", [str(BIN / "weipay"), "demo", *extra])
     elif command == "lock":
         lock()
     else:
