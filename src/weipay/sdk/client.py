@@ -1,0 +1,106 @@
+"""The blocking client: drives :class:`~weipay.sdk._base.BaseClient` flows over ``httpx.Client``."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from ._base import DEFAULT_LIMITS, Backoff, BaseClient, Flow, Pause, Reply, Send, response_from_httpx
+from .credentials import MerchantCredentials
+from .operation import Operation
+
+__all__ = ["Client"]
+
+T = TypeVar("T")
+
+
+class Client(BaseClient):
+    """Call WeChat Pay from synchronous code. Thread-safe; use one per merchant and close it.
+
+    ``transport`` replaces the network (``httpx.MockTransport``, the simulator's transport);
+    ``secure_transport`` does the same for the client-certificate host and defaults to ``transport``.
+    Every other keyword is :class:`~weipay.sdk._base.BaseClient`'s.
+
+    >>> with Client(credentials) as client:          # doctest: +SKIP
+    ...     order = client.call(QueryOrder(out_trade_no="1217752501201407033233368018"))
+    """
+
+    def __init__(
+        self,
+        credentials: MerchantCredentials,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        secure_transport: httpx.BaseTransport | None = None,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+        **options: Any,
+    ) -> None:
+        super().__init__(credentials, **options)
+        self._limits = limits
+        self._secure_transport = secure_transport or transport
+        self._http = httpx.Client(
+            transport=transport,
+            verify=self._tls_context(with_client_cert=False, transport=transport),
+            timeout=self.timeout,
+            limits=limits,
+        )
+        self._secure_http: httpx.Client | None = None
+
+    def call(self, operation: Operation[T]) -> T:
+        """Run one operation: build, sign, send (retrying as the policy allows), verify, parse."""
+        return self._drive(self._call_flow(operation))
+
+    def close(self) -> None:
+        """Close the connection pools."""
+        self._http.close()
+        if self._secure_http is not None:
+            self._secure_http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # The send loop: the only code that differs from AsyncClient.
+    def _drive(self, flow: Flow[T]) -> T:
+        reply: Reply | None = None
+        try:
+            while True:
+                try:
+                    step = flow.send(reply)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                reply = None
+                if isinstance(step, Send):
+                    reply = self._send(step)
+                elif isinstance(step, Backoff):
+                    (self.retry.sleep or time.sleep)(step.seconds)
+                elif isinstance(step, Pause):
+                    time.sleep(step.seconds)
+        finally:
+            flow.close()
+
+    def _send(self, step: Send) -> Reply:
+        client = self._secure_pool() if step.mtls else self._http
+        started = time.perf_counter()
+        try:
+            response = client.request(step.method, step.url, headers=step.headers, content=step.content)
+        except httpx.HTTPError as exc:
+            return Reply(None, exc, time.perf_counter() - started)
+        return Reply(response_from_httpx(response), None, time.perf_counter() - started)
+
+    def _secure_pool(self) -> httpx.Client:
+        if self._secure_http is None:
+            self._secure_http = httpx.Client(
+                transport=self._secure_transport,
+                verify=self._tls_context(with_client_cert=True, transport=self._secure_transport),
+                timeout=self.timeout,
+                limits=self._limits,
+            )
+        return self._secure_http
