@@ -1,0 +1,71 @@
+"""The payment service's domain: money, identifiers, records and their state machines. Pure Python."""
+
+from __future__ import annotations
+
+from .entities import ApiVersion, Channel, Order, PaymentAttempt, Refund, RefundKind
+from .errors import Conflict, DomainError, ErrorKind, Forbidden, InvalidInput, NotFound, UpstreamError
+from .identifiers import (
+    check_out_trade_no,
+    duplicate_refund_no,
+    new_attempt_id,
+    new_order_id,
+    new_refund_id,
+    out_refund_no,
+    out_trade_no,
+)
+from .money import CURRENCY, MAX_AMOUNT_FEN, check_currency, check_fen, fen_to_yuan, yuan_to_fen
+from .states import (
+    ATTEMPT_TRANSITIONS,
+    ORDER_TRANSITIONS,
+    REFUND_TRANSITIONS,
+    AttemptEvent,
+    AttemptStatus,
+    OrderEvent,
+    OrderStatus,
+    RefundEvent,
+    RefundStatus,
+    can_transition,
+    sources_of,
+    transition,
+)
+
+__all__ = [
+    "ATTEMPT_TRANSITIONS",
+    "CURRENCY",
+    "MAX_AMOUNT_FEN",
+    "ORDER_TRANSITIONS",
+    "REFUND_TRANSITIONS",
+    "ApiVersion",
+    "AttemptEvent",
+    "AttemptStatus",
+    "Channel",
+    "Conflict",
+    "DomainError",
+    "ErrorKind",
+    "Forbidden",
+    "InvalidInput",
+    "NotFound",
+    "Order",
+    "OrderEvent",
+    "OrderStatus",
+    "PaymentAttempt",
+    "Refund",
+    "RefundEvent",
+    "RefundKind",
+    "RefundStatus",
+    "UpstreamError",
+    "can_transition",
+    "check_currency",
+    "check_fen",
+    "check_out_trade_no",
+    "duplicate_refund_no",
+    "fen_to_yuan",
+    "new_attempt_id",
+    "new_order_id",
+    "new_refund_id",
+    "out_refund_no",
+    "out_trade_no",
+    "sources_of",
+    "transition",
+    "yuan_to_fen",
+]

@@ -1,0 +1,158 @@
+"""The three state machines, each as ONE transition table, and the one function that applies them.
+
+The database applies the same tables by compare-and-set (``UPDATE … WHERE status = :from``), so a
+duplicate event that lost the race changes nothing. ``transition`` is the pure check used before
+every such update; it raises ``invalid_transition`` for anything the table does not list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import TypeVar
+
+from .errors import Conflict
+
+__all__ = [
+    "ATTEMPT_TRANSITIONS",
+    "ORDER_TRANSITIONS",
+    "REFUND_TRANSITIONS",
+    "AttemptEvent",
+    "AttemptStatus",
+    "OrderEvent",
+    "OrderStatus",
+    "RefundEvent",
+    "RefundStatus",
+    "can_transition",
+    "sources_of",
+    "transition",
+]
+
+
+class OrderStatus(StrEnum):
+    """The business order: what the merchant sees."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    CLOSED = "closed"
+    EXPIRED = "expired"
+
+
+class OrderEvent(StrEnum):
+    """What can happen to an order."""
+
+    PAY = "pay"
+    CLOSE = "close"
+    EXPIRE = "expire"
+    REFUND_PART = "refund_part"
+    REFUND_ALL = "refund_all"
+
+
+class AttemptStatus(StrEnum):
+    """One WeChat order (one ``out_trade_no``) made for a business order."""
+
+    CREATED = "created"  # row written, WeChat not yet answered
+    PENDING = "pending"  # WeChat holds an unpaid order
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CLOSED = "closed"
+    UNKNOWN = "unknown"  # timeout or unverifiable answer: resolved only by a query
+
+
+class AttemptEvent(StrEnum):
+    """What WeChat told us about an attempt (by answer, notification or query)."""
+
+    PREPAID = "prepaid"  # create answered: an unpaid order exists
+    REFUSED = "refused"  # create refused
+    TIMED_OUT = "timed_out"  # create's outcome unknown
+    OPEN = "open"  # a query found it unpaid (NOTPAY / USERPAYING)
+    PAID = "paid"
+    PAY_FAILED = "pay_failed"  # PAYERROR / REVOKED
+    CLOSED = "closed"
+    NOT_FOUND = "not_found"  # a query says WeChat never took it
+
+
+class RefundStatus(StrEnum):
+    """A refund of (part of) a payment."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class RefundEvent(StrEnum):
+    """What can happen to a refund."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    SUBMIT = "submit"
+    SUCCEED = "succeed"
+    FAIL = "fail"
+
+
+ORDER_TRANSITIONS: Mapping[tuple[OrderStatus, OrderEvent], OrderStatus] = {
+    (OrderStatus.PENDING, OrderEvent.PAY): OrderStatus.PAID,
+    (OrderStatus.PENDING, OrderEvent.CLOSE): OrderStatus.CLOSED,
+    (OrderStatus.PENDING, OrderEvent.EXPIRE): OrderStatus.EXPIRED,
+    (OrderStatus.PAID, OrderEvent.REFUND_PART): OrderStatus.PARTIALLY_REFUNDED,
+    (OrderStatus.PAID, OrderEvent.REFUND_ALL): OrderStatus.REFUNDED,
+    (OrderStatus.PARTIALLY_REFUNDED, OrderEvent.REFUND_PART): OrderStatus.PARTIALLY_REFUNDED,
+    (OrderStatus.PARTIALLY_REFUNDED, OrderEvent.REFUND_ALL): OrderStatus.REFUNDED,
+}
+
+ATTEMPT_TRANSITIONS: Mapping[tuple[AttemptStatus, AttemptEvent], AttemptStatus] = {
+    (AttemptStatus.CREATED, AttemptEvent.PREPAID): AttemptStatus.PENDING,
+    (AttemptStatus.CREATED, AttemptEvent.REFUSED): AttemptStatus.FAILED,
+    (AttemptStatus.CREATED, AttemptEvent.TIMED_OUT): AttemptStatus.UNKNOWN,
+    # A crash between "row written" and "answer stored" leaves CREATED; WeChat may still have it.
+    (AttemptStatus.CREATED, AttemptEvent.OPEN): AttemptStatus.PENDING,
+    (AttemptStatus.CREATED, AttemptEvent.PAID): AttemptStatus.SUCCEEDED,
+    (AttemptStatus.CREATED, AttemptEvent.CLOSED): AttemptStatus.CLOSED,
+    (AttemptStatus.CREATED, AttemptEvent.NOT_FOUND): AttemptStatus.FAILED,
+    (AttemptStatus.PENDING, AttemptEvent.PAID): AttemptStatus.SUCCEEDED,
+    (AttemptStatus.PENDING, AttemptEvent.PAY_FAILED): AttemptStatus.FAILED,
+    (AttemptStatus.PENDING, AttemptEvent.CLOSED): AttemptStatus.CLOSED,
+    (AttemptStatus.UNKNOWN, AttemptEvent.PREPAID): AttemptStatus.PENDING,
+    (AttemptStatus.UNKNOWN, AttemptEvent.OPEN): AttemptStatus.PENDING,
+    (AttemptStatus.UNKNOWN, AttemptEvent.PAID): AttemptStatus.SUCCEEDED,
+    (AttemptStatus.UNKNOWN, AttemptEvent.PAY_FAILED): AttemptStatus.FAILED,
+    (AttemptStatus.UNKNOWN, AttemptEvent.CLOSED): AttemptStatus.CLOSED,
+    (AttemptStatus.UNKNOWN, AttemptEvent.NOT_FOUND): AttemptStatus.FAILED,
+}
+
+REFUND_TRANSITIONS: Mapping[tuple[RefundStatus, RefundEvent], RefundStatus] = {
+    (RefundStatus.REQUESTED, RefundEvent.APPROVE): RefundStatus.APPROVED,
+    (RefundStatus.REQUESTED, RefundEvent.REJECT): RefundStatus.REJECTED,
+    (RefundStatus.REQUESTED, RefundEvent.SUBMIT): RefundStatus.PROCESSING,  # approval switched off
+    (RefundStatus.APPROVED, RefundEvent.SUBMIT): RefundStatus.PROCESSING,
+    (RefundStatus.PROCESSING, RefundEvent.SUCCEED): RefundStatus.SUCCEEDED,
+    (RefundStatus.PROCESSING, RefundEvent.FAIL): RefundStatus.FAILED,
+}
+
+S = TypeVar("S", OrderStatus, AttemptStatus, RefundStatus)
+E = TypeVar("E", OrderEvent, AttemptEvent, RefundEvent)
+
+
+def transition(table: Mapping[tuple[S, E], S], state: S, event: E) -> S:
+    """The state after ``event``, or ``Conflict("invalid_transition")`` if the table has no such edge."""
+    try:
+        return table[(state, event)]
+    except KeyError:
+        raise Conflict(
+            "invalid_transition", f"cannot {event.value} when {state.value}", state=state.value, event=event.value
+        ) from None
+
+
+def can_transition(table: Mapping[tuple[S, E], S], state: S, event: E) -> bool:
+    """Whether ``event`` is allowed in ``state``."""
+    return (state, event) in table
+
+
+def sources_of(table: Mapping[tuple[S, E], S], event: E) -> tuple[S, ...]:
+    """Every state from which ``event`` is allowed: the ``WHERE status IN (...)`` of a compare-and-set."""
+    return tuple(sorted((s for (s, e) in table if e == event), key=lambda s: s.value))
