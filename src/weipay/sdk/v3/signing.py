@@ -79,6 +79,9 @@ def parse_authorization(header: str) -> AuthorizationParams:
         match = _PARAM.fullmatch(part)
         if match is None:
             raise SignatureError("malformed Authorization parameter")
+        if match.group(1) in params:
+            # Two values for one name would let a proxy and a verifier read different signatures.
+            raise SignatureError("duplicated Authorization parameter")
         params[match.group(1)] = match.group(2)
     missing = [name for name in _REQUIRED if not params.get(name)]
     if missing:

@@ -32,6 +32,7 @@ __all__ = [
 
 TIMESTAMP_WINDOW_S = 300
 SIGNTEST_PREFIX = "WECHATPAY/SIGNTEST/"
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SERIAL = re.compile(r"PUB_KEY_ID_[0-9A-Za-z_]{1,64}|[0-9A-Fa-f]{1,64}")
 
 
@@ -69,7 +70,8 @@ class SignedHeaders:
                 nonce=lowered["wechatpay-nonce"],
                 signature=lowered["wechatpay-signature"],
                 serial=lowered["wechatpay-serial"],
-                signature_type=lowered.get("wechatpay-signature-type", SCHEME),
+                # A missing type is refused rather than assumed: WeChat always sends it, forgers may not.
+                signature_type=lowered["wechatpay-signature-type"],
                 request_id=lowered.get("request-id"),
             )
         except KeyError as exc:
@@ -163,10 +165,9 @@ class Verifier:
             raise SignatureError("unsupported Wechatpay-Signature-Type")
         if not is_valid_serial(headers.serial):
             raise SignatureError("malformed Wechatpay-Serial")
-        try:
-            timestamp = int(headers.timestamp)
-        except ValueError:
-            raise SignatureError("malformed Wechatpay-Timestamp") from None
+        if _TIMESTAMP.fullmatch(headers.timestamp) is None:
+            raise SignatureError("malformed Wechatpay-Timestamp")
+        timestamp = int(headers.timestamp)
         if abs(self._clock() - timestamp) >= self._window_s:
             raise SignatureError("Wechatpay-Timestamp outside the 5-minute window")
         trusted = self._usable(headers.serial)
