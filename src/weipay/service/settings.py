@@ -142,6 +142,12 @@ class MerchantSettings(_Strict):
         except ConfigurationError as exc:
             raise SettingsError(f"merchants[{self.mchid}]: {exc}") from None
 
+    def appid_map(self) -> dict[str, str]:
+        """Appids per kind: the bundle's, overridden by the configured ones."""
+        from_bundle = self.bundle_account().get("appids") or {}
+        merged = {str(k): str(v) for k, v in from_bundle.items() if v} if isinstance(from_bundle, dict) else {}
+        return {**merged, **self.appids.as_dict()}
+
     def bundle_account(self) -> dict[str, Any]:
         """``account.json`` of the bundle (endpoints of the simulator), or an empty dict."""
         if self.bundle_dir is None:
