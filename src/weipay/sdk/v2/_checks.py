@@ -63,6 +63,9 @@ def text(value: object, name: str, max_chars: int, *, required: bool = True) -> 
         raise ConfigurationError(f"{name} must be at most {max_chars} characters, got {len(value)}")
     if _XML_FORBIDDEN.search(value):
         raise ConfigurationError(f"{name} contains a control character XML cannot carry; remove it")
+    if value != value.strip():
+        # Many XML readers (xmltodict, so wechatpy) trim values, which would break the signature.
+        raise ConfigurationError(f"{name} must not start or end with whitespace; strip it")
     return value
 
 

@@ -1,0 +1,23 @@
+"""Shared constants of the API v2 tests (the official example key, PROTOCOL.md §6.1)."""
+
+V2_KEY = "192006250b4c09247ec02edce69f6a2d"
+V2_MCHID = "1230000109"
+V2_APPID = "wxd930ea5d5a258f4f"
+FIXED_NONCE = "5K8264ILTKCH16CQ2502SI8ZNMTM67VS"
+
+# PROTOCOL.md §6.2.1, upstream wechatpy tests/test_crypto.py::test_refund_notify_decrypt_message.
+WECHATPY_REFUND_KEY = "OF4Ne3znh8KqL0V4NqmALQa0uXMYKcEk"
+WECHATPY_REFUND_APPID = "wx4f4bc4dec97d474b"
+WECHATPY_REFUND_MCHID = "12345678"
+WECHATPY_REQ_INFO = (
+    "51A27s9LxbaEv52nBOrqa0FCs3HVIM31Wc3BpNqSCP5MQlS8HL1Vl7mZ21043B7PZy7adtOZGtZv44lGl0U8JXlVFL4Ltxsw6+pACjZBB0Qi1LUDjF"
+    "lP2IyTxYX4eC57kxnCphDdIyRkU67kOWW/HN/efggTUlaPJkoL5kVe9Y1MZF55IHR4lwGI7WtVLtxATX1tkAVZF+/ri0WlPXo9+GkqeB2/id6Ozw0"
+    "9Tqp8C/TKbmKBpRhTCRU2TzfQoLa6fjbgETFHJ795aEMyUZPQYbbsz6U9Rj9lUzEh8+Oc8KYTXa9zVk+nnFr82+yjffb3d36ylTe0y/VmYf90rf9cb"
+    "iJQdM00zZ8Qa99SlMTs2wjOO4Mi4Btlg1PebsLF8TkqbSZkRJDGs61UunUB8Km1b/VeBxXuv4D3H7DiVZ9Fj7lq2j07zFDpxxlhhen7kZvMWWO3lrf"
+    "FpA9c4eFOqfF9SxcU9nBmHfDD1g/dsrMl6+a71xQHJ/gn80fZOefUBv92ggqutsuJ4gd4OqkmO0XUs8e4XQyLpra+LvpmahsU5lBIZuQcMq3FHrqe8"
+    "hXTfp3+3qym2wGfvPI75jx41VZwmBQy9izB1Id+A5lUeXC5QJy+ryDu/dWkhB+aMjkElaI/Epmcc/IEPaI73W6Hc58hNednOM536rPnn+GDc98PdGs"
+    "zpLTjmaZSu8dtqwPaym66yRqFQowzFoBbooik57iHUFBCeWya7XcXYL9WKhRF3uIZM+Kfv9/Zs2pF+w9/EJpltuzPpT1GP2VTMSHz45zwphFlS2lX8"
+    "wHyZ+k9n2dptzQqpOCPedt5iQAmAe1oNQMxNdPDH9g68x9UzWD1kfK/dPO+3NPAh0XG+io4x15fIknNf7JLjpAuWicMMzCdwC4hhqeYOzQ+pC9f2xJ"
+    "Xi5YViNKIZY69oO8eoHYRitLZrHLgx3oB2zimmqX6BI+DMklKAzAqqgGmbFxcVTvxZB6cMCx+H7TTWXnjAG+6A3SrCcxg0l5+UB93pkAYR7SVJ+VaZ"
+    "oiBqlqnZvb7IM17n9XaaFntlzvbbFCIa7OnOQb5Lvw="
+)
