@@ -1,0 +1,530 @@
+"""The simulator's ledger: WeChat-side orders, refunds, notifications, login codes and balances in SQLite.
+
+One connection (WAL) guarded by a lock; every write is one transaction, so a restart loses nothing.
+State changes are compare-and-set (``UPDATE … WHERE state = :from``): losing a race is a no-op.
+Times are simulated Unix seconds (floats). Business refusals raise :class:`LedgerRefusal` with a
+``reason`` that each API maps to its own error code (v3 ``ORDER_CLOSED``, v2 ``ORDERCLOSED`` …).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Ledger", "LedgerRefusal", "LoginCode", "Notification", "Order", "Refund"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    mchid TEXT NOT NULL, out_trade_no TEXT NOT NULL, api TEXT NOT NULL, trade_type TEXT NOT NULL,
+    appid TEXT NOT NULL, description TEXT NOT NULL, amount_fen INTEGER NOT NULL, currency TEXT NOT NULL,
+    notify_url TEXT NOT NULL, attach TEXT NOT NULL DEFAULT '', openid TEXT NOT NULL DEFAULT '',
+    payer_client_ip TEXT NOT NULL DEFAULT '', time_expire REAL NOT NULL, prepay_id TEXT NOT NULL UNIQUE,
+    code_url TEXT UNIQUE, h5_url TEXT, state TEXT NOT NULL, trade_state_desc TEXT NOT NULL,
+    transaction_id TEXT UNIQUE, bank_type TEXT, success_time REAL, sign_type TEXT, fingerprint TEXT NOT NULL,
+    created_at REAL NOT NULL, payer_openid TEXT, extra TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (mchid, out_trade_no)
+);
+CREATE TABLE IF NOT EXISTS refunds (
+    mchid TEXT NOT NULL, out_refund_no TEXT NOT NULL, refund_id TEXT NOT NULL UNIQUE,
+    out_trade_no TEXT NOT NULL, api TEXT NOT NULL, amount_fen INTEGER NOT NULL, total_fen INTEGER NOT NULL,
+    status TEXT NOT NULL, funds_account TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',
+    notify_url TEXT NOT NULL DEFAULT '', fingerprint TEXT NOT NULL, created_at REAL NOT NULL,
+    success_time REAL, user_received_account TEXT NOT NULL, due_at REAL NOT NULL,
+    PRIMARY KEY (mchid, out_refund_no)
+);
+CREATE INDEX IF NOT EXISTS refunds_by_order ON refunds (mchid, out_trade_no);
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, api TEXT NOT NULL, url TEXT NOT NULL,
+    headers TEXT NOT NULL, body BLOB NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending', last_status INTEGER, last_reply TEXT, created_at REAL NOT NULL,
+    subject TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_at);
+CREATE TABLE IF NOT EXISTS deliveries (
+    notification_id INTEGER NOT NULL, attempt INTEGER NOT NULL, at REAL NOT NULL, status INTEGER,
+    reply TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS login_codes (
+    code TEXT PRIMARY KEY, appid TEXT NOT NULL, user TEXT NOT NULL, openid TEXT NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS balances (
+    mchid TEXT PRIMARY KEY, unsettled_fen INTEGER NOT NULL DEFAULT 0, available_fen INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+_REFUND_DESC = "订单发生过退款，退款详情请查询退款单"
+
+
+class LedgerRefusal(Exception):
+    """A business rule said no. ``reason`` is one of: ``params_differ``, ``paid``, ``closed``, ``not_found``,
+    ``not_paid``, ``over_refund``, ``not_enough``, ``total_mismatch``, ``expired``."""
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        super().__init__(message or reason)
+        self.reason = reason
+        self.message = message or reason
+
+
+def _from_row(cls: Any, row: sqlite3.Row) -> Any:
+    names = {f.name for f in fields(cls)}
+    return cls(**{key: row[key] for key in row.keys() if key in names})  # noqa: SIM118
+
+
+@dataclass(frozen=True)
+class Order:
+    """One WeChat-side order (v2 or v3). ``state`` is WeChat's ``trade_state``."""
+
+    mchid: str
+    out_trade_no: str
+    api: str
+    trade_type: str
+    appid: str
+    description: str
+    amount_fen: int
+    currency: str
+    notify_url: str
+    attach: str
+    openid: str
+    payer_client_ip: str
+    time_expire: float
+    prepay_id: str
+    code_url: str | None
+    h5_url: str | None
+    state: str
+    trade_state_desc: str
+    transaction_id: str | None
+    bank_type: str | None
+    success_time: float | None
+    sign_type: str | None
+    fingerprint: str
+    created_at: float
+    payer_openid: str | None
+    extra: str = "{}"
+
+    @property
+    def extra_fields(self) -> dict[str, Any]:
+        """API-specific fields kept as JSON (v2 ``product_id``, ``device_info``…)."""
+        data: dict[str, Any] = json.loads(self.extra or "{}")
+        return data
+
+
+@dataclass(frozen=True)
+class Refund:
+    """One refund. ``status``: PROCESSING, SUCCESS, CLOSED, ABNORMAL."""
+
+    mchid: str
+    out_refund_no: str
+    refund_id: str
+    out_trade_no: str
+    api: str
+    amount_fen: int
+    total_fen: int
+    status: str
+    funds_account: str
+    reason: str
+    notify_url: str
+    fingerprint: str
+    created_at: float
+    success_time: float | None
+    user_received_account: str
+    due_at: float
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A notification to deliver (or delivered) to a merchant's notify_url."""
+
+    id: int
+    kind: str
+    api: str
+    url: str
+    headers: str
+    body: bytes
+    attempt: int
+    next_at: float
+    state: str
+    last_status: int | None
+    last_reply: str | None
+    created_at: float
+    subject: str
+
+
+@dataclass(frozen=True)
+class LoginCode:
+    """A mini-program login code minted by the simulator."""
+
+    code: str
+    appid: str
+    user: str
+    openid: str
+    used: int
+    created_at: float
+
+
+class Ledger:
+    """Typed access to the simulator's SQLite state."""
+
+    def __init__(self, path: Path | str) -> None:
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` … ``COMMIT``), rolled back on error."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _one(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
+        with self._lock:
+            row: sqlite3.Row | None = self._db.execute(sql, params).fetchone()
+            return row
+
+    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._db.execute(sql, params).fetchall())
+
+    # -- meta --------------------------------------------------------------------------------------------
+    def get_meta(self, name: str) -> str | None:
+        """A stored setting (e.g. the last simulated time)."""
+        row = self._one("SELECT value FROM meta WHERE name = ?", (name,))
+        return None if row is None else str(row["value"])
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Store a setting."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = ?",
+                       (name, value, value))
+
+    # -- orders ------------------------------------------------------------------------------------------
+    def create_order(self, order: Order) -> tuple[Order, bool]:
+        """Insert ``order``, or re-enter an existing one with the same out_trade_no.
+
+        Returns ``(order, created)``. Re-entry with the same fingerprint on an unpaid order returns the
+        stored order (same prepay_id); otherwise :class:`LedgerRefusal` ``paid`` / ``closed`` /
+        ``params_differ``.
+        """
+        with self.transaction() as db:
+            row = db.execute("SELECT * FROM orders WHERE mchid = ? AND out_trade_no = ?",
+                             (order.mchid, order.out_trade_no)).fetchone()
+            if row is not None:
+                existing: Order = _from_row(Order, row)
+                if existing.state in ("SUCCESS", "REFUND"):
+                    raise LedgerRefusal("paid", "该订单已支付")
+                if existing.state in ("CLOSED", "REVOKED"):
+                    raise LedgerRefusal("closed", "该订单已关闭")
+                if existing.fingerprint != order.fingerprint or existing.api != order.api:
+                    raise LedgerRefusal("params_differ", "201 商户订单号重复")
+                return existing, False
+            names = [f.name for f in fields(Order)]
+            db.execute(
+                f"INSERT INTO orders ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",  # noqa: S608
+                tuple(getattr(order, n) for n in names),
+            )
+            return order, True
+
+    def _order_where(self, column: str, value: str, mchid: str | None) -> Order | None:
+        if mchid is None:
+            row = self._one(f"SELECT * FROM orders WHERE {column} = ?", (value,))  # noqa: S608
+        else:
+            row = self._one(f"SELECT * FROM orders WHERE {column} = ? AND mchid = ?", (value, mchid))  # noqa: S608
+        return None if row is None else _from_row(Order, row)
+
+    def order(self, mchid: str, out_trade_no: str) -> Order | None:
+        """The order by (mchid, out_trade_no)."""
+        return self._order_where("out_trade_no", out_trade_no, mchid)
+
+    def order_by_transaction_id(self, transaction_id: str, mchid: str | None = None) -> Order | None:
+        """The order by WeChat's transaction_id."""
+        return self._order_where("transaction_id", transaction_id, mchid)
+
+    def order_by_prepay_id(self, prepay_id: str) -> Order | None:
+        """The order by prepay_id."""
+        return self._order_where("prepay_id", prepay_id, None)
+
+    def order_by_code_url(self, code_url: str) -> Order | None:
+        """The NATIVE order by code_url."""
+        return self._order_where("code_url", code_url, None)
+
+    def orders(self, *, state: str | None = None, limit: int = 200) -> list[Order]:
+        """Recent orders, newest first (optionally in one state)."""
+        if state is None:
+            rows = self._all("SELECT * FROM orders ORDER BY created_at DESC LIMIT ?", (limit,))
+        else:
+            rows = self._all("SELECT * FROM orders WHERE state = ? ORDER BY created_at DESC LIMIT ?", (state, limit))
+        return [_from_row(Order, r) for r in rows]
+
+    def paid_between(self, start: float, end: float) -> list[Order]:
+        """Orders paid in ``[start, end)`` (for bills)."""
+        rows = self._all("SELECT * FROM orders WHERE success_time >= ? AND success_time < ? ORDER BY success_time",
+                         (start, end))
+        return [_from_row(Order, r) for r in rows]
+
+    def close_order(self, mchid: str, out_trade_no: str) -> Order | None:
+        """Close an unpaid order. ``None`` if unknown; ``paid`` refusal if paid; closing twice is fine."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE orders SET state = 'CLOSED', trade_state_desc = '订单已关闭' "
+                "WHERE mchid = ? AND out_trade_no = ? AND state IN ('NOTPAY', 'USERPAYING', 'PAYERROR')",
+                (mchid, out_trade_no),
+            )
+            row = db.execute("SELECT * FROM orders WHERE mchid = ? AND out_trade_no = ?",
+                             (mchid, out_trade_no)).fetchone()
+        if row is None:
+            return None
+        order: Order = _from_row(Order, row)
+        if order.state in ("SUCCESS", "REFUND"):
+            raise LedgerRefusal("paid", "订单已支付")
+        return order
+
+    def pay_order(
+        self, order: Order, *, transaction_id: str, payer_openid: str, bank_type: str, now: float
+    ) -> Order:
+        """NOTPAY -> SUCCESS by compare-and-set; adds the amount to the unsettled balance.
+
+        Refusals: ``paid``, ``closed``, ``expired`` (the order is closed as a side effect).
+        """
+        with self.transaction() as db:
+            current = _from_row(Order, db.execute("SELECT * FROM orders WHERE mchid = ? AND out_trade_no = ?",
+                                                  (order.mchid, order.out_trade_no)).fetchone())
+            if current.state in ("SUCCESS", "REFUND"):
+                raise LedgerRefusal("paid", "该订单已支付")
+            if current.state in ("CLOSED", "REVOKED"):
+                raise LedgerRefusal("closed", "该订单已关闭")
+            if current.time_expire <= now:
+                db.execute("UPDATE orders SET state = 'CLOSED', trade_state_desc = '订单已关闭' "
+                           "WHERE mchid = ? AND out_trade_no = ? AND state = ?",
+                           (order.mchid, order.out_trade_no, current.state))
+                expired = True
+            else:
+                expired = False
+                db.execute(
+                    "UPDATE orders SET state = 'SUCCESS', trade_state_desc = '支付成功', transaction_id = ?, "
+                    "bank_type = ?, success_time = ?, payer_openid = ? WHERE mchid = ? AND out_trade_no = ? "
+                    "AND state = ?",
+                    (transaction_id, bank_type, now, payer_openid, order.mchid, order.out_trade_no, current.state),
+                )
+                db.execute("INSERT INTO balances (mchid, unsettled_fen) VALUES (?, ?) ON CONFLICT(mchid) "
+                           "DO UPDATE SET unsettled_fen = unsettled_fen + ?",
+                           (order.mchid, current.amount_fen, current.amount_fen))
+        if expired:
+            raise LedgerRefusal("expired", "订单已过期")
+        paid = self.order(order.mchid, order.out_trade_no)
+        assert paid is not None
+        return paid
+
+    def set_trade_state_desc(self, order: Order, desc: str) -> None:
+        """Record why the payer's last attempt failed (the order stays payable)."""
+        with self.transaction() as db:
+            db.execute("UPDATE orders SET trade_state_desc = ? WHERE mchid = ? AND out_trade_no = ? AND state = "
+                       "'NOTPAY'", (desc, order.mchid, order.out_trade_no))
+
+    def expire_orders(self, now: float) -> int:
+        """Close unpaid orders past time_expire; returns how many."""
+        with self.transaction() as db:
+            cursor = db.execute("UPDATE orders SET state = 'CLOSED', trade_state_desc = '订单已关闭' "
+                                "WHERE state = 'NOTPAY' AND time_expire <= ?", (now,))
+            return cursor.rowcount
+
+    # -- refunds -----------------------------------------------------------------------------------------
+    def create_refund(self, refund: Refund) -> tuple[Refund, bool]:
+        """Accept a refund (status PROCESSING) or return the one already accepted under out_refund_no.
+
+        Checks, atomically: the order is paid (``not_paid``), ``total_fen`` equals the order amount
+        (``total_mismatch``), the sum of refunds stays within the amount (``over_refund``), and the funds
+        account holds enough (``not_enough``: unsettled, or available for ``AVAILABLE``). The refunded
+        amount leaves that balance.
+        """
+        with self.transaction() as db:
+            row = db.execute("SELECT * FROM refunds WHERE mchid = ? AND out_refund_no = ?",
+                             (refund.mchid, refund.out_refund_no)).fetchone()
+            if row is not None:
+                existing: Refund = _from_row(Refund, row)
+                if existing.fingerprint != refund.fingerprint:
+                    raise LedgerRefusal("params_differ", "请求内容和上次请求不一致，商户退款单号已经被其他请求使用")
+                return existing, False
+            order_row = db.execute("SELECT * FROM orders WHERE mchid = ? AND out_trade_no = ?",
+                                   (refund.mchid, refund.out_trade_no)).fetchone()
+            if order_row is None:
+                raise LedgerRefusal("not_found", "订单不存在")
+            order: Order = _from_row(Order, order_row)
+            if order.state not in ("SUCCESS", "REFUND"):
+                raise LedgerRefusal("not_paid", "订单未支付")
+            if refund.total_fen != order.amount_fen:
+                raise LedgerRefusal("total_mismatch", "订单金额与退款请求中的订单金额不一致")
+            refunded = db.execute(
+                "SELECT COALESCE(SUM(amount_fen), 0) FROM refunds WHERE mchid = ? AND out_trade_no = ? "
+                "AND status IN ('PROCESSING', 'SUCCESS', 'ABNORMAL')", (refund.mchid, refund.out_trade_no),
+            ).fetchone()[0]
+            if refunded + refund.amount_fen > order.amount_fen:
+                raise LedgerRefusal("over_refund", "申请退款金额超过订单可退金额")
+            column = "available_fen" if refund.funds_account == "AVAILABLE" else "unsettled_fen"
+            balance = db.execute(f"SELECT {column} FROM balances WHERE mchid = ?", (refund.mchid,)).fetchone()  # noqa: S608
+            if balance is None or balance[0] < refund.amount_fen:
+                raise LedgerRefusal("not_enough", "基本账户余额不足，请充值后重新发起")
+            db.execute(f"UPDATE balances SET {column} = {column} - ? WHERE mchid = ?",  # noqa: S608
+                       (refund.amount_fen, refund.mchid))
+            names = [f.name for f in fields(Refund)]
+            db.execute(
+                f"INSERT INTO refunds ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",  # noqa: S608
+                tuple(getattr(refund, n) for n in names),
+            )
+            return refund, True
+
+    def refund(self, mchid: str, out_refund_no: str) -> Refund | None:
+        """A refund by out_refund_no."""
+        row = self._one("SELECT * FROM refunds WHERE mchid = ? AND out_refund_no = ?", (mchid, out_refund_no))
+        return None if row is None else _from_row(Refund, row)
+
+    def refund_by_refund_id(self, refund_id: str) -> Refund | None:
+        """A refund by WeChat's refund_id."""
+        row = self._one("SELECT * FROM refunds WHERE refund_id = ?", (refund_id,))
+        return None if row is None else _from_row(Refund, row)
+
+    def refunds_for_order(self, mchid: str, out_trade_no: str) -> list[Refund]:
+        """An order's refunds, oldest first."""
+        rows = self._all("SELECT * FROM refunds WHERE mchid = ? AND out_trade_no = ? ORDER BY created_at, rowid",
+                         (mchid, out_trade_no))
+        return [_from_row(Refund, r) for r in rows]
+
+    def refunds_between(self, start: float, end: float) -> list[Refund]:
+        """Refunds that succeeded in ``[start, end)`` (for bills)."""
+        rows = self._all("SELECT * FROM refunds WHERE success_time >= ? AND success_time < ? ORDER BY success_time",
+                         (start, end))
+        return [_from_row(Refund, r) for r in rows]
+
+    def due_refunds(self, now: float) -> list[Refund]:
+        """PROCESSING refunds whose simulated processing time is over."""
+        rows = self._all("SELECT * FROM refunds WHERE status = 'PROCESSING' AND due_at <= ? ORDER BY due_at", (now,))
+        return [_from_row(Refund, r) for r in rows]
+
+    def complete_refund(self, refund: Refund, *, status: str, now: float) -> Refund | None:
+        """PROCESSING -> ``status`` (SUCCESS/CLOSED/ABNORMAL) by compare-and-set; ``None`` if it lost the race.
+
+        SUCCESS moves the order to REFUND; CLOSED gives the money back to the funds account.
+        """
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE refunds SET status = ?, success_time = ? WHERE mchid = ? AND out_refund_no = ? "
+                "AND status = 'PROCESSING'",
+                (status, now if status == "SUCCESS" else None, refund.mchid, refund.out_refund_no),
+            )
+            if cursor.rowcount == 0:
+                return None
+            if status == "SUCCESS":
+                db.execute("UPDATE orders SET state = 'REFUND', trade_state_desc = ? "
+                           "WHERE mchid = ? AND out_trade_no = ? AND state = 'SUCCESS'",
+                           (_REFUND_DESC, refund.mchid, refund.out_trade_no))
+            elif status == "CLOSED":
+                column = "available_fen" if refund.funds_account == "AVAILABLE" else "unsettled_fen"
+                db.execute(f"UPDATE balances SET {column} = {column} + ? WHERE mchid = ?",  # noqa: S608
+                           (refund.amount_fen, refund.mchid))
+        return self.refund(refund.mchid, refund.out_refund_no)
+
+    # -- balances ----------------------------------------------------------------------------------------
+    def balance(self, mchid: str) -> tuple[int, int]:
+        """``(unsettled_fen, available_fen)``."""
+        row = self._one("SELECT unsettled_fen, available_fen FROM balances WHERE mchid = ?", (mchid,))
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+    def set_balance(self, mchid: str, *, unsettled_fen: int | None = None, available_fen: int | None = None) -> None:
+        """Set one or both balances (fault plan / tests)."""
+        current = self.balance(mchid)
+        values = (current[0] if unsettled_fen is None else unsettled_fen,
+                  current[1] if available_fen is None else available_fen)
+        with self.transaction() as db:
+            db.execute("INSERT INTO balances (mchid, unsettled_fen, available_fen) VALUES (?, ?, ?) "
+                       "ON CONFLICT(mchid) DO UPDATE SET unsettled_fen = ?, available_fen = ?",
+                       (mchid, *values, *values))
+
+    # -- notifications -----------------------------------------------------------------------------------
+    def enqueue_notification(
+        self, *, kind: str, api: str, url: str, headers: dict[str, str], body: bytes, next_at: float, now: float,
+        subject: str = "",
+    ) -> int:
+        """Queue a notification; returns its id. ``subject`` names what it is about (out_trade_no…)."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO notifications (kind, api, url, headers, body, next_at, created_at, subject) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (kind, api, url, json.dumps(headers), body, next_at, now, subject),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def due_notifications(self, now: float, limit: int = 100) -> list[Notification]:
+        """Pending notifications due at ``now``, oldest first."""
+        rows = self._all("SELECT * FROM notifications WHERE state = 'pending' AND next_at <= ? "
+                         "ORDER BY next_at, id LIMIT ?", (now, limit))
+        return [_from_row(Notification, r) for r in rows]
+
+    def notifications(self, limit: int = 500) -> list[Notification]:
+        """All notifications, newest first."""
+        rows = self._all("SELECT * FROM notifications ORDER BY id DESC LIMIT ?", (limit,))
+        return [_from_row(Notification, r) for r in rows]
+
+    def deliveries(self, notification_id: int | None = None) -> list[dict[str, Any]]:
+        """The delivery log (one row per attempt)."""
+        if notification_id is None:
+            rows = self._all("SELECT * FROM deliveries ORDER BY at, rowid")
+        else:
+            rows = self._all("SELECT * FROM deliveries WHERE notification_id = ? ORDER BY at, rowid",
+                             (notification_id,))
+        return [dict(r) for r in rows]
+
+    def record_delivery(
+        self, notification: Notification, *, at: float, status: int | None, reply: str, state: str, next_at: float
+    ) -> None:
+        """Log one attempt and move the notification to ``state`` (pending/delivered/failed)."""
+        attempt = notification.attempt + 1
+        with self.transaction() as db:
+            db.execute("INSERT INTO deliveries (notification_id, attempt, at, status, reply) VALUES (?, ?, ?, ?, ?)",
+                       (notification.id, attempt, at, status, reply[:500]))
+            db.execute("UPDATE notifications SET attempt = ?, state = ?, next_at = ?, last_status = ?, "
+                       "last_reply = ? WHERE id = ?",
+                       (attempt, state, next_at, status, reply[:500], notification.id))
+
+    def log_extra_delivery(self, notification_id: int, *, attempt: int, at: float, status: int | None,
+                           reply: str) -> None:
+        """Log a send that is not a scheduled attempt (a signature probe, a duplicate)."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO deliveries (notification_id, attempt, at, status, reply) VALUES (?, ?, ?, ?, ?)",
+                       (notification_id, attempt, at, status, reply[:500]))
+
+    # -- login codes -------------------------------------------------------------------------------------
+    def add_login_code(self, code: LoginCode) -> None:
+        """Store a freshly minted login code."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO login_codes (code, appid, user, openid, used, created_at) "
+                       "VALUES (?, ?, ?, ?, 0, ?)", (code.code, code.appid, code.user, code.openid, code.created_at))
+
+    def use_login_code(self, code: str) -> tuple[LoginCode | None, bool]:
+        """``(code, first_use)``: marks the code used; ``first_use`` is False when it was used before."""
+        with self.transaction() as db:
+            row = db.execute("SELECT * FROM login_codes WHERE code = ?", (code,)).fetchone()
+            if row is None:
+                return None, False
+            cursor = db.execute("UPDATE login_codes SET used = 1 WHERE code = ? AND used = 0", (code,))
+            return _from_row(LoginCode, row), cursor.rowcount == 1

@@ -1,0 +1,226 @@
+"""Notifications: build them in the order's API version, deliver them on WeChat's retry schedule.
+
+v3: JSON whose ``resource`` is AES-256-GCM-encrypted with the APIv3 key, signed per attempt (so the
+timestamp is fresh on every retry). v2: built by ``v2_api.payment_notification`` /
+``v2_api.refund_notification``. Success is a 2xx (v3) or XML ``return_code`` SUCCESS (v2) within 5 s.
+The schedule runs in simulated time, so ``--time-scale`` compresses it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from weipay.sdk.crypto import aes_gcm_encrypt
+from weipay.sdk.errors import ProtocolError
+
+from .clock import rfc3339
+from .ledger import Notification, Order, Refund
+from .wechat_keys import notification_uses_public_key, signed_headers
+
+if TYPE_CHECKING:
+    from .core import Simulator
+
+__all__ = [
+    "MERCHANT_TIMEOUT_S",
+    "RETRY_SCHEDULE_S",
+    "deliver_due",
+    "enqueue_payment",
+    "enqueue_refund",
+    "refund_resource",
+    "transaction_resource",
+]
+
+# WeChat's schedule after the first attempt: 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24 h 4 min).
+RETRY_SCHEDULE_S = (15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600)
+MERCHANT_TIMEOUT_S = 5.0
+
+
+def transaction_resource(order: Order) -> dict[str, Any]:
+    """The v3 Transaction object (query answer and decrypted TRANSACTION.SUCCESS resource)."""
+    resource: dict[str, Any] = {
+        "appid": order.appid,
+        "mchid": order.mchid,
+        "out_trade_no": order.out_trade_no,
+        "trade_type": order.trade_type,
+        "trade_state": order.state,
+        "trade_state_desc": order.trade_state_desc,
+        "amount": {"total": order.amount_fen, "currency": order.currency},
+    }
+    if order.transaction_id:
+        resource.update(
+            transaction_id=order.transaction_id,
+            bank_type=order.bank_type or "OTHERS",
+            attach=order.attach,
+            success_time=rfc3339(order.success_time or 0),
+            payer={"openid": order.payer_openid or order.openid},
+        )
+        resource["amount"].update(payer_total=order.amount_fen, payer_currency=order.currency)
+    elif order.openid:
+        resource["payer"] = {"openid": order.openid}
+    return resource
+
+
+def refund_resource(refund: Refund, order: Order) -> dict[str, Any]:
+    """The decrypted REFUND.* resource."""
+    resource: dict[str, Any] = {
+        "mchid": refund.mchid,
+        "transaction_id": order.transaction_id or "",
+        "out_trade_no": refund.out_trade_no,
+        "refund_id": refund.refund_id,
+        "out_refund_no": refund.out_refund_no,
+        "refund_status": refund.status,
+        "user_received_account": refund.user_received_account,
+        "amount": {"total": refund.total_fen, "refund": refund.amount_fen, "payer_total": refund.total_fen,
+                   "payer_refund": refund.amount_fen},
+    }
+    if refund.success_time is not None:
+        resource["success_time"] = rfc3339(refund.success_time)
+    return resource
+
+
+def _v3_envelope(sim: Simulator, *, event_type: str, summary: str, original_type: str,
+                 resource: dict[str, Any]) -> bytes:
+    nonce = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
+    plaintext = json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode()
+    envelope = {
+        "id": str(uuid.uuid4()),
+        "create_time": rfc3339(sim.now()),
+        "resource_type": "encrypt-resource",
+        "event_type": event_type,
+        "summary": summary,
+        "resource": {
+            "original_type": original_type,
+            "algorithm": "AEAD_AES_256_GCM",
+            "ciphertext": aes_gcm_encrypt(sim.account["apiv3_key"].encode(), nonce, original_type, plaintext),
+            "associated_data": original_type,
+            "nonce": nonce,
+        },
+    }
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _enqueue(sim: Simulator, *, kind: str, api: str, url: str, headers: dict[str, str], body: bytes,
+             subject: str) -> int:
+    now = sim.now()
+    return sim.ledger.enqueue_notification(
+        kind=kind, api=api, url=url, headers=headers, body=body, next_at=now + sim.faults.plan.notify_delay_s,
+        now=now, subject=subject,
+    )
+
+
+def enqueue_payment(sim: Simulator, order: Order) -> int | None:
+    """Queue the payment notification of a paid order."""
+    if not order.notify_url:
+        return None
+    if order.api == "v3":
+        body = _v3_envelope(sim, event_type="TRANSACTION.SUCCESS", summary="支付成功", original_type="transaction",
+                            resource=transaction_resource(order))
+        headers = {"content-type": "application/json"}
+    else:
+        from . import v2_api
+
+        headers, body = v2_api.payment_notification(sim, order)
+    return _enqueue(sim, kind="payment", api=order.api, url=order.notify_url, headers=headers, body=body,
+                    subject=order.out_trade_no)
+
+
+_REFUND_EVENTS = {"SUCCESS": ("REFUND.SUCCESS", "退款成功"), "ABNORMAL": ("REFUND.ABNORMAL", "退款异常"),
+                  "CLOSED": ("REFUND.CLOSED", "退款关闭")}
+
+
+def enqueue_refund(sim: Simulator, refund: Refund) -> int | None:
+    """Queue the refund notification (to the refund's notify_url, else the order's)."""
+    order = sim.ledger.order(refund.mchid, refund.out_trade_no)
+    if order is None or refund.status not in _REFUND_EVENTS:
+        return None
+    url = refund.notify_url or order.notify_url
+    if not url:
+        return None
+    if refund.api == "v3":
+        event_type, summary = _REFUND_EVENTS[refund.status]
+        body = _v3_envelope(sim, event_type=event_type, summary=summary, original_type="refund",
+                            resource=refund_resource(refund, order))
+        headers = {"content-type": "application/json"}
+    else:
+        from . import v2_api
+
+        headers, body = v2_api.refund_notification(sim, refund, order)
+    return _enqueue(sim, kind="refund", api=refund.api, url=url, headers=headers, body=body,
+                    subject=refund.out_refund_no)
+
+
+def _accepted(notification: Notification, response: httpx.Response) -> bool:
+    if notification.api == "v3":
+        return 200 <= response.status_code < 300
+    if response.status_code != 200:
+        return False
+    from weipay.sdk.v2.xmlcodec import from_xml
+
+    try:
+        return from_xml(response.content).get("return_code") == "SUCCESS"
+    except ProtocolError:
+        return False
+
+
+def _post(sim: Simulator, client: httpx.Client, notification: Notification, *, probe: bool) -> tuple[int | None, str,
+                                                                                                       bool]:
+    headers: dict[str, str] = json.loads(notification.headers)
+    if notification.api == "v3":
+        headers.update(signed_headers(sim, notification.body, public_key=notification_uses_public_key(sim),
+                                      probe=probe))
+        headers.pop("request-id", None)
+    try:
+        response = client.post(notification.url, content=notification.body, headers=headers)
+    except httpx.TimeoutException:
+        return None, f"no answer within {MERCHANT_TIMEOUT_S:g} s", False
+    except httpx.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}", False
+    return response.status_code, response.text[:500], _accepted(notification, response)
+
+
+def _send(sim: Simulator, client: httpx.Client, notification: Notification) -> int:
+    drop, duplicate, probe = sim.faults.notification_fate()
+    now = sim.now()
+    attempts = 0
+    if probe and notification.api == "v3":
+        status, reply, accepted = _post(sim, client, notification, probe=True)
+        note = "probe accepted: the merchant does not verify signatures!" if accepted else "probe rejected"
+        sim.ledger.log_extra_delivery(notification.id, attempt=notification.attempt + 1, at=now, status=status,
+                                      reply=f"[signtest {note}] {reply}")
+        attempts += 1
+    attempt = notification.attempt + 1
+    retry_at = now + RETRY_SCHEDULE_S[attempt - 1] if attempt <= len(RETRY_SCHEDULE_S) else now
+    give_up = attempt > len(RETRY_SCHEDULE_S)
+    if drop:
+        sim.ledger.record_delivery(notification, at=now, status=None, reply="[dropped by the fault plan]",
+                                   state="failed" if give_up else "pending", next_at=retry_at)
+        return attempts + 1
+    status, reply, accepted = _post(sim, client, notification, probe=False)
+    state = "delivered" if accepted else ("failed" if give_up else "pending")
+    sim.ledger.record_delivery(notification, at=now, status=status, reply=reply, state=state, next_at=retry_at)
+    attempts += 1
+    if accepted and duplicate:
+        status, reply, _ = _post(sim, client, notification, probe=False)
+        sim.ledger.log_extra_delivery(notification.id, attempt=attempt, at=now, status=status,
+                                      reply=f"[duplicate] {reply}")
+        attempts += 1
+    return attempts
+
+
+def deliver_due(sim: Simulator) -> int:
+    """Attempt every due notification once; returns the number of HTTP attempts (probes included)."""
+    due = sim.ledger.due_notifications(sim.now())
+    if not due:
+        return 0
+    sim.faults.shuffle(due)
+    attempts = 0
+    with httpx.Client(transport=sim.notify_transport, timeout=MERCHANT_TIMEOUT_S, trust_env=False) as client:
+        for notification in due:
+            attempts += _send(sim, client, notification)
+    return attempts

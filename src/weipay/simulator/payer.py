@@ -1,0 +1,42 @@
+"""The payer's side of a payment: what happens when a user taps Pay (or Cancel) in WeChat."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .ledger import LedgerRefusal, Order
+
+if TYPE_CHECKING:
+    from .core import Simulator
+
+__all__ = ["OUTCOMES", "pay"]
+
+OUTCOMES = ("success", "cancel", "insufficient_balance")
+
+
+def pay(sim: Simulator, order: Order, *, openid: str | None, outcome: str) -> dict[str, Any]:
+    """Apply the payer's ``outcome`` to ``order``.
+
+    ``success``: NOTPAY -> SUCCESS, the amount joins the unsettled balance, the payment notification is
+    queued (same transaction semantics as WeChat: the order is paid even if the notification never arrives).
+    ``cancel`` and ``insufficient_balance``: the order stays NOTPAY (the user may try again), as on WeChat.
+    A JSAPI order may only be paid by the openid it was created for.
+    """
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
+    if order.state in ("SUCCESS", "REFUND"):
+        raise LedgerRefusal("paid", "该订单已支付")
+    if order.state in ("CLOSED", "REVOKED"):
+        raise LedgerRefusal("closed", "该订单已关闭")
+    if order.trade_type == "JSAPI" and openid and order.openid and openid != order.openid:
+        raise LedgerRefusal("openid_mismatch", "openid与下单时的openid不一致")
+    if outcome != "success":
+        desc = "用户取消支付" if outcome == "cancel" else "用户余额不足"
+        sim.ledger.set_trade_state_desc(order, desc)
+        return {"trade_state": "NOTPAY", "trade_state_desc": desc}
+    payer_openid = order.openid or openid or sim.openid_for(order.appid, "payer")
+    paid = sim.ledger.pay_order(
+        order, transaction_id=sim.new_transaction_id(), payer_openid=payer_openid, bank_type="OTHERS", now=sim.now()
+    )
+    sim.enqueue_payment_notification(paid)
+    return {"transaction_id": paid.transaction_id, "trade_state": paid.state, "trade_state_desc": paid.trade_state_desc}
