@@ -97,3 +97,11 @@ def make_async_client(clock: FakeClock, retry: RetryPolicy) -> Callable[..., Asy
         return AsyncClient(credentials, transport=httpx.MockTransport(handler), **options)
 
     return make
+
+
+@pytest.fixture
+def new_key_pair(request: pytest.FixtureRequest, merchant_keys: Any) -> Callable[..., Any]:
+    """tests/sdk/conftest.py's ``make_key_pair`` (found through its module: tests are not a package)."""
+    plugins = request.config.pluginmanager.get_plugins()
+    module = next(plugin for plugin in plugins if getattr(plugin, "KeyPair", None) is type(merchant_keys))
+    return module.make_key_pair  # type: ignore[no-any-return]

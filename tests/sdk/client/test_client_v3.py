@@ -27,7 +27,9 @@ def test_request_carries_a_valid_authorization_over_the_exact_bytes(wechat, cred
     assert result == {"code_url": "weixin://wxpay/bizpayurl?pr=abc"}
     request = seen[0]
     params = parse_authorization(request.headers["Authorization"])
-    message = request_message("POST", "/v3/pay/transactions/native", params.timestamp, params.nonce_str, request.content)
+    message = request_message(
+        "POST", "/v3/pay/transactions/native", params.timestamp, params.nonce_str, request.content
+    )
     assert rsa_verify(merchant_keys.private_key.public_key(), message, params.signature)
     assert params.mchid == credentials.mchid and params.serial_no == merchant_keys.serial
     assert json.loads(request.content)["description"] == "图书"
