@@ -94,8 +94,12 @@ class Verifier:
         self._window_s = window_s
 
     def add_public_key(self, key_id: str, public_key: RSAPublicKey) -> None:
-        """Trust the WeChat Pay public key ``key_id`` (``PUB_KEY_ID_…``)."""
-        if not key_id.startswith("PUB_KEY_ID_") or not is_valid_serial(key_id):
+        """Trust the WeChat Pay public key ``key_id`` (``PUB_KEY_ID_…``).
+
+        A hex ``key_id`` is also accepted: it trusts a bare platform key under its certificate serial
+        without a validity window (wechatpayv3's public-key mode allows the same; test vectors use it).
+        """
+        if not is_valid_serial(key_id):
             raise ConfigurationError("WeChat Pay public key id must look like PUB_KEY_ID_…")
         self._keys[key_id] = _TrustedKey(public_key)
 
