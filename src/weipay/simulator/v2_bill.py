@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from .v2_wire import dashed_time
 
-__all__ = ["BILL_TYPES", "FEE_RATE", "BillEntry", "render_bill"]
+__all__ = ["BILL_TYPES", "FEE_RATE", "HEADERS", "BillEntry", "belongs_to_bill", "render_bill"]
 
 BILL_TYPES = frozenset({"ALL", "SUCCESS", "REFUND", "RECHARGE_REFUND"})
 FEE_RATE = Decimal("0.006")  # the standard 0.60 % merchant rate
@@ -61,7 +61,7 @@ class BillEntry:
 
 def render_bill(entries: Iterable[BillEntry], bill_type: str) -> str:
     """The bill text for ``bill_type`` (the caller has checked it is one of :data:`BILL_TYPES`)."""
-    chosen = sorted((entry for entry in entries if _belongs(entry, bill_type)), key=lambda entry: entry.time_s)
+    chosen = sorted((entry for entry in entries if belongs_to_bill(entry, bill_type)), key=lambda entry: entry.time_s)
     header = HEADERS[bill_type]
     lines = [",".join(header)]
     lines += [",".join(f"`{value}" for value in _row(entry, header)) for entry in chosen]
@@ -70,7 +70,8 @@ def render_bill(entries: Iterable[BillEntry], bill_type: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _belongs(entry: BillEntry, bill_type: str) -> bool:
+def belongs_to_bill(entry: BillEntry, bill_type: str) -> bool:
+    """Whether ``entry`` is a row of a ``bill_type`` bill."""
     if bill_type == "SUCCESS":
         return not entry.is_refund
     if bill_type == "REFUND":
