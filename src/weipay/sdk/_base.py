@@ -21,7 +21,7 @@ import httpx
 from weipay import __version__
 
 from . import _log
-from ._certificates import Admission, RefreshGate, read_certificates, refresh_due
+from ._certificates import Admission, RefreshGate, refresh_due
 from .clock import Clock, NonceSource, new_nonce, system_clock
 from .credentials import MerchantCredentials
 from .errors import (
@@ -34,6 +34,12 @@ from .errors import (
 )
 from .operation import Api, Context, HttpRequest, HttpResponse, Operation
 from .retry import RetryPolicy
+from .v2 import notify as v2_notify
+from .v2 import payparams as v2_payparams
+from .v2.models import V2PaymentNotification, V2RefundNotification
+from .v3 import payparams as v3_payparams
+from .v3.certificates import DownloadCertificates
+from .v3.notify import Notification, parse_notification
 from .v3.signing import authorization
 from .v3.verifier import SignedHeaders, UnknownSerial, Verifier
 
@@ -269,6 +275,53 @@ class BaseClient:
             attempt=attempt,
         )
 
+    # -- helpers that need the credentials but no I/O ---------------------------------------------
+
+    def _notification_flow(self, headers: Mapping[str, str], body: bytes) -> Flow[Notification]:
+        """Verify, decrypt and parse a v3 notification; an unknown serial may download certificates."""
+        api_v3_key = self.credentials.require_v3_key()
+        try:
+            return parse_notification(self.verifier, api_v3_key, headers, body)
+        except UnknownSerial:
+            if not self.download_certificates:
+                raise
+        yield from self._refresh_flow()
+        return parse_notification(self.verifier, api_v3_key, headers, body)
+
+    def v2_payment_notification(self, body: bytes, sign_type: str | None = None) -> V2PaymentNotification:
+        """Verify and read a v2 payment notification (``sign_type``: the one the order used)."""
+        return v2_notify.parse_payment_notification(self.credentials.require_v2_key(), body, sign_type)
+
+    def v2_refund_notification(self, body: bytes) -> V2RefundNotification:
+        """Decrypt and read a v2 refund notification addressed to this merchant."""
+        return v2_notify.parse_refund_notification(
+            self.credentials.require_v2_key(), body, mchid=self.credentials.mchid
+        )
+
+    def jsapi_params(self, appid: str, prepay_id: str, *, api: str = "v3", sign_type: str = "MD5") -> dict[str, str]:
+        """``wx.requestPayment`` arguments for a JSAPI / mini-program prepay, signed for ``api``."""
+        timestamp, nonce = str(int(self._clock())), self._context.nonce()
+        if api == "v3":
+            private_key, _ = self.credentials.require_signer()
+            return v3_payparams.jsapi_params(private_key, appid, prepay_id, timestamp, nonce)
+        if api == "v2":
+            key = self.credentials.require_v2_key()
+            return v2_payparams.jsapi_params(key, appid, prepay_id, timestamp, nonce, sign_type)
+        raise ConfigurationError(f"api must be 'v2' or 'v3', not {api!r}")
+
+    def app_params(self, prepay_id: str, *, appid: str | None = None, api: str = "v3") -> dict[str, str]:
+        """The APP SDK's ``PayReq`` arguments; ``appid`` defaults to the merchant's ``app`` appid."""
+        appid = appid or self.credentials.appid("app")
+        timestamp, nonce = str(int(self._clock())), self._context.nonce()
+        mchid = self.credentials.mchid
+        if api == "v3":
+            private_key, _ = self.credentials.require_signer()
+            return v3_payparams.app_params(private_key, appid, mchid, prepay_id, timestamp, nonce)
+        if api == "v2":
+            key = self.credentials.require_v2_key()
+            return v2_payparams.app_params(key, appid, mchid, prepay_id, timestamp, nonce)
+        raise ConfigurationError(f"api must be 'v2' or 'v3', not {api!r}")
+
     # -- verification and the one multi-request step ---------------------------------------------
 
     def _verify_flow(self, headers: Mapping[str, str], body: bytes) -> Flow[None]:
@@ -304,17 +357,15 @@ class BaseClient:
             self.certificate_gate.finish()
 
     def _download_flow(self) -> Flow[None]:
-        request = HttpRequest(Api.V3, "GET", "/v3/certificates", idempotent=True)
+        operation = DownloadCertificates()
+        request = operation.build(self._context)
         reply = yield self._send_step(request)
         assert reply is not None
         self._log_reply(request, reply, 1)
-        response = reply.response
-        if response is None or response.status != 200:
-            self._logger.warning("platform certificate download failed: %s", _outcome(reply))
-            return
         try:
-            certificates = read_certificates(response.body, self.credentials.require_v3_key(), self._clock())
-            # The answer is signed by one of the certificates it carries (or one we already trust).
+            response = self._response_or_raise(request, reply)
+            certificates = operation.parse(response, self._context)
+            # The answer is signed by one of the certificates it carries (or by one we already trust).
             candidate = Verifier(clock=self._clock)
             candidate.add_certificates(certificates)
             signed = SignedHeaders.from_headers(response.headers)

@@ -17,17 +17,12 @@ accepted during rotation until the old one expires.
 
 from __future__ import annotations
 
-import json
 import threading
 from enum import Enum
 
-from cryptography import x509
-
-from .crypto import aes_gcm_decrypt, certificate_serial, load_certificate
-from .errors import ProtocolError, WeChatPayError
 from .v3.verifier import Verifier
 
-__all__ = ["MIN_REFRESH_INTERVAL_S", "REFRESH_BEFORE_EXPIRY_S", "Admission", "RefreshGate", "read_certificates"]
+__all__ = ["MIN_REFRESH_INTERVAL_S", "REFRESH_BEFORE_EXPIRY_S", "Admission", "RefreshGate", "refresh_due"]
 
 MIN_REFRESH_INTERVAL_S = 300.0
 REFRESH_BEFORE_EXPIRY_S = 12 * 3600.0
@@ -83,47 +78,3 @@ def refresh_due(verifier: Verifier, now: float) -> bool:
         return True
     expiries = verifier.certificate_expiries()
     return bool(expiries) and max(expiries) - now < REFRESH_BEFORE_EXPIRY_S
-
-
-def read_certificates(body: bytes, api_v3_key: bytes, now: float) -> list[x509.Certificate]:
-    """Decrypt the certificates of a ``/v3/certificates`` answer that are valid at ``now``.
-
-    Entries whose declared ``serial_no`` differs from the decrypted certificate's are refused, like
-    malformed entries; an answer with no usable entry is a :class:`ProtocolError`.
-    """
-    try:
-        entries = json.loads(body)["data"]
-    except (ValueError, KeyError, TypeError):
-        raise ProtocolError("certificate download is not {'data': [...]}") from None
-    if not isinstance(entries, list):
-        raise ProtocolError("certificate download 'data' is not a list")
-    certificates = []
-    for entry in entries:
-        certificate = _read_entry(entry, api_v3_key)
-        if certificate is None:
-            continue
-        valid_from = certificate.not_valid_before_utc.timestamp()
-        valid_until = certificate.not_valid_after_utc.timestamp()
-        if valid_from <= now <= valid_until:
-            certificates.append(certificate)
-    if not certificates:
-        raise ProtocolError("certificate download holds no certificate valid now")
-    return certificates
-
-
-def _read_entry(entry: object, api_v3_key: bytes) -> x509.Certificate | None:
-    if not isinstance(entry, dict):
-        return None
-    sealed = entry.get("encrypt_certificate")
-    if not isinstance(sealed, dict) or not isinstance(entry.get("serial_no"), str):
-        return None
-    try:
-        pem = aes_gcm_decrypt(
-            api_v3_key, str(sealed["nonce"]), str(sealed.get("associated_data", "")), str(sealed["ciphertext"])
-        )
-        certificate = load_certificate(pem)
-    except (KeyError, WeChatPayError):
-        return None
-    if certificate_serial(certificate) != entry["serial_no"].upper():
-        return None
-    return certificate

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -13,6 +14,7 @@ import httpx
 from ._base import DEFAULT_LIMITS, Backoff, BaseClient, Flow, Pause, Reply, Send, response_from_httpx
 from .credentials import MerchantCredentials
 from .operation import Operation
+from .v3.notify import Notification
 
 __all__ = ["AsyncClient"]
 
@@ -53,6 +55,10 @@ class AsyncClient(BaseClient):
     async def call(self, operation: Operation[T]) -> T:
         """Run one operation: build, sign, send (retrying as the policy allows), verify, parse."""
         return await self._drive(self._call_flow(operation))
+
+    async def v3_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
+        """Verify, decrypt and parse a v3 notification (downloads certificates on an unknown serial)."""
+        return await self._drive(self._notification_flow(headers, body))
 
     async def aclose(self) -> None:
         """Close the connection pools."""
