@@ -14,6 +14,7 @@ from .identifiers import (
     out_trade_no,
 )
 from .money import CURRENCY, MAX_AMOUNT_FEN, check_currency, check_fen, fen_to_yuan, yuan_to_fen
+from .records import Anomaly, CallRecord
 from .states import (
     ATTEMPT_TRANSITIONS,
     ORDER_TRANSITIONS,
@@ -35,9 +36,11 @@ __all__ = [
     "MAX_AMOUNT_FEN",
     "ORDER_TRANSITIONS",
     "REFUND_TRANSITIONS",
+    "Anomaly",
     "ApiVersion",
     "AttemptEvent",
     "AttemptStatus",
+    "CallRecord",
     "Channel",
     "Conflict",
     "DomainError",

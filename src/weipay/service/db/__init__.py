@@ -1,0 +1,26 @@
+"""Persistence: tables, engine factory, migrations, repositories and the unit of work."""
+
+from __future__ import annotations
+
+from .engine import create_engine_for, is_sqlite
+from .job_queue import Job, JobQueue, JobRow
+from .migrate import current_revision, head_revision, upgrade
+from .records import StoredNotification, UserSession
+from .tables import metadata
+from .uow import SqlUnitOfWork, Transaction
+
+__all__ = [
+    "Job",
+    "JobQueue",
+    "JobRow",
+    "SqlUnitOfWork",
+    "StoredNotification",
+    "Transaction",
+    "UserSession",
+    "create_engine_for",
+    "current_revision",
+    "head_revision",
+    "is_sqlite",
+    "metadata",
+    "upgrade",
+]

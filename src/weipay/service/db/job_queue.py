@@ -1,0 +1,213 @@
+"""The outbox / job queue table: rows written in the same transaction as the state change they follow.
+
+Claiming: PostgreSQL workers take due rows with ``FOR UPDATE SKIP LOCKED``, so many workers never
+take the same row; on SQLite the claim runs inside ``BEGIN IMMEDIATE`` (one writer at a time).
+A claim is a lease (``lease_until``, ``lease_token``): a killed worker's job becomes due again when
+its lease runs out, and a worker that lost its lease cannot complete the job.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ._sql import insert_ignore, upsert
+from .tables import jobs
+
+__all__ = ["Job", "JobQueue"]
+
+PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed job."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    lease_token: str
+    dedupe_key: str | None
+    order_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    """A job as stored, for consoles and tests."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    status: str
+    due_at: float
+    attempts: int
+    dedupe_key: str | None
+    order_id: str | None
+    last_error: str | None
+
+
+class JobQueue:
+    """Enqueue, claim, complete and retry jobs."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def enqueue(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        due_at: float,
+        now: float,
+        dedupe_key: str | None = None,
+        order_id: str | None = None,
+        rearm: bool = False,
+        max_attempts: int = 20,
+    ) -> bool:
+        """Add a job; with a ``dedupe_key`` at most one row exists per key.
+
+        If the key exists: ``rearm=False`` leaves it alone (returns False); ``rearm=True`` makes a
+        finished job pending again at ``due_at`` and moves a pending one earlier if ``due_at`` is sooner.
+        """
+        values = {
+            "kind": kind,
+            "payload": json.dumps(payload, sort_keys=True),
+            "dedupe_key": dedupe_key,
+            "status": PENDING,
+            "due_at": due_at,
+            "attempts": 0,
+            "max_attempts": max_attempts,
+            "order_id": order_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        if dedupe_key is None or not rearm:
+            if dedupe_key is None:
+                self._conn.execute(jobs.insert().values(values))
+                return True
+            return insert_ignore(self._conn, jobs, values, ["dedupe_key"])
+        excluded_due = sa.literal(due_at)
+        update = {
+            "status": sa.case((jobs.c.status == RUNNING, jobs.c.status), else_=sa.literal(PENDING)),
+            "due_at": sa.case(
+                (jobs.c.status == PENDING, sa.func.min(jobs.c.due_at, excluded_due)),
+                else_=excluded_due,
+            )
+            if self._conn.dialect.name == "sqlite"
+            else sa.case((jobs.c.status == PENDING, sa.func.least(jobs.c.due_at, excluded_due)), else_=excluded_due),
+            "attempts": sa.case((jobs.c.status.in_([DONE, DEAD]), 0), else_=jobs.c.attempts),
+            "payload": values["payload"],
+            "updated_at": now,
+        }
+        return upsert(self._conn, jobs, values, ["dedupe_key"], update)
+
+    def claim(self, now: float, *, limit: int, lease_s: float, kinds: list[str] | None = None) -> list[Job]:
+        """Lease up to ``limit`` due jobs (pending and due, or running with an expired lease)."""
+        due = sa.or_(
+            sa.and_(jobs.c.status == PENDING, jobs.c.due_at <= now),
+            sa.and_(jobs.c.status == RUNNING, jobs.c.lease_until < now),
+        )
+        statement = sa.select(jobs.c.id).where(due).order_by(jobs.c.due_at, jobs.c.id).limit(limit)
+        if kinds:
+            statement = statement.where(jobs.c.kind.in_(kinds))
+        if self._conn.dialect.name == "postgresql":
+            statement = statement.with_for_update(skip_locked=True)
+        ids = list(self._conn.execute(statement).scalars())
+        claimed: list[Job] = []
+        for job_id in ids:
+            token = secrets.token_hex(8)
+            update = (
+                jobs.update()
+                .where(jobs.c.id == job_id, due)
+                .values(
+                    status=RUNNING,
+                    lease_token=token,
+                    lease_until=now + lease_s,
+                    attempts=jobs.c.attempts + 1,
+                    updated_at=now,
+                )
+                .returning(
+                    jobs.c.id,
+                    jobs.c.kind,
+                    jobs.c.payload,
+                    jobs.c.attempts,
+                    jobs.c.max_attempts,
+                    jobs.c.dedupe_key,
+                    jobs.c.order_id,
+                )
+            )
+            row = self._conn.execute(update).first()
+            if row is None:
+                continue
+            claimed.append(
+                Job(
+                    id=row.id,
+                    kind=row.kind,
+                    payload=json.loads(row.payload),
+                    attempts=row.attempts,
+                    max_attempts=row.max_attempts,
+                    lease_token=token,
+                    dedupe_key=row.dedupe_key,
+                    order_id=row.order_id,
+                )
+            )
+        return claimed
+
+    def complete(self, job: Job, now: float) -> bool:
+        """Mark a job done if we still hold its lease."""
+        return self._finish(job, now, status=DONE, due_at=None, error=None)
+
+    def retry(self, job: Job, now: float, *, due_at: float, error: str) -> bool:
+        """Put a job back for ``due_at``, or mark it dead once it used up its attempts."""
+        if job.attempts >= job.max_attempts:
+            return self._finish(job, now, status=DEAD, due_at=None, error=error)
+        return self._finish(job, now, status=PENDING, due_at=due_at, error=error)
+
+    def _finish(self, job: Job, now: float, *, status: str, due_at: float | None, error: str | None) -> bool:
+        values: dict[str, Any] = {"status": status, "lease_token": None, "lease_until": None, "updated_at": now}
+        if due_at is not None:
+            values["due_at"] = due_at
+        if error is not None:
+            values["last_error"] = error[:500]
+        statement = (
+            jobs.update()
+            .where(jobs.c.id == job.id, jobs.c.status == RUNNING, jobs.c.lease_token == job.lease_token)
+            .values(values)
+        )
+        return self._conn.execute(statement).rowcount == 1
+
+    def list(self, *, kind: str | None = None, status: str | None = None, order_id: str | None = None) -> list[JobRow]:
+        """Jobs, oldest first (consoles, tests)."""
+        statement = sa.select(jobs).order_by(jobs.c.id)
+        if kind is not None:
+            statement = statement.where(jobs.c.kind == kind)
+        if status is not None:
+            statement = statement.where(jobs.c.status == status)
+        if order_id is not None:
+            statement = statement.where(jobs.c.order_id == order_id)
+        return [
+            JobRow(
+                id=row.id,
+                kind=row.kind,
+                payload=json.loads(row.payload),
+                status=row.status,
+                due_at=row.due_at,
+                attempts=row.attempts,
+                dedupe_key=row.dedupe_key,
+                order_id=row.order_id,
+                last_error=row.last_error,
+            )
+            for row in self._conn.execute(statement)
+        ]
+
+    def next_due_at(self) -> float | None:
+        """When the earliest pending job is due (workers sleep until then)."""
+        statement = sa.select(sa.func.min(jobs.c.due_at)).where(jobs.c.status == PENDING)
+        value = self._conn.execute(statement).scalar_one_or_none()
+        return float(value) if value is not None else None

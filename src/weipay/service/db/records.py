@@ -1,0 +1,205 @@
+"""Repositories for the append-mostly records: raw notifications, anomalies, the call log, API keys, user sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from weipay.service.domain import Anomaly, CallRecord
+
+from ._sql import insert_ignore, record_values
+from .tables import anomalies, api_keys, call_log, notifications, user_sessions
+
+__all__ = [
+    "AnomalyRepository",
+    "ApiKeyRepository",
+    "CallLogRepository",
+    "NotificationRepository",
+    "SessionRepository",
+    "StoredNotification",
+    "UserSession",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredNotification:
+    """A raw notification as received (body redacted of nothing secret: it is WeChat's ciphertext or fields)."""
+
+    id: int
+    event_id: str
+    mchid: str
+    api: str
+    kind: str
+    outcome: str
+    body: str
+    received_at: float
+    out_trade_no: str | None
+    out_refund_no: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserSession:
+    """A mini-program user's session; ``session_key`` never leaves the server."""
+
+    mchid: str
+    appid: str
+    openid: str
+    unionid: str | None
+    created_at: float
+    expires_at: float
+
+    def __repr__(self) -> str:
+        return f"UserSession(appid={self.appid!r}, openid={self.openid!r})"
+
+
+class NotificationRepository:
+    """The raw inbox: one row per WeChat event id, whatever the number of deliveries."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def insert_once(
+        self,
+        *,
+        event_id: str,
+        mchid: str,
+        api: str,
+        kind: str,
+        outcome: str,
+        body: str,
+        received_at: float,
+        out_trade_no: str | None = None,
+        out_refund_no: str | None = None,
+    ) -> bool:
+        """Store a notification unless its event id is already stored; True for the first delivery."""
+        values = {
+            "event_id": event_id,
+            "mchid": mchid,
+            "api": api,
+            "kind": kind,
+            "outcome": outcome,
+            "body": body,
+            "received_at": received_at,
+            "out_trade_no": out_trade_no,
+            "out_refund_no": out_refund_no,
+        }
+        return insert_ignore(self._conn, notifications, values, ["event_id"])
+
+    def set_outcome(self, event_id: str, outcome: str) -> None:
+        """Record what applying the notification did (applied, duplicate, anomaly...)."""
+        self._conn.execute(notifications.update().where(notifications.c.event_id == event_id).values(outcome=outcome))
+
+    def get(self, event_id: str) -> StoredNotification | None:
+        """The stored notification with ``event_id``."""
+        row = self._conn.execute(sa.select(notifications).where(notifications.c.event_id == event_id)).first()
+        return StoredNotification(**row._mapping) if row else None
+
+    def for_out_trade_nos(self, out_trade_nos: list[str]) -> list[StoredNotification]:
+        """Notifications about any of ``out_trade_nos``, oldest first."""
+        if not out_trade_nos:
+            return []
+        statement = (
+            sa.select(notifications)
+            .where(notifications.c.out_trade_no.in_(out_trade_nos))
+            .order_by(notifications.c.received_at, notifications.c.id)
+        )
+        return [StoredNotification(**row._mapping) for row in self._conn.execute(statement)]
+
+
+class AnomalyRepository:
+    """Anomalies: stored, alerted, never applied."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def add(self, anomaly: Anomaly) -> None:
+        """Store an anomaly."""
+        values = record_values(anomaly)
+        values.pop("id")
+        self._conn.execute(anomalies.insert().values(values))
+
+    def list(self, *, order_id: str | None = None, kind: str | None = None, limit: int = 100) -> list[Anomaly]:
+        """Newest first."""
+        statement = sa.select(anomalies).order_by(anomalies.c.id.desc()).limit(limit)
+        if order_id is not None:
+            statement = statement.where(anomalies.c.order_id == order_id)
+        if kind is not None:
+            statement = statement.where(anomalies.c.kind == kind)
+        return [Anomaly(**row._mapping) for row in self._conn.execute(statement)]
+
+
+class CallLogRepository:
+    """Every WeChat call and notification, per order (the seeds' payWechatLog)."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def add(self, record: CallRecord, **links: Any) -> None:
+        """Store a call record, with ``order_id``/``attempt_id``/``refund_id`` links filled in if given."""
+        values = record_values(replace(record, **{k: v for k, v in links.items() if v is not None}))
+        values.pop("id")
+        self._conn.execute(call_log.insert().values(values))
+
+    def for_order(self, order_id: str, limit: int = 500) -> list[CallRecord]:
+        """The order's calls and notifications, oldest first."""
+        statement = sa.select(call_log).where(call_log.c.order_id == order_id).order_by(call_log.c.id).limit(limit)
+        return [CallRecord(**row._mapping) for row in self._conn.execute(statement)]
+
+    def recent(self, limit: int = 100) -> list[CallRecord]:
+        """The newest calls, newest first."""
+        statement = sa.select(call_log).order_by(call_log.c.id.desc()).limit(limit)
+        return [CallRecord(**row._mapping) for row in self._conn.execute(statement)]
+
+
+class ApiKeyRepository:
+    """Merchant API keys, stored as SHA-256 hashes only."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def add(self, *, mchid: str, key_hash: str, prefix: str, label: str, created_at: float) -> None:
+        """Store a key hash."""
+        values = {"mchid": mchid, "key_hash": key_hash, "prefix": prefix, "label": label, "created_at": created_at}
+        self._conn.execute(api_keys.insert().values(values))
+
+    def mchid_for(self, key_hash: str) -> str | None:
+        """The merchant owning an unrevoked key with this hash."""
+        statement = sa.select(api_keys.c.mchid).where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
+        return self._conn.execute(statement).scalar_one_or_none()
+
+    def revoke(self, prefix: str, now: float) -> int:
+        """Revoke keys by their displayed prefix; returns how many."""
+        statement = api_keys.update().where(api_keys.c.prefix == prefix, api_keys.c.revoked_at.is_(None))
+        return self._conn.execute(statement.values(revoked_at=now)).rowcount
+
+
+class SessionRepository:
+    """Mini-program user sessions keyed by the hash of the token we hand out."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def add(self, *, token_hash: str, session: UserSession, session_key: str) -> None:
+        """Store a session; ``session_key`` stays in this table."""
+        values = {
+            "token_hash": token_hash,
+            "mchid": session.mchid,
+            "appid": session.appid,
+            "openid": session.openid,
+            "unionid": session.unionid,
+            "session_key": session_key,
+            "created_at": session.created_at,
+            "expires_at": session.expires_at,
+        }
+        self._conn.execute(user_sessions.insert().values(values))
+
+    def get(self, token_hash: str, now: float) -> UserSession | None:
+        """The unexpired session for a token hash."""
+        columns = [c for c in user_sessions.c if c.name not in ("token_hash", "session_key")]
+        statement = sa.select(*columns).where(
+            user_sessions.c.token_hash == token_hash, user_sessions.c.expires_at > now
+        )
+        row = self._conn.execute(statement).first()
+        return UserSession(**row._mapping) if row else None

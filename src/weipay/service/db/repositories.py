@@ -1,0 +1,279 @@
+"""Repositories for orders, payment attempts and refunds, applying the state tables by compare-and-set.
+
+Every state change is ``UPDATE … WHERE id = :id AND status IN (:allowed)``; the caller learns from
+the boolean whether it won. Losing means somebody else already applied the change (a duplicate
+notification, a query racing a notification): a harmless no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from weipay.service.domain import (
+    ApiVersion,
+    AttemptStatus,
+    Channel,
+    Order,
+    OrderStatus,
+    PaymentAttempt,
+    Refund,
+    RefundKind,
+    RefundStatus,
+)
+
+from ._sql import plain, record_values
+from .tables import orders, payment_attempts, refunds
+
+__all__ = ["AttemptRepository", "OrderRepository", "RefundRepository"]
+
+
+def _order(row: sa.Row[Any]) -> Order:
+    values = dict(row._mapping)
+    values["status"] = OrderStatus(values["status"])
+    return Order(**values)
+
+
+def _attempt(row: sa.Row[Any]) -> PaymentAttempt:
+    values = dict(row._mapping)
+    values["status"] = AttemptStatus(values["status"])
+    values["api"] = ApiVersion(values["api"])
+    values["channel"] = Channel(values["channel"])
+    return PaymentAttempt(**values)
+
+
+def _refund(row: sa.Row[Any]) -> Refund:
+    values = dict(row._mapping)
+    values["status"] = RefundStatus(values["status"])
+    values["api"] = ApiVersion(values["api"])
+    values["kind"] = RefundKind(values["kind"])
+    return Refund(**values)
+
+
+def _statuses(values: Iterable[Any]) -> list[str]:
+    return [getattr(v, "value", v) for v in values]
+
+
+class OrderRepository:
+    """Business orders."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def add(self, order: Order) -> None:
+        """Insert a new order (unique on (mchid, merchant_order_no) and (mchid, idempotency_key))."""
+        self._conn.execute(orders.insert().values(record_values(order)))
+
+    def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
+        """The order, optionally row-locked (``FOR UPDATE`` on PostgreSQL; SQLite is already serialised)."""
+        statement = sa.select(orders).where(orders.c.id == order_id)
+        if for_update and self._conn.dialect.name == "postgresql":
+            statement = statement.with_for_update()
+        row = self._conn.execute(statement).first()
+        return _order(row) if row else None
+
+    def by_merchant_order_no(self, mchid: str, merchant_order_no: str) -> Order | None:
+        """The order the merchant knows by ``merchant_order_no``."""
+        statement = sa.select(orders).where(orders.c.mchid == mchid, orders.c.merchant_order_no == merchant_order_no)
+        row = self._conn.execute(statement).first()
+        return _order(row) if row else None
+
+    def by_idempotency_key(self, mchid: str, idempotency_key: str) -> Order | None:
+        """The order created under ``Idempotency-Key``."""
+        statement = sa.select(orders).where(orders.c.mchid == mchid, orders.c.idempotency_key == idempotency_key)
+        row = self._conn.execute(statement).first()
+        return _order(row) if row else None
+
+    def compare_and_set(self, order_id: str, expected: Sequence[OrderStatus], **changes: Any) -> bool:
+        """Apply ``changes`` if the order is still in one of ``expected``; True if this call won."""
+        statement = (
+            orders.update()
+            .where(orders.c.id == order_id, orders.c.status.in_(_statuses(expected)))
+            .values(plain(changes))
+        )
+        return self._conn.execute(statement).rowcount == 1
+
+    def reserve_refund(self, order_id: str, amount_fen: int, now: float) -> bool:
+        """Promise ``amount_fen`` to a refund if it fits in what is still refundable (compare-and-set)."""
+        statement = (
+            orders.update()
+            .where(
+                orders.c.id == order_id,
+                orders.c.status.in_([OrderStatus.PAID.value, OrderStatus.PARTIALLY_REFUNDED.value]),
+                orders.c.refunded_fen + orders.c.reserved_fen + amount_fen <= orders.c.paid_fen,
+            )
+            .values(reserved_fen=orders.c.reserved_fen + amount_fen, updated_at=now)
+        )
+        return self._conn.execute(statement).rowcount == 1
+
+    def release_refund(self, order_id: str, amount_fen: int, now: float) -> bool:
+        """Give a failed refund's reservation back."""
+        statement = (
+            orders.update()
+            .where(orders.c.id == order_id, orders.c.reserved_fen >= amount_fen)
+            .values(reserved_fen=orders.c.reserved_fen - amount_fen, updated_at=now)
+        )
+        return self._conn.execute(statement).rowcount == 1
+
+    def settle_refund(
+        self, order_id: str, amount_fen: int, status: OrderStatus, expected: OrderStatus, now: float
+    ) -> bool:
+        """Move a succeeded refund's reservation into ``refunded_fen`` and set the refund status."""
+        statement = (
+            orders.update()
+            .where(orders.c.id == order_id, orders.c.status == expected.value, orders.c.reserved_fen >= amount_fen)
+            .values(
+                reserved_fen=orders.c.reserved_fen - amount_fen,
+                refunded_fen=orders.c.refunded_fen + amount_fen,
+                status=status.value,
+                updated_at=now,
+            )
+        )
+        return self._conn.execute(statement).rowcount == 1
+
+    def due_to_expire(self, now: float, limit: int) -> list[Order]:
+        """Pending orders past their expiry."""
+        statement = (
+            sa.select(orders)
+            .where(orders.c.status == OrderStatus.PENDING.value, orders.c.expires_at <= now)
+            .order_by(orders.c.expires_at)
+            .limit(limit)
+        )
+        return [_order(row) for row in self._conn.execute(statement)]
+
+    def list(
+        self, *, mchid: str | None = None, status: OrderStatus | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Order]:
+        """Newest first, for consoles and reports."""
+        statement = sa.select(orders).order_by(orders.c.created_at.desc(), orders.c.id).limit(limit).offset(offset)
+        if mchid is not None:
+            statement = statement.where(orders.c.mchid == mchid)
+        if status is not None:
+            statement = statement.where(orders.c.status == status.value)
+        return [_order(row) for row in self._conn.execute(statement)]
+
+
+class AttemptRepository:
+    """Payment attempts: one WeChat order each."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def add(self, attempt: PaymentAttempt) -> None:
+        """Insert a new attempt (unique on (mchid, out_trade_no), (order_id, seq) and transaction_id)."""
+        self._conn.execute(payment_attempts.insert().values(record_values(attempt)))
+
+    def get(self, attempt_id: str) -> PaymentAttempt | None:
+        """The attempt by id."""
+        row = self._conn.execute(sa.select(payment_attempts).where(payment_attempts.c.id == attempt_id)).first()
+        return _attempt(row) if row else None
+
+    def by_out_trade_no(self, mchid: str, out_trade_no: str) -> PaymentAttempt | None:
+        """The attempt WeChat knows as ``out_trade_no`` for merchant ``mchid``."""
+        statement = sa.select(payment_attempts).where(
+            payment_attempts.c.mchid == mchid, payment_attempts.c.out_trade_no == out_trade_no
+        )
+        row = self._conn.execute(statement).first()
+        return _attempt(row) if row else None
+
+    def by_transaction_id(self, transaction_id: str) -> PaymentAttempt | None:
+        """The attempt paid by WeChat transaction ``transaction_id``."""
+        statement = sa.select(payment_attempts).where(payment_attempts.c.transaction_id == transaction_id)
+        row = self._conn.execute(statement).first()
+        return _attempt(row) if row else None
+
+    def for_order(self, order_id: str) -> list[PaymentAttempt]:
+        """Every attempt of an order, oldest first."""
+        statement = (
+            sa.select(payment_attempts).where(payment_attempts.c.order_id == order_id).order_by(payment_attempts.c.seq)
+        )
+        return [_attempt(row) for row in self._conn.execute(statement)]
+
+    def next_seq(self, order_id: str) -> int:
+        """The next attempt number of an order (the unique (order_id, seq) catches a racing twin)."""
+        statement = sa.select(sa.func.coalesce(sa.func.max(payment_attempts.c.seq), 0)).where(
+            payment_attempts.c.order_id == order_id
+        )
+        return int(self._conn.execute(statement).scalar_one()) + 1
+
+    def compare_and_set(self, attempt_id: str, expected: Sequence[AttemptStatus], **changes: Any) -> bool:
+        """Apply ``changes`` if the attempt is still in one of ``expected``; True if this call won."""
+        statement = (
+            payment_attempts.update()
+            .where(payment_attempts.c.id == attempt_id, payment_attempts.c.status.in_(_statuses(expected)))
+            .values(plain(changes))
+        )
+        return self._conn.execute(statement).rowcount == 1
+
+    def touch(self, attempt_id: str, **changes: Any) -> None:
+        """Update bookkeeping fields (never ``status``: that goes through ``compare_and_set``)."""
+        assert "status" not in changes
+        self._conn.execute(payment_attempts.update().where(payment_attempts.c.id == attempt_id).values(plain(changes)))
+
+
+class RefundRepository:
+    """Refunds."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def add(self, refund: Refund) -> None:
+        """Insert a new refund (unique out_refund_no, (order_id, kind, seq), (order_id, merchant_refund_no))."""
+        self._conn.execute(refunds.insert().values(record_values(refund)))
+
+    def get(self, refund_id: str) -> Refund | None:
+        """The refund by id."""
+        row = self._conn.execute(sa.select(refunds).where(refunds.c.id == refund_id)).first()
+        return _refund(row) if row else None
+
+    def by_out_refund_no(self, out_refund_no: str) -> Refund | None:
+        """The refund WeChat knows as ``out_refund_no``."""
+        row = self._conn.execute(sa.select(refunds).where(refunds.c.out_refund_no == out_refund_no)).first()
+        return _refund(row) if row else None
+
+    def by_merchant_refund_no(self, order_id: str, merchant_refund_no: str) -> Refund | None:
+        """The refund the merchant asked for under ``merchant_refund_no``."""
+        statement = sa.select(refunds).where(
+            refunds.c.order_id == order_id, refunds.c.merchant_refund_no == merchant_refund_no
+        )
+        row = self._conn.execute(statement).first()
+        return _refund(row) if row else None
+
+    def for_order(self, order_id: str) -> list[Refund]:
+        """Every refund of an order, oldest first."""
+        statement = (
+            sa.select(refunds).where(refunds.c.order_id == order_id).order_by(refunds.c.created_at, refunds.c.id)
+        )
+        return [_refund(row) for row in self._conn.execute(statement)]
+
+    def next_seq(self, order_id: str, kind: RefundKind) -> int:
+        """The next refund number of an order for ``kind``."""
+        statement = sa.select(sa.func.coalesce(sa.func.max(refunds.c.seq), 0)).where(
+            refunds.c.order_id == order_id, refunds.c.kind == kind.value
+        )
+        return int(self._conn.execute(statement).scalar_one()) + 1
+
+    def compare_and_set(self, refund_id: str, expected: Sequence[RefundStatus], **changes: Any) -> bool:
+        """Apply ``changes`` if the refund is still in one of ``expected``; True if this call won."""
+        statement = (
+            refunds.update()
+            .where(refunds.c.id == refund_id, refunds.c.status.in_(_statuses(expected)))
+            .values(plain(changes))
+        )
+        return self._conn.execute(statement).rowcount == 1
+
+    def touch(self, refund_id: str, **changes: Any) -> None:
+        """Update bookkeeping fields (never ``status``)."""
+        assert "status" not in changes
+        self._conn.execute(refunds.update().where(refunds.c.id == refund_id).values(plain(changes)))
+
+    def list(self, *, mchid: str | None = None, status: RefundStatus | None = None, limit: int = 50) -> list[Refund]:
+        """Newest first."""
+        statement = sa.select(refunds).order_by(refunds.c.created_at.desc()).limit(limit)
+        if mchid is not None:
+            statement = statement.where(refunds.c.mchid == mchid)
+        if status is not None:
+            statement = statement.where(refunds.c.status == status.value)
+        return [_refund(row) for row in self._conn.execute(statement)]

@@ -1,0 +1,240 @@
+"""The schema, as SQLAlchemy Core tables with portable types (SQLite and PostgreSQL alike).
+
+Times are unix seconds (``*_at``, float) so that the injected clock is the only clock. Money is
+integer fen (BigInteger). The unique constraints are the last line of defence against double
+counting: one ``out_trade_no`` per merchant, one ``transaction_id``, one ``out_refund_no``, one raw
+notification per WeChat event id, one job per dedupe key; the check constraint keeps refunds within
+what was paid even if a bug slipped past the compare-and-set.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = [
+    "anomalies",
+    "api_keys",
+    "call_log",
+    "jobs",
+    "metadata",
+    "notifications",
+    "orders",
+    "payment_attempts",
+    "refunds",
+    "user_sessions",
+]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_ID = sa.String(40)
+_MCHID = sa.String(32)
+_WECHAT_NO = sa.String(64)
+
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", _ID, primary_key=True),
+    sa.Column("mchid", _MCHID, nullable=False),
+    sa.Column("merchant_order_no", sa.String(64), nullable=False),
+    sa.Column("idempotency_key", sa.String(255)),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(8), nullable=False),
+    sa.Column("description", sa.String(128), nullable=False),
+    sa.Column("attach", sa.String(128)),
+    sa.Column("payer_openid", sa.String(128)),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("paid_fen", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("refunded_fen", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("reserved_fen", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("paid_attempt_id", _ID),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("paid_at", sa.Float),
+    sa.UniqueConstraint("mchid", "merchant_order_no"),
+    sa.UniqueConstraint("mchid", "idempotency_key"),
+    sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+    sa.CheckConstraint(
+        "refunded_fen >= 0 AND reserved_fen >= 0 AND refunded_fen + reserved_fen <= paid_fen",
+        name="refunds_within_paid",
+    ),
+    sa.Index(None, "status", "expires_at"),
+)
+
+payment_attempts = sa.Table(
+    "payment_attempts",
+    metadata,
+    sa.Column("id", _ID, primary_key=True),
+    sa.Column("order_id", _ID, sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("mchid", _MCHID, nullable=False),
+    sa.Column("appid", sa.String(32), nullable=False),
+    sa.Column("out_trade_no", sa.String(32), nullable=False),
+    sa.Column("api", sa.String(4), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(8), nullable=False),
+    sa.Column("description", sa.String(128), nullable=False),
+    sa.Column("notify_url", sa.String(256), nullable=False),
+    sa.Column("time_expire", sa.Float, nullable=False),
+    sa.Column("payer_openid", sa.String(128)),
+    sa.Column("client_ip", sa.String(64)),
+    sa.Column("attach", sa.String(128)),
+    sa.Column("prepay_id", sa.String(64)),
+    sa.Column("code_url", sa.String(256)),
+    sa.Column("h5_url", sa.String(512)),
+    sa.Column("transaction_id", sa.String(64)),
+    sa.Column("trade_state", sa.String(32)),
+    sa.Column("error_code", sa.String(64)),
+    sa.Column("error_message", sa.String(256)),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("paid_at", sa.Float),
+    sa.Column("last_synced_at", sa.Float),
+    sa.UniqueConstraint("mchid", "out_trade_no"),
+    sa.UniqueConstraint("order_id", "seq"),
+    sa.UniqueConstraint("transaction_id"),
+)
+
+refunds = sa.Table(
+    "refunds",
+    metadata,
+    sa.Column("id", _ID, primary_key=True),
+    sa.Column("order_id", _ID, sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("attempt_id", _ID, sa.ForeignKey("payment_attempts.id"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("mchid", _MCHID, nullable=False),
+    sa.Column("out_refund_no", _WECHAT_NO, nullable=False),
+    sa.Column("out_trade_no", sa.String(32), nullable=False),
+    sa.Column("api", sa.String(4), nullable=False),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("total_fen", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(80)),
+    sa.Column("merchant_refund_no", sa.String(64)),
+    sa.Column("request_hash", sa.String(64), nullable=False, server_default=""),
+    sa.Column("refund_id", sa.String(64)),
+    sa.Column("funds_source", sa.String(48)),
+    sa.Column("error_code", sa.String(64)),
+    sa.Column("error_message", sa.String(256)),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("submitted_at", sa.Float),
+    sa.Column("succeeded_at", sa.Float),
+    sa.UniqueConstraint("out_refund_no"),
+    sa.UniqueConstraint("order_id", "kind", "seq"),
+    sa.UniqueConstraint("order_id", "merchant_refund_no"),
+    sa.CheckConstraint("amount_fen > 0 AND amount_fen <= total_fen", name="amount_within_total"),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(128), nullable=False),
+    sa.Column("mchid", _MCHID, nullable=False),
+    sa.Column("api", sa.String(4), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("out_trade_no", sa.String(32)),
+    sa.Column("out_refund_no", _WECHAT_NO),
+    sa.Column("outcome", sa.String(24), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("event_id"),
+)
+
+anomalies = sa.Table(
+    "anomalies",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("mchid", _MCHID),
+    sa.Column("kind", sa.String(48), nullable=False),
+    sa.Column("order_id", _ID),
+    sa.Column("attempt_id", _ID),
+    sa.Column("refund_id", _ID),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("resolved_at", sa.Float),
+    sa.Index(None, "order_id"),
+)
+
+call_log = sa.Table(
+    "call_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("direction", sa.String(8), nullable=False),  # outbound | inbound
+    sa.Column("api", sa.String(8), nullable=False),
+    sa.Column("endpoint", sa.String(128), nullable=False),
+    sa.Column("mchid", _MCHID),
+    sa.Column("http_status", sa.Integer),
+    sa.Column("wechat_code", sa.String(64)),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("latency_ms", sa.Integer, nullable=False),
+    sa.Column("request_body", sa.Text),
+    sa.Column("response_body", sa.Text),
+    sa.Column("request_id", sa.String(128)),
+    sa.Column("order_id", _ID),
+    sa.Column("attempt_id", _ID),
+    sa.Column("refund_id", _ID),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index(None, "order_id"),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("dedupe_key", sa.String(160)),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | running | done | dead
+    sa.Column("due_at", sa.Float, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer, nullable=False, server_default="20"),
+    sa.Column("lease_token", sa.String(32)),
+    sa.Column("lease_until", sa.Float),
+    sa.Column("last_error", sa.String(512)),
+    sa.Column("order_id", _ID),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("dedupe_key"),
+    sa.Index(None, "status", "due_at"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("mchid", _MCHID, nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("label", sa.String(64), nullable=False, server_default=""),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("revoked_at", sa.Float),
+    sa.UniqueConstraint("key_hash"),
+)
+
+user_sessions = sa.Table(
+    "user_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("mchid", _MCHID, nullable=False),
+    sa.Column("appid", sa.String(32), nullable=False),
+    sa.Column("openid", sa.String(128), nullable=False),
+    sa.Column("unionid", sa.String(128)),
+    # Kept server-side only (needed to decrypt user data later); never returned by any use case.
+    sa.Column("session_key", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)

@@ -1,0 +1,76 @@
+"""The unit of work: one database transaction and the repositories bound to it.
+
+``with uow.write() as tx:`` opens a write transaction (``BEGIN IMMEDIATE`` on SQLite), commits when
+the block ends normally and rolls back on an exception. ``uow.read()`` is the same for reads
+(deferred BEGIN on SQLite). Use cases never hold a transaction across a WeChat call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from .engine import READ_ONLY, create_engine_for
+from .job_queue import JobQueue
+from .records import AnomalyRepository, ApiKeyRepository, CallLogRepository, NotificationRepository, SessionRepository
+from .repositories import AttemptRepository, OrderRepository, RefundRepository
+
+__all__ = ["SqlUnitOfWork", "Transaction"]
+
+
+class Transaction:
+    """The repositories of one open transaction."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.connection = conn
+        self.orders = OrderRepository(conn)
+        self.attempts = AttemptRepository(conn)
+        self.refunds = RefundRepository(conn)
+        self.notifications = NotificationRepository(conn)
+        self.anomalies = AnomalyRepository(conn)
+        self.calls = CallLogRepository(conn)
+        self.jobs = JobQueue(conn)
+        self.api_keys = ApiKeyRepository(conn)
+        self.sessions = SessionRepository(conn)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.connection.dialect.name
+
+
+class SqlUnitOfWork:
+    """Hands out transactions on one engine. Thread-safe: each transaction takes its own pooled connection."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, database_url: str, **kwargs: object) -> SqlUnitOfWork:
+        """A unit of work on a new engine for ``database_url`` (see ``create_engine_for``)."""
+        return cls(create_engine_for(database_url, **kwargs))  # type: ignore[arg-type]
+
+    @contextmanager
+    def write(self) -> Iterator[Transaction]:
+        """A write transaction: commit on success, roll back on error."""
+        with self.engine.connect() as conn, conn.begin():
+            yield Transaction(conn)
+
+    @contextmanager
+    def read(self) -> Iterator[Transaction]:
+        """A read transaction (never takes SQLite's write lock)."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**{READ_ONLY: True})
+            with conn.begin():
+                yield Transaction(conn)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()
