@@ -106,9 +106,8 @@ def _row(entry: BillEntry, header: Sequence[str]) -> list[str]:
         "充值券退款金额": "0.00",
         "退款类型": "ORIGINAL" if entry.is_refund else "",
         "退款状态": "SUCCESS" if entry.is_refund else "",
-        # Commas would shift every later column; WeChat's own files never contain them in values.
-        "商品名称": entry.description.replace(",", "，"),
-        "商户数据包": entry.attach.replace(",", "，"),
+        "商品名称": entry.description,
+        "商户数据包": entry.attach,
         "手续费": f"{_fee_yuan(entry):.5f}",
         "费率": _FEE_RATE_TEXT,
         "订单金额": _yuan(settled_fen),

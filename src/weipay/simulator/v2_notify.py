@@ -8,13 +8,11 @@ WeChat has been seen to send even for HMAC-SHA256 orders; the account setting ``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from weipay.sdk.clock import new_nonce
-from weipay.sdk.crypto import aes_ecb_encrypt
-from weipay.sdk.v2 import signing, xmlcodec
+from weipay.sdk.v2 import signing
+from weipay.sdk.v2.wechat_side import build_payment_notification, build_refund_notification
 
+from .ledger import Order, Refund
 from .v2_wire import XML_CONTENT_TYPE, compact_time, dashed_time
 
 __all__ = [
@@ -24,6 +22,7 @@ __all__ = [
     "payment_notification_message",
     "refund_notification_message",
     "refund_plaintext_fields",
+    "v2_refund_account",
 ]
 
 # The ledger's refund states, spelled as v2 spells them.
@@ -32,7 +31,7 @@ USER_RECEIVED_ACCOUNT = "支付用户的零钱"
 _HEADERS = {"content-type": XML_CONTENT_TYPE}
 
 
-def payment_fields(order: Any, *, mchid: str) -> dict[str, str]:
+def payment_fields(order: Order, *, mchid: str) -> dict[str, str]:
     """The business fields of a paid order as v2 reports them (notification and orderquery share them)."""
     fields = {
         "appid": order.appid,
@@ -53,24 +52,20 @@ def payment_fields(order: Any, *, mchid: str) -> dict[str, str]:
 
 
 def payment_notification_message(
-    order: Any, *, mchid: str, api_v2_key: str, sign_with_order_type: bool = False
+    order: Order, *, mchid: str, api_v2_key: str, sign_with_order_type: bool = False
 ) -> tuple[dict[str, str], bytes]:
     """``(headers, body)`` of the v2 payment result notification for a paid order."""
     sign_type = signing.SignType(order.sign_type or "MD5") if sign_with_order_type else signing.SignType.MD5
     fields: dict[str, str] = {
-        "return_code": "SUCCESS",
         "return_msg": "OK",
         "nonce_str": new_nonce(),
         "result_code": "SUCCESS",
         **payment_fields(order, mchid=mchid),
     }
-    if sign_type is not signing.SignType.MD5:
-        fields["sign_type"] = str(sign_type)
-    fields["sign"] = signing.sign(fields, api_v2_key, sign_type)
-    return dict(_HEADERS), xmlcodec.to_xml(fields)
+    return dict(_HEADERS), build_payment_notification(api_v2_key, fields, sign_type)
 
 
-def refund_plaintext_fields(refund: Any, order: Any) -> dict[str, str]:
+def refund_plaintext_fields(refund: Refund, order: Order) -> dict[str, str]:
     """The decrypted ``req_info`` fields of a refund result."""
     status = REFUND_STATUS.get(refund.status, refund.status)
     fields = {
@@ -91,7 +86,7 @@ def refund_plaintext_fields(refund: Any, order: Any) -> dict[str, str]:
     return {name: value for name, value in fields.items() if value != ""}
 
 
-def v2_refund_account(refund: Any) -> str:
+def v2_refund_account(refund: Refund) -> str:
     """The v2 ``refund_account`` of a refund recorded by either API."""
     account = getattr(refund, "refund_account", None) or getattr(refund, "funds_account", None) or ""
     if account in ("AVAILABLE", "REFUND_SOURCE_RECHARGE_FUNDS"):
@@ -100,15 +95,10 @@ def v2_refund_account(refund: Any) -> str:
 
 
 def refund_notification_message(
-    refund: Any, order: Any, *, mchid: str, api_v2_key: str
+    refund: Refund, order: Order, *, mchid: str, api_v2_key: str
 ) -> tuple[dict[str, str], bytes]:
     """``(headers, body)`` of the v2 refund result notification: unsigned, with encrypted ``req_info``."""
-    plaintext = xmlcodec.to_xml(refund_plaintext_fields(refund, order), root="root")
-    fields: Mapping[str, str] = {
-        "return_code": "SUCCESS",
-        "appid": order.appid,
-        "mch_id": mchid,
-        "nonce_str": new_nonce(),
-        "req_info": aes_ecb_encrypt(api_v2_key, plaintext),
-    }
-    return dict(_HEADERS), xmlcodec.to_xml(fields)
+    body = build_refund_notification(
+        api_v2_key, order.appid, mchid, refund_plaintext_fields(refund, order), new_nonce()
+    )
+    return dict(_HEADERS), body

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from weipay.sdk.clock import new_nonce
 from weipay.sdk.errors import ProtocolError
 from weipay.sdk.v2 import signing, xmlcodec
+from weipay.sdk.v2.wechat_side import fail_response, sign_response
 
 __all__ = [
     "BEIJING",
@@ -92,7 +93,9 @@ def parse_call(body: bytes, *, mchid: str, api_v2_key: str) -> V2Call:
 
 
 def fail_body(return_msg: str, **extra: str) -> bytes:
-    """A protocol-level failure: unsigned, as WeChat sends it."""
+    """A protocol-level failure: unsigned, as WeChat sends it (``extra``: downloadbill's ``error_code``)."""
+    if not extra:
+        return fail_response(return_msg)
     return xmlcodec.to_xml({"return_code": "FAIL", "return_msg": return_msg, **extra})
 
 
@@ -126,8 +129,7 @@ def business_failure_body(call: V2Call, appid: str, api_v2_key: str, error: Busi
 
 
 def _signed(fields: dict[str, object], api_v2_key: str, sign_type: signing.SignType) -> bytes:
-    fields["sign"] = signing.sign(fields, api_v2_key, sign_type)
-    return xmlcodec.to_xml(fields)
+    return sign_response(fields, api_v2_key, sign_type)
 
 
 def compact_time(unix_s: float) -> str:
