@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
-from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TypeVar
 
 import httpx
@@ -22,6 +21,8 @@ from weipay import __version__
 
 from . import _log
 from ._certificates import Admission, RefreshGate, refresh_due
+from ._flow import Backoff, Flow, Pause, Reply, Send
+from ._helpers import CredentialHelpers
 from .clock import Clock, NonceSource, new_nonce, system_clock
 from .credentials import MerchantCredentials
 from .errors import (
@@ -34,16 +35,12 @@ from .errors import (
 )
 from .operation import Api, Context, HttpRequest, HttpResponse, Operation
 from .retry import RetryPolicy
-from .v2 import notify as v2_notify
-from .v2 import payparams as v2_payparams
-from .v2.models import V2PaymentNotification, V2RefundNotification
-from .v3 import payparams as v3_payparams
 from .v3.certificates import DownloadCertificates
 from .v3.notify import Notification, parse_notification
 from .v3.signing import authorization
 from .v3.verifier import SignedHeaders, UnknownSerial, Verifier
 
-__all__ = ["DEFAULT_TIMEOUT", "Backoff", "BaseClient", "Flow", "Pause", "Reply", "Send", "Step"]
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "BaseClient"]
 
 T = TypeVar("T")
 
@@ -61,45 +58,7 @@ REFRESH_POLL_S = 0.01
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-@dataclass(frozen=True, slots=True)
-class Send:
-    """Put one request on the wire; ``mtls`` selects the client-certificate connection pool."""
-
-    method: str
-    url: str
-    headers: Mapping[str, str]
-    content: bytes
-    mtls: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Wait ``seconds`` before the next attempt (the retry policy's sleep)."""
-
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class Pause:
-    """Yield the thread or event loop for ``seconds`` while another task downloads certificates."""
-
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """What came back for a :class:`Send`: a response, or the httpx error, and the time it took."""
-
-    response: HttpResponse | None
-    error: httpx.HTTPError | None
-    latency_s: float
-
-
-Step = Send | Backoff | Pause
-Flow = Generator[Step, Reply | None, T]
-
-
-class BaseClient:
+class BaseClient(CredentialHelpers):
     """Holds the merchant's configuration and makes every decision of a call; sends nothing itself.
 
     ``secure_base_url`` is the v2 ``/secapi`` host reached with the merchant's client certificate
@@ -133,6 +92,7 @@ class BaseClient:
         self.retry = retry or RetryPolicy()
         self.verify_tls = verify_tls
         self._clock = clock
+        self._nonce = nonce
         self._context = Context(credentials, clock, nonce)
         self.verifier = verifier if verifier is not None else _verifier_from(credentials, clock)
         if download_certificates is None:
@@ -288,40 +248,6 @@ class BaseClient:
         yield from self._refresh_flow()
         return parse_notification(self.verifier, api_v3_key, headers, body)
 
-    def v2_payment_notification(self, body: bytes, sign_type: str | None = None) -> V2PaymentNotification:
-        """Verify and read a v2 payment notification (``sign_type``: the one the order used)."""
-        return v2_notify.parse_payment_notification(self.credentials.require_v2_key(), body, sign_type)
-
-    def v2_refund_notification(self, body: bytes) -> V2RefundNotification:
-        """Decrypt and read a v2 refund notification addressed to this merchant."""
-        return v2_notify.parse_refund_notification(
-            self.credentials.require_v2_key(), body, mchid=self.credentials.mchid
-        )
-
-    def jsapi_params(self, appid: str, prepay_id: str, *, api: str = "v3", sign_type: str = "MD5") -> dict[str, str]:
-        """``wx.requestPayment`` arguments for a JSAPI / mini-program prepay, signed for ``api``."""
-        timestamp, nonce = str(int(self._clock())), self._context.nonce()
-        if api == "v3":
-            private_key, _ = self.credentials.require_signer()
-            return v3_payparams.jsapi_params(private_key, appid, prepay_id, timestamp, nonce)
-        if api == "v2":
-            key = self.credentials.require_v2_key()
-            return v2_payparams.jsapi_params(key, appid, prepay_id, timestamp, nonce, sign_type)
-        raise ConfigurationError(f"api must be 'v2' or 'v3', not {api!r}")
-
-    def app_params(self, prepay_id: str, *, appid: str | None = None, api: str = "v3") -> dict[str, str]:
-        """The APP SDK's ``PayReq`` arguments; ``appid`` defaults to the merchant's ``app`` appid."""
-        appid = appid or self.credentials.appid("app")
-        timestamp, nonce = str(int(self._clock())), self._context.nonce()
-        mchid = self.credentials.mchid
-        if api == "v3":
-            private_key, _ = self.credentials.require_signer()
-            return v3_payparams.app_params(private_key, appid, mchid, prepay_id, timestamp, nonce)
-        if api == "v2":
-            key = self.credentials.require_v2_key()
-            return v2_payparams.app_params(key, appid, mchid, prepay_id, timestamp, nonce)
-        raise ConfigurationError(f"api must be 'v2' or 'v3', not {api!r}")
-
     # -- verification and the one multi-request step ---------------------------------------------
 
     def _verify_flow(self, headers: Mapping[str, str], body: bytes) -> Flow[None]:
@@ -393,9 +319,3 @@ def _may_retry_transport(request: HttpRequest, reply: Reply) -> bool:
 
 def _outcome(reply: Reply) -> str:
     return str(reply.response.status) if reply.response is not None else type(reply.error).__name__
-
-
-def response_from_httpx(response: httpx.Response) -> HttpResponse:
-    """Our value-type response from an httpx one whose body has been read."""
-    headers = {name.lower(): value for name, value in response.headers.items()}
-    return HttpResponse(response.status_code, headers, response.content)

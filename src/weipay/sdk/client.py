@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from ._base import DEFAULT_LIMITS, Backoff, BaseClient, Flow, Pause, Reply, Send, response_from_httpx
+from ._base import DEFAULT_LIMITS, BaseClient
+from ._flow import Backoff, Flow, Pause, Reply, Send, response_from_httpx
 from .credentials import MerchantCredentials
 from .operation import Operation
 from .v3.notify import Notification
