@@ -1,0 +1,70 @@
+"""weipay's WeChat Pay SDK: API v2 and v3 for direct merchants, sync and async.
+
+::
+
+    from weipay.sdk import Client, MerchantCredentials, v3
+
+    credentials = MerchantCredentials.from_bundle(Path("bundle/merchant"))
+    with Client(credentials) as client:
+        prepay = client.call(v3.CreateOrder(...))
+
+Operations (``v2.*``, ``v3.*``, :class:`Code2Session`) are pure values; :class:`Client` and
+:class:`AsyncClient` sign, send, verify and retry them. Errors form one tree rooted at
+:class:`WeChatPayError` (see :mod:`weipay.sdk.errors`). The SDK never reads the environment and never
+logs a secret; it logs one line per HTTP exchange on the ``weipay.sdk`` logger.
+"""
+
+from __future__ import annotations
+
+from . import v2, v3
+from .async_client import AsyncClient
+from .client import Client
+from .clock import Clock, NonceSource, new_nonce, system_clock
+from .credentials import ClientCertificate, MerchantCredentials
+from .errors import (
+    ConfigurationError,
+    OutcomeUnknown,
+    ProtocolError,
+    SignatureError,
+    SignTestProbe,
+    TransportError,
+    UnverifiableResponse,
+    WeChatPayError,
+    WeChatRefused,
+)
+from .miniprogram import Code2Session, Session
+from .operation import Api, Context, HttpRequest, HttpResponse, Operation
+from .retry import RetryPolicy
+from .v3.verifier import UnknownSerial, Verifier
+
+__all__ = [
+    "Api",
+    "AsyncClient",
+    "Client",
+    "ClientCertificate",
+    "Clock",
+    "Code2Session",
+    "ConfigurationError",
+    "Context",
+    "HttpRequest",
+    "HttpResponse",
+    "MerchantCredentials",
+    "NonceSource",
+    "Operation",
+    "OutcomeUnknown",
+    "ProtocolError",
+    "RetryPolicy",
+    "Session",
+    "SignTestProbe",
+    "SignatureError",
+    "TransportError",
+    "UnknownSerial",
+    "UnverifiableResponse",
+    "Verifier",
+    "WeChatPayError",
+    "WeChatRefused",
+    "new_nonce",
+    "system_clock",
+    "v2",
+    "v3",
+]
