@@ -61,6 +61,11 @@ def _row(columns: Mapping[str, str], line_no: int) -> V2BillRow:
     def text(name: str) -> str | None:
         return columns.get(name) or None
 
+    def refund_reference(name: str) -> str | None:
+        # Payment rows write "0" in the refund id columns rather than leaving them empty.
+        value = text(name)
+        return None if value == "0" else value
+
     def fen(name: str) -> int | None:
         value = columns.get(name)
         return None if value is None or value == "" else yuan_to_fen(value, name)
@@ -86,8 +91,8 @@ def _row(columns: Mapping[str, str], line_no: int) -> V2BillRow:
         trade_state=text("交易状态"),
         settlement_total_fee_fen=fen("应结订单金额"),
         coupon_fee_fen=fen("代金券金额"),
-        refund_id=text("微信退款单号"),
-        out_refund_no=text("商户退款单号"),
+        refund_id=refund_reference("微信退款单号"),
+        out_refund_no=refund_reference("商户退款单号"),
         refund_fee_fen=fen("退款金额"),
         refund_status=text("退款状态"),
         body=text("商品名称"),
