@@ -36,3 +36,25 @@ def make_ctx(credentials: MerchantCredentials) -> Callable[..., Context]:
         return Context(credentials=creds or credentials, clock=lambda: now, nonce=lambda: "N" * 32)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def certificate_for() -> Callable[..., x509.Certificate]:
+    """A self-signed certificate for ``private_key`` valid between two datetimes."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    def make(private_key: RSAPrivateKey, not_before: object, not_after: object) -> x509.Certificate:
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "platform")])
+        return (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(private_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before)  # type: ignore[arg-type]
+            .not_valid_after(not_after)  # type: ignore[arg-type]
+            .sign(private_key, hashes.SHA256())
+        )
+
+    return make
