@@ -434,3 +434,23 @@ def test_refund_query_lists_every_refund(ctx: Context) -> None:
     assert result.refunds[1].success_time is None
     with pytest.raises(ProtocolError, match="out_refund_no_2"):
         RefundQuery(appid=V2_APPID, out_refund_no="R1").parse(answer({**fields, "refund_count": "3"}), ctx)
+
+
+def test_answer_verification_uses_compare_digest_once(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    """T12: one constant-time comparison per verified answer, and none for an unsigned FAIL envelope."""
+    import hmac
+
+    calls: list[int] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append(1)
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    JSAPI.parse(answer(GOOD), ctx)
+    with pytest.raises(UnverifiableResponse):
+        JSAPI.parse(answer(GOOD, key="0" * 32), ctx)
+    with pytest.raises(WeChatRefused):
+        JSAPI.parse(HttpResponse(200, {}, fail_response("签名错误")), ctx)
+    assert len(calls) == 2
