@@ -1,0 +1,165 @@
+"""The simulator's own control API (``/simulator/…``) and the H5 cashier page.
+
+- ``POST /simulator/login-codes {"appid", "user"?}`` -> ``{"code", "openid"}``
+- ``POST /simulator/payments {"prepay_id" | "code_url" | ("mchid", "out_trade_no"), "openid"?, "outcome"}``
+  -> ``{"transaction_id"?, "trade_state", "trade_state_desc"}``
+- ``GET /simulator/notifications`` -> the delivery log
+- ``PUT /simulator/faults`` / ``GET /simulator/faults`` -> the fault plan (balances too: ``unsettled_fen``,
+  ``available_fen``)
+- ``POST /simulator/tick`` -> run due work now
+- ``GET /simulator/payer`` (and the H5 ``h5_url``) -> the payer page, rendered by ``payer_page.render``
+Errors: ``{"code", "message"}`` with 400 (bad input), 404 (unknown order), 409 (paid / closed).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from .core import H5_PATH, SimRequest, SimResponse, _optional_module
+from .faults import FaultPlan
+from .ledger import LedgerRefusal, Order
+from .login_api import mint_code
+from .payer import OUTCOMES
+
+if TYPE_CHECKING:
+    from .core import Simulator
+
+__all__ = ["handle"]
+
+
+class _ControlError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _json(request: SimRequest) -> dict[str, Any]:
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise _ControlError(400, "PARAM_ERROR", "the body must be JSON") from None
+    if not isinstance(data, dict):
+        raise _ControlError(400, "PARAM_ERROR", "the body must be a JSON object")
+    return data
+
+
+def _login_code(sim: Simulator, request: SimRequest) -> SimResponse:
+    data = _json(request)
+    appid = data.get("appid")
+    if appid is None:
+        appid = sim.account["appids"]["miniprogram"]
+    if appid not in sim.account["appids"].values():
+        raise _ControlError(400, "PARAM_ERROR", f"unknown appid {appid!r}: use one from account.json")
+    user = data.get("user", "payer")
+    if not isinstance(user, str) or not user:
+        raise _ControlError(400, "PARAM_ERROR", "user must be a non-empty string")
+    code = mint_code(sim, appid, user)
+    return SimResponse.json(200, {"code": code.code, "openid": code.openid})
+
+
+def find_order(sim: Simulator, data: dict[str, Any]) -> Order:
+    """The order named by ``prepay_id``, ``code_url`` or (``mchid``, ``out_trade_no``)."""
+    order: Order | None
+    if data.get("prepay_id"):
+        order = sim.ledger.order_by_prepay_id(str(data["prepay_id"]))
+    elif data.get("code_url"):
+        order = sim.ledger.order_by_code_url(str(data["code_url"]))
+    elif data.get("out_trade_no"):
+        order = sim.ledger.order(str(data.get("mchid") or sim.mchid), str(data["out_trade_no"]))
+    else:
+        raise _ControlError(400, "PARAM_ERROR", "give prepay_id, code_url or mchid + out_trade_no")
+    if order is None:
+        raise _ControlError(404, "ORDER_NOT_EXIST", "no such order")
+    return order
+
+
+def _payment(sim: Simulator, request: SimRequest) -> SimResponse:
+    data = _json(request)
+    outcome = data.get("outcome", "success")
+    if outcome not in OUTCOMES:
+        raise _ControlError(400, "PARAM_ERROR", f"outcome must be one of {', '.join(OUTCOMES)}")
+    openid = data.get("openid")
+    if openid is not None and not isinstance(openid, str):
+        raise _ControlError(400, "PARAM_ERROR", "openid must be a string")
+    order = find_order(sim, data)
+    try:
+        result = sim.pay(order, openid=openid, outcome=outcome)
+    except LedgerRefusal as refusal:
+        codes = {"paid": (409, "ORDERPAID"), "closed": (409, "ORDER_CLOSED"), "expired": (409, "ORDER_CLOSED"),
+                 "openid_mismatch": (400, "OPENID_MISMATCH")}
+        status, code = codes.get(refusal.reason, (409, refusal.reason.upper()))
+        raise _ControlError(status, code, refusal.message) from None
+    return SimResponse.json(200, result)
+
+
+def _notifications(sim: Simulator) -> SimResponse:
+    notifications = []
+    for n in sim.ledger.notifications():
+        notifications.append({
+            "id": n.id, "kind": n.kind, "api": n.api, "url": n.url, "subject": n.subject, "state": n.state,
+            "attempt": n.attempt, "next_at": n.next_at, "last_status": n.last_status, "last_reply": n.last_reply,
+            "created_at": n.created_at,
+        })
+    by_id = {n["id"]: n for n in notifications}
+    deliveries = []
+    for row in sim.ledger.deliveries():
+        notification = by_id.get(row["notification_id"], {})
+        deliveries.append({**row, "kind": notification.get("kind"), "api": notification.get("api"),
+                           "url": notification.get("url")})
+    return SimResponse.json(200, {"notifications": notifications, "deliveries": deliveries})
+
+
+def _faults(sim: Simulator, request: SimRequest) -> SimResponse:
+    if request.method.upper() == "PUT":
+        data = _json(request)
+        balances = {name: data.pop(name) for name in ("unsettled_fen", "available_fen") if name in data}
+        for name, value in balances.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise _ControlError(400, "PARAM_ERROR", f"{name} must be a non-negative integer")
+        try:
+            plan = FaultPlan.from_json(data)
+        except ValueError as exc:
+            raise _ControlError(400, "PARAM_ERROR", str(exc)) from None
+        sim.faults.set_plan(plan)
+        if balances:
+            sim.ledger.set_balance(sim.mchid, **balances)
+    unsettled, available = sim.ledger.balance(sim.mchid)
+    return SimResponse.json(200, {**sim.faults.plan.to_json(), "unsettled_fen": unsettled,
+                                  "available_fen": available})
+
+
+def _payer_page(sim: Simulator, request: SimRequest) -> SimResponse:
+    page = _optional_module("weipay.simulator.payer_page")
+    if page is None:
+        return SimResponse.text(404, "the payer page is not available in this build")
+    response: SimResponse = page.render(sim, request)
+    return response
+
+
+def _route(sim: Simulator, request: SimRequest) -> SimResponse:
+    method, path = request.method.upper(), request.path
+    if path == H5_PATH or path.startswith("/simulator/payer"):
+        return _payer_page(sim, request)
+    routes = {
+        ("POST", "/simulator/login-codes"): lambda: _login_code(sim, request),
+        ("POST", "/simulator/payments"): lambda: _payment(sim, request),
+        ("GET", "/simulator/notifications"): lambda: _notifications(sim),
+        ("GET", "/simulator/faults"): lambda: _faults(sim, request),
+        ("PUT", "/simulator/faults"): lambda: _faults(sim, request),
+        ("POST", "/simulator/tick"): lambda: SimResponse.json(200, sim.tick()),
+    }
+    action = routes.get((method, path))
+    if action is None:
+        if any(route_path == path for _, route_path in routes):
+            raise _ControlError(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}")
+        raise _ControlError(404, "NOT_FOUND", f"no such control API: {method} {path}")
+    return action()
+
+
+def handle(sim: Simulator, request: SimRequest) -> SimResponse:
+    """Answer a ``/simulator/…`` request."""
+    try:
+        return _route(sim, request)
+    except _ControlError as error:
+        return SimResponse.json(error.status, {"code": error.code, "message": error.message})
