@@ -11,11 +11,11 @@ from __future__ import annotations
 import gzip
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .bills import trade_bill
 from .clock import beijing_day
 from .ledger import Order, Refund
-from .v2_bill import BILL_TYPES, BillEntry, belongs_to_bill, render_bill
 from .v2_notify import payment_notification_message, refund_notification_message
 from .v2_orders import closeorder, orderquery, unifiedorder
 from .v2_refund import refund, refundquery
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["fault_response", "handle", "payment_notification", "refund_notification"]
 
 _BILL_DATE = re.compile(r"[0-9]{8}")
+_BILL_TYPES = ("ALL", "SUCCESS", "REFUND", "RECHARGE_REFUND")
 Handler = Callable[["Simulator", V2Call], "Mapping[str, object] | SimResponse"]
 
 
@@ -105,7 +106,7 @@ def _downloadbill(sim: Simulator, call: V2Call) -> SimResponse:
         return _bill_error("missing parameter", "20001")
     if not _BILL_DATE.fullmatch(bill_date):
         return _bill_error("data format error", "20001")
-    if bill_type not in BILL_TYPES:
+    if bill_type not in _BILL_TYPES:
         return _bill_error("invalid bill_type", "20001")
     if call.get("tar_type") not in ("", "GZIP"):
         return _bill_error("invalid tar_type", "20001")
@@ -113,45 +114,25 @@ def _downloadbill(sim: Simulator, call: V2Call) -> SimResponse:
         start, end = beijing_day(bill_date)
     except ValueError:
         return _bill_error("data format error", "20001")
-    entries = _bill_entries(sim, start, end)
-    if not any(belongs_to_bill(entry, bill_type) for entry in entries):
+    if not _has_bill_rows(sim, start, end, bill_type):
         return _bill_error("No Bill Exist", "20002")
-    text = render_bill(entries, bill_type)
+    # One bill builder for v2 and v3, so both APIs reconcile to the same rows.
+    text = trade_bill(sim, bill_date, bill_type)
     if call.get("tar_type") == "GZIP":
         return _response(200, gzip.compress(text.encode("utf-8")), "application/x-gzip")
     return _response(200, text.encode("utf-8"), "text/plain; charset=utf-8")
 
 
+def _has_bill_rows(sim: Simulator, start: float, end: float, bill_type: str) -> bool:
+    if bill_type != "REFUND" and any(order.mchid == sim.mchid for order in sim.ledger.paid_between(start, end)):
+        return True
+    return bill_type != "SUCCESS" and any(
+        refund_record.mchid == sim.mchid for refund_record in sim.ledger.refunds_between(start, end)
+    )
+
+
 def _bill_error(return_msg: str, error_code: str) -> SimResponse:
     return _response(200, fail_body(return_msg, error_code=error_code))
-
-
-def _bill_entries(sim: Simulator, start: float, end: float) -> list[BillEntry]:
-    entries = [_bill_entry(order, sim.mchid) for order in sim.ledger.paid_between(start, end)
-               if order.mchid == sim.mchid]
-    for refund_record in sim.ledger.refunds_between(start, end):
-        order = sim.ledger.order(refund_record.mchid, refund_record.out_trade_no)
-        if refund_record.mchid != sim.mchid or refund_record.status != "SUCCESS" or order is None:
-            continue
-        entries.append(_bill_entry(order, sim.mchid, refund_record))
-    return entries
-
-
-def _bill_entry(order: Order, mchid: str, refund_record: Refund | None = None) -> BillEntry:
-    common: dict[str, Any] = {
-        "appid": order.appid, "mch_id": mchid, "transaction_id": order.transaction_id or "",
-        "out_trade_no": order.out_trade_no, "openid": order.payer_openid or order.openid,
-        "trade_type": order.trade_type, "bank_type": order.bank_type or "OTHERS", "amount_fen": order.amount_fen,
-        "description": order.description, "attach": order.attach,
-    }
-    if refund_record is None:
-        return BillEntry(time_s=order.success_time or order.created_at, **common)
-    return BillEntry(
-        time_s=refund_record.success_time or refund_record.created_at, refund_id=refund_record.refund_id,
-        out_refund_no=refund_record.out_refund_no, refund_fen=refund_record.amount_fen,
-        refund_created_s=refund_record.created_at, recharge_funds=refund_record.funds_account == "AVAILABLE",
-        **common,
-    )
 
 
 _ROUTES: dict[str, Handler] = {
