@@ -158,8 +158,11 @@ def test_any_single_field_mutation_is_refused(data: st.DataObject) -> None:
     action = data.draw(st.sampled_from(["change", "drop", "add"]))
     forged = dict(genuine)
     if action == "change":
-        forged[name] = data.draw(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1)
-                                 .filter(lambda v: v != genuine[name] and v == v.strip()))
+        forged[name] = data.draw(
+            st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1).filter(
+                lambda v: v != genuine[name] and v == v.strip()
+            )
+        )
     elif action == "drop":
         del forged[name]
     else:

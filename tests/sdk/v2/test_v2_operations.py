@@ -37,7 +37,7 @@ JSAPI = UnifiedOrder(
     notify_url="https://merchant.example.com/notify/v2/pay",
     openid=OPENID,
     attach="cart=42&coupon=<none>",
-    time_expire=dt.datetime(2014, 10, 27, 12, 9, 39, tzinfo=dt.UTC),
+    time_expire=dt.datetime(2014, 10, 29, 12, 9, 39, tzinfo=dt.UTC),
 )
 
 
@@ -76,7 +76,7 @@ def test_unified_order_request(ctx: Context) -> None:
         "openid": OPENID,
         "out_trade_no": "1217752501201407033233368018",
         "spbill_create_ip": "14.23.150.211",
-        "time_expire": "20141027200939",  # 12:09:39 UTC is 20:09:39 in Beijing
+        "time_expire": "20141029200939",  # 12:09:39 UTC is 20:09:39 in Beijing
         "total_fee": "100",
         "trade_type": "JSAPI",
         "sign": fields["sign"],
@@ -230,9 +230,7 @@ def test_hmac_request_needs_hmac_answer(ctx: Context) -> None:
         JSAPI.parse(answer(fields, sign_type="HMAC-SHA256"), ctx)
 
 
-@pytest.mark.parametrize(
-    "return_msg", ["签名错误", "签名错误，请检查后再试", "SIGN ERROR", "sign error"]
-)
+@pytest.mark.parametrize("return_msg", ["签名错误", "签名错误，请检查后再试", "SIGN ERROR", "sign error"])
 def test_fail_envelope_with_bad_signature(ctx: Context, return_msg: str) -> None:
     with pytest.raises(WeChatRefused) as caught:
         JSAPI.parse(HttpResponse(200, {}, fail_response(return_msg)), ctx)
@@ -454,3 +452,30 @@ def test_answer_verification_uses_compare_digest_once(ctx: Context, monkeypatch:
     with pytest.raises(WeChatRefused):
         JSAPI.parse(HttpResponse(200, {}, fail_response("签名错误")), ctx)
     assert len(calls) == 2
+
+
+def test_time_expire_must_lie_ahead_of_the_clock(ctx: Context) -> None:
+    now_s = ctx.clock()
+    soon = dt.datetime.fromtimestamp(now_s + 30, tz=dt.UTC)
+    later = dt.datetime.fromtimestamp(now_s + 120, tz=BEIJING)
+    with pytest.raises(ConfigurationError, match="time_expire"):
+        dataclasses.replace(JSAPI, time_expire=soon).build(ctx)
+    assert sent(dataclasses.replace(JSAPI, time_expire=later).build(ctx).body)["time_expire"] == later.strftime(
+        "%Y%m%d%H%M%S"
+    )
+
+
+@pytest.mark.parametrize("nonce", ["", "x" * 33, "nonce-with-dash", "随机"])
+def test_a_bad_nonce_source_is_a_configuration_error(ctx: Context, nonce: str) -> None:
+    bad = Context(ctx.credentials, ctx.clock, lambda: nonce)
+    with pytest.raises(ConfigurationError, match="nonce"):
+        JSAPI.build(bad)
+
+
+def test_refund_query_offset(ctx: Context) -> None:
+    fields = sent(RefundQuery(appid=V2_APPID, transaction_id="4200000483202001042069747825", offset=10).build(ctx).body)
+    assert fields["offset"] == "10"
+    assert "offset" not in sent(RefundQuery(appid=V2_APPID, refund_id="5030").build(ctx).body)
+    for bad in (-1, True, "10"):
+        with pytest.raises(ConfigurationError, match="offset"):
+            RefundQuery(appid=V2_APPID, refund_id="5030", offset=bad)  # type: ignore[arg-type]

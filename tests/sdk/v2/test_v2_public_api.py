@@ -91,7 +91,8 @@ def test_operations_are_frozen() -> None:
 def test_signed_answers_pass_wechatpy_check() -> None:
     fields = {"return_code": "SUCCESS", "appid": "wxd930ea5d5a258f4f", "mch_id": "1230000109", "prepay_id": "wx1"}
     assert _check_signature(from_xml(sign_response(fields, V2_KEY)), V2_KEY)
-    assert signed_fields({**fields, "sign": "stale", "none": None}, V2_KEY)["sign"] == from_xml(
-        sign_response(fields, V2_KEY)
-    )["sign"]
+    assert (
+        signed_fields({**fields, "sign": "stale", "none": None}, V2_KEY)["sign"]
+        == from_xml(sign_response(fields, V2_KEY))["sign"]
+    )
     assert from_xml(fail_response("签名错误")) == {"return_code": "FAIL", "return_msg": "签名错误"}

@@ -140,9 +140,7 @@ _values = st.text(min_size=1, max_size=40)
 def test_sign_equals_wechatpy_and_verifies(fields: dict[str, str], sign_type: SignType) -> None:
     ours = sign(fields, V2_KEY, sign_type)
     theirs = (
-        calculate_signature(fields, V2_KEY)
-        if sign_type is SignType.MD5
-        else calculate_signature_hmac(fields, V2_KEY)
+        calculate_signature(fields, V2_KEY) if sign_type is SignType.MD5 else calculate_signature_hmac(fields, V2_KEY)
     )
     assert ours == theirs
     assert verify({**fields, "sign": ours}, V2_KEY, sign_type)

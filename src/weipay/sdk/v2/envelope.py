@@ -8,15 +8,16 @@ field with the request's sign type; ``appid``/``mch_id`` equal to ours; only the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 
-from ..errors import ProtocolError, UnverifiableResponse, WeChatRefused
+from ..errors import ConfigurationError, ProtocolError, UnverifiableResponse, WeChatRefused
 from ..operation import Api, Context, HttpRequest, HttpResponse
 from .signing import SignType, sign, verify
 from .xmlcodec import from_xml, to_xml
 
 __all__ = ["XML_HEADERS", "check_http", "check_response", "refusal_from_fail", "signed_request"]
 
-XML_HEADERS: Mapping[str, str] = {"content-type": "text/xml; charset=utf-8"}
+XML_HEADERS: Mapping[str, str] = MappingProxyType({"content-type": "text/xml; charset=utf-8"})
 
 # WeChat's wording for a bad signature in return_msg, old and new, Chinese and English.
 _SIGN_ERROR_MARKERS = ("签名错误", "SIGN ERROR", "SIGNERROR", "签名失败")
@@ -35,7 +36,10 @@ def signed_request(
     key = ctx.credentials.require_v2_key()
     message: dict[str, str] = {name: value for name, value in fields.items() if value is not None}
     message["mch_id"] = ctx.credentials.mchid
-    message["nonce_str"] = ctx.nonce()
+    nonce = ctx.nonce()
+    if not 1 <= len(nonce) <= 32 or not nonce.isascii() or not nonce.isalnum():
+        raise ConfigurationError("the nonce source must return 1-32 ASCII letters or digits (nonce_str)")
+    message["nonce_str"] = nonce
     if sign_type is SignType.HMAC_SHA256:
         message["sign_type"] = sign_type.value
     message["sign"] = sign(message, key, sign_type)

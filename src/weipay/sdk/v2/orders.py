@@ -23,6 +23,8 @@ from .signing import SignType
 __all__ = ["TRADE_TYPES", "CloseOrder", "OrderQuery", "UnifiedOrder"]
 
 TRADE_TYPES = ("JSAPI", "NATIVE", "APP", "MWEB")
+# WeChat refuses an expiry closer than this (older pages say 5 minutes, newer ones 1 minute).
+_MIN_EXPIRY_S = 60
 
 
 def _check_scene_info(scene_info: str | None) -> str:
@@ -92,7 +94,9 @@ class UnifiedOrder:
         return fields
 
     def build(self, ctx: Context) -> HttpRequest:
-        """The signed request."""
+        """The signed request. ``time_expire`` must lie at least a minute ahead of ``ctx.clock``."""
+        if self.time_expire is not None and self.time_expire.timestamp() < ctx.clock() + _MIN_EXPIRY_S:
+            raise ConfigurationError("time_expire must be at least 1 minute in the future")
         sign_type = check.sign_type(self.sign_type)
         return signed_request(ctx, "/pay/unifiedorder", self._fields(), sign_type=sign_type)
 

@@ -88,13 +88,17 @@ class Refund:
 
 @dataclass(frozen=True, slots=True)
 class RefundQuery:
-    """``POST /pay/refundquery`` by exactly one identifier → :class:`V2RefundQueryResult` (idempotent)."""
+    """``POST /pay/refundquery`` by exactly one identifier → :class:`V2RefundQueryResult` (idempotent).
+
+    Orders with more than 10 refunds are paged: pass ``offset`` to read further.
+    """
 
     appid: str
     out_refund_no: str | None = None
     refund_id: str | None = None
     out_trade_no: str | None = None
     transaction_id: str | None = None
+    offset: int | None = None
     sign_type: SignType = SignType.MD5
 
     def __post_init__(self) -> None:
@@ -102,6 +106,10 @@ class RefundQuery:
         self._fields()
 
     def _fields(self) -> dict[str, str | None]:
+        if self.offset is not None and (
+            isinstance(self.offset, bool) or not isinstance(self.offset, int) or self.offset < 0
+        ):
+            raise ConfigurationError("offset must be a non-negative int (the first refund index of the page)")
         name, value = check.exactly_one(
             {
                 "out_refund_no": self.out_refund_no,
@@ -116,7 +124,8 @@ class RefundQuery:
             value = check.out_trade_no(value)
         else:
             value = check.token(value, name)
-        return {"appid": check.token(self.appid, "appid"), name: value}
+        offset = None if self.offset is None else str(self.offset)
+        return {"appid": check.token(self.appid, "appid"), name: value, "offset": offset}
 
     def build(self, ctx: Context) -> HttpRequest:
         """The signed request."""

@@ -30,9 +30,7 @@ def signed_fields(
     return message
 
 
-def sign_response(
-    fields: Mapping[str, object], api_v2_key: str, sign_type: SignType | str = SignType.MD5
-) -> bytes:
+def sign_response(fields: Mapping[str, object], api_v2_key: str, sign_type: SignType | str = SignType.MD5) -> bytes:
     """A signed SUCCESS-envelope answer as XML. ``fields`` must hold return_code, appid, mch_id, …"""
     return to_xml(signed_fields(fields, api_v2_key, sign_type))
 

@@ -72,4 +72,3 @@ def to_xml(fields: Mapping[str, object], *, root: str = "xml") -> bytes:
         parts.append(f"<{name}>{_escape(text)}</{name}>")
     parts.append(f"</{root}>")
     return "".join(parts).encode("utf-8")
-
