@@ -119,6 +119,8 @@ def test_create_order_optional_fields(make_ctx) -> None:
         ({"currency": "USD"}, "currency"),
         ({"time_expire": datetime(2026, 1, 1)}, "timezone"),
         ({"channel": "jsapi"}, "payer_openid"),
+        ({"channel": "native", "payer_openid": "o1"}, "jsapi payments only"),
+        ({"notify_url": NOTIFY + "#top"}, "fragment"),
         ({"channel": "h5"}, "payer_client_ip"),
         ({"channel": "h5", "payer_client_ip": "not-an-ip"}, "payer_client_ip"),
         ({"channel": "h5", "payer_client_ip": "1.2.3.4", "h5_type": "Windows"}, "h5_type"),

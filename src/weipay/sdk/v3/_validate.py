@@ -78,6 +78,8 @@ def check_notify_url(value: str, *, name: str = "notify_url") -> str:
         raise ConfigurationError(f"{name} must be an absolute https:// URL")
     if parts.query or "?" in value:
         raise ConfigurationError(f"{name} must not carry a query string; put the data in the path")
+    if "#" in value:
+        raise ConfigurationError(f"{name} must not carry a #fragment")
     return value
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "Transaction",
     "TransactionAmount",
     "TransactionNotification",
+    "read_envelope",
 ]
 
 

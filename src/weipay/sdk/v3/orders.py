@@ -74,6 +74,8 @@ class CreateOrder:
             if self.payer_openid is None:
                 raise ConfigurationError("payer_openid is required for jsapi payments (the payer's openid)")
             check_text("payer_openid", self.payer_openid, max_chars=128)
+        elif self.payer_openid is not None:
+            raise ConfigurationError("payer_openid applies to jsapi payments only; leave it out for " + self.channel)
         if self.channel == "h5":
             if self.payer_client_ip is None:
                 raise ConfigurationError("payer_client_ip is required for h5 payments")
