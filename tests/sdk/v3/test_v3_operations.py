@@ -28,7 +28,7 @@ from weipay.sdk.v3 import (
     encrypt_sensitive,
     sensitive_headers,
 )
-from weipay.sdk.v3.wechat_side import encrypt_certificates_response
+from weipay.sdk.v3.wechat_side import MESSAGE_BAD_SIGNATURE, encrypt_certificates_response, error_body
 
 API_V3_KEY = b"a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb"
 NOTIFY = "https://merchant.example.com/notify/wechatpay/v3/1230000109"
@@ -453,3 +453,12 @@ def test_sensitive_field_encryption(wechatpay_keys) -> None:
         sensitive_headers("../../etc/passwd")
     with pytest.raises(ConfigurationError):
         encrypt_sensitive(wechatpay_keys.private_key.public_key(), "")
+
+
+def test_wechat_side_error_body_is_read_back_by_the_refusal_mapper(make_ctx) -> None:
+    detail = {"field": "signature", "location": "authorization", "detail": {"issue": "sign not match"}}
+    body = error_body("SIGN_ERROR", MESSAGE_BAD_SIGNATURE, detail)
+    assert body.startswith('{"code":"SIGN_ERROR","message":"错误的签名'.encode())
+    with pytest.raises(WeChatRefused) as caught:
+        QueryOrder(out_trade_no="ORDER_000001").parse(HttpResponse(401, {"request-id": "R"}, body), make_ctx())
+    assert (caught.value.code, caught.value.detail, caught.value.request_id) == ("SIGN_ERROR", detail, "R")

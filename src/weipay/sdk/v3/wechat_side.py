@@ -29,6 +29,7 @@ __all__ = [
     "build_notification",
     "encrypt_certificates_response",
     "encrypt_resource",
+    "error_body",
     "sign_response",
     "verify_request",
 ]
@@ -53,6 +54,14 @@ def sign_response(private_key: RSAPrivateKey, serial: str, body: bytes, timestam
         "Wechatpay-Serial": serial,
         "Wechatpay-Signature-Type": SCHEME,
     }
+
+
+def error_body(code: str, message: str, detail: Mapping[str, Any] | None = None) -> bytes:
+    """WeChat's error JSON ``{"code","message"[,"detail"]}`` for a 4xx/5xx answer."""
+    value: dict[str, Any] = {"code": code, "message": message}
+    if detail is not None:
+        value["detail"] = dict(detail)
+    return _compact(value)
 
 
 def encrypt_resource(
