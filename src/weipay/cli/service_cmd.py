@@ -1,0 +1,186 @@
+"""``weipay serve | worker | db upgrade | reconcile | demo``: the payment service's commands.
+
+``demo`` composes the simulator and the service in one process (threads): it is the README's run
+command and needs no configuration. ``demo --script`` walks an order from creation to refund over
+real loopback HTTP and exits 0 only if every step did what it should.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["db", "demo", "reconcile", "serve", "worker"]
+
+_config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="WEIPAY_CONFIG",
+    help="TOML or JSON settings file (default: $WEIPAY_CONFIG; WEIPAY_* variables override it).",
+)
+
+
+def _load(config_path: Path | None) -> Any:
+    from weipay.service.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(config_path)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@_config_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--migrate/--no-migrate", default=None, help="run migrations first (default: only for SQLite)")
+def serve(config_path: Path | None, host: str, port: int, migrate: bool | None) -> None:
+    """Run the payment service (HTTP API, notify endpoints, console) with uvicorn."""
+    import uvicorn
+
+    from weipay.service.api import create_app
+
+    settings = _load(config_path)
+    if migrate or (migrate is None and settings.database_url.startswith("sqlite")):
+        _upgrade(settings.database_url)
+    app = create_app(settings)
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+
+
+@click.command()
+@_config_option
+@click.option("--poll-interval", "poll_interval_s", default=1.0, show_default=True, type=click.FloatRange(0.05, 60))
+@click.option("--once", is_flag=True, help="run the jobs due now, then exit")
+def worker(config_path: Path | None, poll_interval_s: float, once: bool) -> None:
+    """Run due jobs (queries, expiries, refunds, webhooks) in a loop."""
+    from weipay.service.api.runtime import Runtime
+
+    settings = _load(config_path)
+    runtime = Runtime.build(settings)
+    try:
+        if once:
+            click.echo(f"ran {runtime.run_due_jobs()} job(s)")
+            return
+        click.echo(f"worker polling every {poll_interval_s:g} s (Ctrl-C to stop)")
+        stop = threading.Event()
+        try:
+            _worker_loop(runtime, poll_interval_s, stop)
+        except KeyboardInterrupt:
+            click.echo("worker stopped")
+    finally:
+        runtime.close()
+
+
+def _worker_loop(runtime: Any, poll_interval_s: float, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            ran = runtime.run_due_jobs()
+        except Exception as exc:  # a bad job must not kill the worker; the job row keeps its error
+            click.echo(f"worker: {type(exc).__name__}: {exc}", err=True)
+            ran = 0
+        if ran == 0:
+            stop.wait(poll_interval_s)
+
+
+@click.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@_config_option
+@click.option("--database-url", default=None, help="override the configured database URL")
+def db_upgrade(config_path: Path | None, database_url: str | None) -> None:
+    """Apply the Alembic migrations up to the newest revision."""
+    url = database_url or _load(config_path).database_url
+    revision = _upgrade(url)
+    click.echo(f"database at revision {revision}")
+
+
+def _upgrade(database_url: str) -> str:
+    from weipay.service.db.migrate import upgrade
+
+    try:
+        return upgrade(database_url)
+    except Exception as exc:  # connection refused, bad URL, permissions: say so without a traceback
+        raise click.ClickException(f"migration failed: {type(exc).__name__}: {exc}") from None
+
+
+@click.command()
+@_config_option
+@click.option("--date", "bill_date", required=True, type=click.DateTime(["%Y-%m-%d"]), help="the bill day")
+@click.option("--mchid", default=None, help="only this merchant (default: all)")
+def reconcile(config_path: Path | None, bill_date: dt.datetime, mchid: str | None) -> None:
+    """Compare one day's WeChat bill with the local ledger and repair what WeChat proves."""
+    from rich.progress import Progress
+
+    from weipay.service.api.runtime import Runtime
+
+    settings = _load(config_path)
+    merchants = [m.mchid for m in settings.merchants if mchid in (None, m.mchid)]
+    if not merchants:
+        raise click.ClickException(f"no merchant {mchid} in the settings" if mchid else "no merchants configured")
+    runtime = Runtime.build(settings)
+    failed = False
+    try:
+        with Progress() as progress:
+            task = progress.add_task(f"reconciling {bill_date:%Y-%m-%d}", total=len(merchants))
+            for merchant_id in merchants:
+                try:
+                    report = runtime.reconcile_day(merchant_id, bill_date.date())
+                    progress.console.print(f"{merchant_id}: {report}")
+                except Exception as exc:  # one merchant's failure must not hide the others' reports
+                    failed = True
+                    progress.console.print(f"{merchant_id}: failed: {type(exc).__name__}: {exc}")
+                progress.advance(task)
+    finally:
+        runtime.close()
+    if failed:
+        sys.exit(1)
+
+
+@click.command()
+@click.option("--dir", "directory", default="weipay-demo", show_default=True, type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="service port")
+@click.option("--simulator-port", default=8900, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--simulator-https-port", default=8901, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--time-scale", default=1.0, show_default=True, type=click.FloatRange(0.1, 100000))
+@click.option("--script", is_flag=True, help="walk an order from creation to refund, then exit 0 (or 1)")
+def demo(
+    directory: Path,
+    host: str,
+    port: int,
+    simulator_port: int,
+    simulator_https_port: int,
+    time_scale: float,
+    script: bool,
+) -> None:
+    """The simulator and the payment service together on SQLite, no configuration needed."""
+    from . import _service_demo
+
+    if script:
+        port, simulator_port, simulator_https_port = 0, 0, 0
+    stack = _service_demo.DemoStack(directory, host, port, simulator_port, simulator_https_port, time_scale)
+    try:
+        stack.start()
+    except _service_demo.DemoError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        if script:
+            ok = _service_demo.run_script(stack, echo=click.echo)
+            sys.exit(0 if ok else 1)
+        click.echo(stack.banner())
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        click.echo("stopping")
+    finally:
+        stack.stop()

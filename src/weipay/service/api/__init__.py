@@ -1,0 +1,8 @@
+"""The HTTP API of the payment service: ``create_app(settings)`` and nothing global."""
+
+from __future__ import annotations
+
+from .app import create_app
+from .runtime import Runtime
+
+__all__ = ["Runtime", "create_app"]

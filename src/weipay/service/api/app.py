@@ -1,0 +1,100 @@
+"""``create_app(settings)``: the FastAPI application, built from a settings value and nothing global."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from ..domain import DomainError
+from ..settings import Settings
+from .errors import install_error_handlers
+from .metrics import MetricsMiddleware, metrics_endpoint
+from .notify import build_notify_router
+from .routes import build_router
+from .runtime import Runtime
+
+__all__ = ["create_app"]
+
+_DESCRIPTION = """\
+The merchant's payment service between its mini-program / app / web frontends and WeChat Pay.
+
+* Amounts are **integer fen** (1 yuan = 100 fen); floats are refused.
+* Merchant backends authenticate with `Authorization: Bearer <api key>`; mini-program users with the
+  token from `POST /v1/login` and may act only on their own orders.
+* Every error is `{"error": {"code", "message"}}` with a 4xx status (502 when WeChat refused or was unreachable).
+"""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    wechat_transport: httpx.BaseTransport | None = None,
+    secure_transport: httpx.BaseTransport | None = None,
+    login_transport: httpx.BaseTransport | None = None,
+    clock: Any = None,
+    runtime: Runtime | None = None,
+) -> FastAPI:
+    """The service as an ASGI app. Transports and clock are the test seams (the simulator plugs in there).
+
+    ``runtime`` lets a caller (the demo, a worker in the same process) share one runtime; otherwise one is
+    built from ``settings``. Nothing runs at import time and nothing is global, so two apps never interfere.
+    """
+    if runtime is None:
+        runtime = Runtime.build(
+            settings,
+            wechat_transport=wechat_transport,
+            secure_transport=secure_transport,
+            login_transport=login_transport,
+            clock=clock,
+        )
+    app = FastAPI(
+        title="weipay payment service",
+        version="1.0",
+        description=_DESCRIPTION,
+        openapi_tags=[
+            {"name": "orders", "description": "business orders"},
+            {"name": "payments", "description": "payment attempts and what clients need to pay"},
+            {"name": "refunds", "description": "refunds, with optional operator approval"},
+            {"name": "users", "description": "mini-program login"},
+            {"name": "notifications", "description": "WeChat Pay's callbacks (signed by WeChat, not by you)"},
+            {"name": "operations", "description": "health and metrics"},
+        ],
+    )
+    app.state.runtime = runtime
+    app.state.settings = settings
+    install_error_handlers(app, (DomainError,))
+    app.include_router(build_router())
+    app.include_router(build_notify_router(runtime))
+    _add_operations(app, runtime)
+    _mount_console(app, runtime)
+    app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)
+    return app
+
+
+def _add_operations(app: FastAPI, runtime: Runtime) -> None:
+    app.add_api_route(
+        "/metrics", metrics_endpoint(runtime.metrics), methods=["GET"], tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=JSONResponse,
+        responses={200: {"content": {"text/plain": {"example": "weipay_http_requests_total{...} 3.0"}},
+                         "description": "Prometheus text format"}},
+    )
+
+    def healthz() -> dict[str, Any]:
+        return runtime.health()
+
+    app.add_api_route(
+        "/healthz", healthz, methods=["GET"], tags=["operations"], summary="Liveness and database check",
+        responses={200: {"content": {"application/json": {"example": {"status": "ok", "database": "sqlite",
+                                                                       "merchants": ["1230000109"]}}},
+                         "description": "the service is up and its database answers"}},
+    )
+
+
+def _mount_console(app: FastAPI, runtime: Runtime) -> None:
+    from ..admin import build_console_router
+
+    app.include_router(build_console_router(runtime), include_in_schema=False)

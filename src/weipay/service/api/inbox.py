@@ -1,0 +1,135 @@
+"""The notification inbox: verify with the SDK, hand the verified object to the use case, choose the reply.
+
+Runs in a worker thread (sync SDK, sync database). The reply is decided only after the use case has
+committed: success means "durably applied or durably recorded as an anomaly"; any failure to commit
+answers FAIL so WeChat delivers again. Unverifiable messages are stored as anomalies, logged, and never
+reach the use case.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from weipay.sdk.errors import ConfigurationError, ProtocolError, SignatureError, SignTestProbe, WeChatPayError
+from weipay.sdk.v2 import notify as v2_notify
+from weipay.sdk.v3 import notify as v3_notify
+
+__all__ = ["NotificationInbox", "NotifyReply"]
+
+log = logging.getLogger("weipay.service.notify")
+
+_V2_XML = "application/xml"
+_V3_JSON = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyReply:
+    """What to answer WeChat, and a short outcome label for metrics."""
+
+    status: int
+    body: bytes
+    media_type: str | None
+    outcome: str
+
+
+def v3_failure(status: int, message: str, outcome: str = "rejected") -> NotifyReply:
+    """``{"code": "FAIL", "message": …}`` with a 4xx/5xx status (WeChat retries)."""
+    code, body = v3_notify.failure_reply(message, status)
+    return NotifyReply(code, body, _V3_JSON, outcome)
+
+
+def v2_failure(status: int, message: str, outcome: str = "rejected") -> NotifyReply:
+    """FAIL XML (WeChat retries)."""
+    return NotifyReply(status, v2_notify.failure_reply(message), _V2_XML, outcome)
+
+
+class NotificationInbox:
+    """Turns raw deliveries into replies. ``merchants`` maps mchid to a merchant runtime (client + settings).
+
+    ``accept`` is the use-case call: ``accept(merchant, api, verified_notification, raw_body) -> outcome``,
+    committing before it returns. ``record_unverifiable(mchid, api, reason, body)`` stores an anomaly.
+    """
+
+    def __init__(
+        self,
+        merchants: Mapping[str, Any],
+        accept: Callable[[Any, str, Any, bytes], str],
+        record_unverifiable: Callable[[str, str, str, bytes], None],
+    ) -> None:
+        self._merchants = merchants
+        self._accept = accept
+        self._record_unverifiable = record_unverifiable
+
+    def accept_v3(self, mchid: str, headers: Mapping[str, str], body: bytes) -> NotifyReply:
+        """One v3 delivery: 204 after commit; 401 unverifiable; 404 unknown merchant; 500 retry later."""
+        merchant = self._merchants.get(mchid)
+        if merchant is None:
+            return v3_failure(404, "unknown merchant")
+        try:
+            notification = merchant.client.v3_notification(headers, body)
+        except SignTestProbe:
+            log.info("v3 signature probe from WeChat for %s answered FAIL", mchid)
+            return v3_failure(401, "signature did not verify", "probe")
+        except (SignatureError, ProtocolError, ConfigurationError) as exc:
+            return self._unverifiable(mchid, "v3", exc, body, v3_failure)
+        return self._apply(merchant, "v3", notification, body, v3_success, v3_failure)
+
+    def accept_v2(self, mchid: str, body: bytes) -> NotifyReply:
+        """One v2 delivery (payment, or refund when it carries ``req_info``)."""
+        merchant = self._merchants.get(mchid)
+        if merchant is None:
+            return v2_failure(404, "unknown merchant")
+        try:
+            if b"<req_info>" in body:
+                notification: Any = merchant.client.v2_refund_notification(body)
+            else:
+                notification = merchant.client.v2_payment_notification(body)
+        except (SignatureError, ProtocolError, ConfigurationError) as exc:
+            return self._unverifiable(mchid, "v2", exc, body, v2_failure)
+        return self._apply(merchant, "v2", notification, body, v2_success, v2_failure)
+
+    def _apply(
+        self,
+        merchant: Any,
+        api: str,
+        notification: Any,
+        body: bytes,
+        success: Callable[[str], NotifyReply],
+        failure: Callable[[int, str, str], NotifyReply],
+    ) -> NotifyReply:
+        try:
+            outcome = self._accept(merchant, api, notification, body)
+        except WeChatPayError as exc:
+            log.warning("%s notification for %s not applied: %s", api, merchant.mchid, type(exc).__name__)
+            return failure(500, "not applied, retry", "error")
+        except Exception:  # the database is down or a bug: never acknowledge what was not committed
+            log.exception("%s notification for %s not applied", api, merchant.mchid)
+            return failure(500, "not applied, retry", "error")
+        return success(outcome)
+
+    def _unverifiable(
+        self, mchid: str, api: str, exc: Exception, body: bytes, failure: Callable[[int, str, str], NotifyReply]
+    ) -> NotifyReply:
+        reason = f"{type(exc).__name__}: {exc}"[:300]
+        log.warning("unverifiable %s notification for %s: %s", api, mchid, reason)
+        try:
+            self._record_unverifiable(mchid, api, reason, body)
+        except Exception:  # storing the anomaly failed: still refuse the message, the log has it
+            log.exception("could not store the anomaly for an unverifiable %s notification", api)
+        status = 401 if isinstance(exc, SignatureError) else 400
+        message = "signature did not verify" if status == 401 else "malformed notification"
+        return failure(status, message, "unverifiable")
+
+
+def v3_success(outcome: str) -> NotifyReply:
+    """204, no body."""
+    status, body = v3_notify.success_reply()
+    return NotifyReply(status, body, None, outcome)
+
+
+def v2_success(outcome: str) -> NotifyReply:
+    """SUCCESS XML."""
+    return NotifyReply(200, v2_notify.success_reply(), _V2_XML, outcome)

@@ -1,0 +1,375 @@
+"""The composition root of the service: settings -> database, SDK clients, gateway, use cases.
+
+One :class:`Runtime` per app (or per worker process). It owns the unit of work, one SDK client per
+merchant, the gateway, the clock and the metrics; the HTTP layer, the console and the CLI call its
+methods, each of which runs exactly one use case. Nothing here is global.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from weipay.sdk import Client
+from weipay.sdk.credentials import MerchantCredentials
+
+from .. import usecases
+from ..db import SqlUnitOfWork
+from ..domain import Anomaly, ApiVersion, Channel, Order, PaymentAttempt, Refund
+from ..settings import MerchantSettings, Settings, hash_api_key
+from ..usecases.ports import MerchantConfig
+from .auth import Authenticator, Principal
+from .errors import ApiError
+from .inbox import NotificationInbox
+from .metrics import Metrics
+from .notices import to_notice
+from .presenters import order_out
+from .qr import QrSigner
+from .schemas import CreateOrderIn, CreateRefundIn, OrderOut, PaymentOut
+
+__all__ = ["MerchantRuntime", "Runtime"]
+
+log = logging.getLogger("weipay.service")
+
+
+@dataclass(frozen=True)
+class MerchantRuntime:
+    """One merchant: its settings, credentials, SDK client and the use cases' view of it."""
+
+    settings: MerchantSettings
+    credentials: MerchantCredentials
+    client: Client
+    config: MerchantConfig
+
+    @property
+    def mchid(self) -> str:
+        """The merchant id."""
+        return self.settings.mchid
+
+
+def _merchant_runtime(
+    merchant: MerchantSettings,
+    settings: Settings,
+    *,
+    wechat_transport: httpx.BaseTransport | None,
+    secure_transport: httpx.BaseTransport | None,
+    clock: Callable[[], float],
+) -> MerchantRuntime:
+    credentials = merchant.credentials()
+    account = merchant.bundle_account()
+    wechat = merchant.wechat
+    explicit = wechat.model_fields_set
+    base_url = wechat.base_url if "base_url" in explicit or not account else account.get("base_url", wechat.base_url)
+    https_base_url = wechat.https_base_url or account.get("https_base_url") or base_url
+    login_base_url = wechat.login_base_url if "login_base_url" in explicit or not account else base_url
+    ca_path = wechat.ca_path
+    if ca_path is None and merchant.bundle_dir is not None and (merchant.bundle_dir / "simulator_ca.pem").exists():
+        ca_path = merchant.bundle_dir / "simulator_ca.pem"
+    client = Client(
+        credentials,
+        transport=wechat_transport,
+        secure_transport=secure_transport,
+        base_url=base_url,
+        secure_base_url=https_base_url,
+        login_base_url=login_base_url,
+        timeout_s=wechat.timeout_s,
+        clock=clock,
+        verify_tls=str(ca_path) if ca_path is not None else True,
+    )
+    config = MerchantConfig(
+        mchid=merchant.mchid,
+        appids=credentials.appids,
+        default_api=ApiVersion(merchant.default_api),
+        refund_approval_required=merchant.refund_approval_required,
+        notify_expected_after_s=settings.notify_expected_after_s,
+        webhook_url=merchant.webhook_url,
+        webhook_secret=merchant.webhook_secret.get_secret_value() if merchant.webhook_secret else None,
+    )
+    return MerchantRuntime(merchant, credentials, client, config)
+
+
+class Runtime:
+    """Everything the HTTP layer, the console and the worker need, built once from settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        uow: SqlUnitOfWork,
+        merchants: Mapping[str, MerchantRuntime],
+        gateway: Any,
+        clock: Callable[[], float],
+    ) -> None:
+        self.settings = settings
+        self.uow = uow
+        self.merchants = dict(merchants)
+        self.gateway = gateway
+        self.clock = clock
+        self.metrics = Metrics()
+        secret = settings.admin.session_secret
+        self.secret = secret.get_secret_value().encode() if secret else secrets.token_bytes(32)
+        self.qr_signer = QrSigner(self.secret)
+        self.authenticator = Authenticator(settings, self._lookup_stored_secret)
+        self.inbox = NotificationInbox(self.merchants, self._accept_notification, self._record_unverifiable)
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        wechat_transport: httpx.BaseTransport | None = None,
+        secure_transport: httpx.BaseTransport | None = None,
+        login_transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> Runtime:
+        """Open the database and one SDK client per merchant (no network call happens here)."""
+        from ..gateway import SdkGateway
+
+        clock = clock or time.time
+        merchants = {
+            m.mchid: _merchant_runtime(
+                m, settings, wechat_transport=wechat_transport, secure_transport=secure_transport, clock=clock
+            )
+            for m in settings.merchants
+        }
+        login_clients = {}
+        if login_transport is not None and login_transport is not wechat_transport:
+            login_clients = {
+                mchid: Client(m.credentials, transport=login_transport, login_base_url=m.client.login_base_url,
+                              clock=clock)
+                for mchid, m in merchants.items()
+            }
+        gateway = SdkGateway(
+            {mchid: m.client for mchid, m in merchants.items()},
+            notify_url=settings.notify_url,
+            clock=clock,
+            login_clients=login_clients or None,
+        )
+        uow = SqlUnitOfWork.from_url(settings.database_url)
+        return cls(settings, uow, merchants, gateway, clock)
+
+    def close(self) -> None:
+        """Close HTTP pools and database connections."""
+        for merchant in self.merchants.values():
+            merchant.client.close()
+        self.uow.dispose()
+
+    # -- auth -------------------------------------------------------------------------------------------
+    def _lookup_stored_secret(self, secret_hash: str) -> Principal | None:
+        with self.uow.read() as tx:
+            mchid = tx.api_keys.mchid_for(secret_hash)
+            if mchid is not None:
+                return Principal("merchant", frozenset({mchid}))
+            session = tx.sessions.get(secret_hash, self.clock())
+        if session is None:
+            return None
+        return Principal("user", frozenset({session.mchid}), openid=session.openid, appid=session.appid)
+
+    def merchant(self, mchid: str) -> MerchantRuntime:
+        """A configured merchant, or 404."""
+        merchant = self.merchants.get(mchid)
+        if merchant is None:
+            raise ApiError(404, "merchant_not_found", "no such merchant")
+        return merchant
+
+    def merchant_for_appid(self, appid: str) -> MerchantRuntime:
+        """The (first) merchant collecting for ``appid``, or 422."""
+        for merchant in self.merchants.values():
+            if appid in merchant.credentials.appids.values():
+                return merchant
+        raise ApiError(422, "unknown_appid", "no configured merchant uses this appid")
+
+    # -- reads ------------------------------------------------------------------------------------------
+    def order_for(self, principal: Principal, order_id: str) -> Order:
+        """The order if the caller may act on it (404 / 403 otherwise)."""
+        with self.uow.read() as tx:
+            order = tx.orders.get(order_id)
+        if order is None:
+            raise ApiError(404, "order_not_found", "no such order")
+        principal.require_access(order.mchid, order.payer_openid)
+        return order
+
+    def refund_for(self, principal: Principal, refund_id: str) -> Refund:
+        """The refund if the caller's merchant owns it."""
+        with self.uow.read() as tx:
+            refund = tx.refunds.get(refund_id)
+        if refund is None or refund.mchid not in principal.mchids:
+            raise ApiError(404, "refund_not_found", "no such refund")
+        return refund
+
+    def order_view(self, order_id: str) -> OrderOut:
+        """Order with attempts and refunds, as stored."""
+        with self.uow.read() as tx:
+            order = tx.orders.get(order_id)
+            if order is None:
+                raise ApiError(404, "order_not_found", "no such order")
+            return order_out(order, tx.attempts.for_order(order_id), tx.refunds.for_order(order_id))
+
+    def events(self, order_id: str) -> list[dict[str, Any]]:
+        """Call log and stored notifications of an order, oldest first."""
+        with self.uow.read() as tx:
+            calls = [_call_row(c) for c in tx.calls.for_order(order_id)]
+            out_trade_nos = [a.out_trade_no for a in tx.attempts.for_order(order_id)]
+            inbound = [_notification_row(n) for n in tx.notifications.for_out_trade_nos(out_trade_nos)]
+        return sorted(calls + inbound, key=lambda row: row["created_at"] or 0.0)
+
+    def code_url(self, order_id: str, seq: int) -> str:
+        """The native ``code_url`` of one attempt, or 404."""
+        with self.uow.read() as tx:
+            for attempt in tx.attempts.for_order(order_id):
+                if attempt.seq == seq and attempt.code_url:
+                    return attempt.code_url
+        raise ApiError(404, "qr_not_found", "no such QR image")
+
+    def health(self) -> dict[str, Any]:
+        """``status: ok`` when the database answers."""
+        with self.uow.read() as tx:
+            tx.connection.execute(sa.text("SELECT 1"))
+        return {"status": "ok", "database": self.uow.dialect, "merchants": sorted(self.merchants)}
+
+    # -- use cases --------------------------------------------------------------------------------------
+    def login(self, appid: str, code: str) -> tuple[str, str]:
+        """Mini-program login: ``(openid, token)``; the session_key stays in the database."""
+        merchant = self.merchant_for_appid(appid)
+        result = usecases.login(self.uow, self.gateway, self.clock, merchant.config, appid, code)
+        return result.openid, result.token
+
+    def create_order(self, mchid: str, body: CreateOrderIn, idempotency_key: str | None) -> tuple[Order, bool]:
+        """Create (or return the same) order."""
+        command = usecases.CreateOrder(
+            merchant_order_no=body.merchant_order_no,
+            amount_fen=body.amount,
+            currency=body.currency,
+            description=body.description,
+            attach=body.attach,
+            expire_in_s=body.expire_in_s,
+            payer_openid=body.payer_openid,
+        )
+        result = usecases.create_order(self.uow, self.clock, self.merchant(mchid).config, command, idempotency_key)
+        return result.order, result.created
+
+    def start_payment(
+        self, order: Order, channel: str, api: str | None, payer_openid: str | None, client_ip: str
+    ) -> PaymentOut:
+        """Start an attempt and return what the client needs."""
+        merchant = self.merchant(order.mchid)
+        start = usecases.start_payment(
+            self.uow, self.gateway, self.clock, merchant.config, order.id,
+            channel=Channel(channel), api=ApiVersion(api) if api else None,
+            payer_openid=payer_openid, client_ip=client_ip,
+        )
+        attempt: PaymentAttempt = start.attempt
+        params = dict(start.client_params)
+        out = PaymentOut(
+            order_id=order.id, seq=attempt.seq, out_trade_no=attempt.out_trade_no, channel=str(attempt.channel),
+            api=str(attempt.api), status=str(attempt.status),
+        )
+        if attempt.channel in (Channel.JSAPI, Channel.MINIPROGRAM):
+            out.request_payment = params
+        elif attempt.channel == Channel.APP:
+            out.app_payment = params
+        elif attempt.channel == Channel.NATIVE:
+            out.code_url = attempt.code_url or params.get("code_url")
+            out.qr_url = self.settings.public_base_url + self.qr_signer.path(order.id, attempt.seq)
+        else:
+            out.h5_url = attempt.h5_url or params.get("h5_url")
+        return out
+
+    def get_order(self, order: Order) -> OrderOut:
+        """Sync an overdue attempt with WeChat, then the order as stored."""
+        usecases.get_order(self.uow, self.gateway, self.clock, self.merchant(order.mchid).config, order.id)
+        return self.order_view(order.id)
+
+    def close_order(self, order: Order) -> OrderOut:
+        """Close at WeChat, then locally."""
+        usecases.close_order(self.uow, self.gateway, self.clock, self.merchant(order.mchid).config, order.id)
+        return self.order_view(order.id)
+
+    def request_refund(self, order: Order, body: CreateRefundIn) -> tuple[Refund, bool]:
+        """Request a refund (submitted at once unless the merchant requires approval)."""
+        command = usecases.RequestRefund(
+            merchant_refund_no=body.merchant_refund_no, amount_fen=body.amount, reason=body.reason
+        )
+        result = usecases.request_refund(
+            self.uow, self.gateway, self.clock, self.merchant(order.mchid).config, order.id, command
+        )
+        return result.refund, result.created
+
+    def get_refund(self, principal: Principal, refund_id: str) -> Refund:
+        """The refund (syncs with WeChat when overdue)."""
+        refund = self.refund_for(principal, refund_id)
+        return usecases.get_refund(self.uow, self.gateway, self.clock, self.merchant(refund.mchid).config, refund.id)
+
+    def approve_refund(self, refund: Refund, *, operator: str) -> Refund:
+        """Approve and submit a requested refund."""
+        config = self.merchant(refund.mchid).config
+        return usecases.approve_refund(self.uow, self.gateway, self.clock, config, refund.id, operator=operator)
+
+    def reject_refund(self, refund: Refund, *, operator: str, reason: str | None) -> Refund:
+        """Reject a requested refund."""
+        config = self.merchant(refund.mchid).config
+        return usecases.reject_refund(self.uow, self.clock, config, refund.id, operator=operator, reason=reason)
+
+    def run_due_jobs(self, limit: int = 50) -> int:
+        """Run the jobs due now; the number run."""
+        from ..jobs import run_due_jobs
+
+        return int(run_due_jobs(self.uow, self.gateway, self.clock, {m: r.config for m, r in self.merchants.items()},
+                                limit=limit))
+
+    def reconcile_day(self, mchid: str, day: dt.date) -> Any:
+        """Reconcile one merchant's bill of ``day``."""
+        return usecases.reconcile_day(self.uow, self.gateway, self.clock, self.merchant(mchid).config, day)
+
+    # -- notifications ------------------------------------------------------------------------------------
+    def _accept_notification(self, merchant: MerchantRuntime, api: str, notification: Any, body: bytes) -> str:
+        notice = to_notice(notification, body)
+        if isinstance(notice, usecases.PaymentNotice):
+            result = usecases.accept_payment_notification(self.uow, self.clock, merchant.config, notice)
+        else:
+            result = usecases.accept_refund_notification(self.uow, self.clock, merchant.config, notice)
+        return str(getattr(result, "value", result))
+
+    def _record_unverifiable(self, mchid: str, api: str, reason: str, body: bytes) -> None:
+        anomaly = Anomaly(
+            kind=f"unverifiable_{api}_notification",
+            detail=f"{reason}; {len(body)} bytes; sha256 {hash_api_key(body.decode('latin-1'))[:16]}",
+            created_at=self.clock(),
+            mchid=mchid if mchid in self.merchants else None,
+        )
+        with self.uow.write() as tx:
+            tx.anomalies.add(anomaly)
+
+
+def _call_row(call: Any) -> dict[str, Any]:
+    return {
+        "created_at": call.created_at,
+        "direction": call.direction,
+        "endpoint": call.endpoint,
+        "http_status": call.http_status,
+        "wechat_code": call.wechat_code,
+        "latency_ms": call.latency_ms,
+        "request_id": call.request_id,
+        "request_body": call.request_body,
+        "response_body": call.response_body,
+    }
+
+
+def _notification_row(notification: Any) -> dict[str, Any]:
+    return {
+        "created_at": notification.received_at,
+        "direction": "inbound",
+        "endpoint": f"POST /notify/wechatpay/{notification.api}/{notification.mchid}",
+        "http_status": None,
+        "wechat_code": notification.kind,
+        "latency_ms": None,
+        "request_id": notification.event_id,
+        "body": f"[{notification.outcome}] {notification.body}",
+    }

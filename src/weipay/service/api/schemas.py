@@ -1,0 +1,252 @@
+"""Request and response bodies of the HTTP API, each with an OpenAPI example.
+
+Amounts are integer fen (``StrictInt``: floats, strings and booleans are refused with ``invalid_amount``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+__all__ = [
+    "AmountFen",
+    "AttemptOut",
+    "CallLogEntry",
+    "CreateOrderIn",
+    "CreateRefundIn",
+    "ErrorBody",
+    "ErrorOut",
+    "EventsOut",
+    "LoginIn",
+    "LoginOut",
+    "OrderOut",
+    "PaymentIn",
+    "PaymentOut",
+    "RefundOut",
+    "RejectRefundIn",
+]
+
+MAX_AMOUNT_FEN = 10_000_000_000  # 100 million yuan: far above any single WeChat payment
+AmountFen = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT_FEN, description="integer fen (1 yuan = 100)")]
+Channel = Literal["jsapi", "miniprogram", "native", "app", "h5"]
+ApiVersion = Literal["v2", "v3"]
+
+
+def _example(**example: Any) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [example]})
+
+
+class ErrorBody(BaseModel):
+    """A machine-readable code and a human message."""
+
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx answer: ``{"error": {"code", "message"}}``."""
+
+    model_config = _example(error={"code": "order_not_found", "message": "no order 01J9Z3..."})
+    error: ErrorBody
+
+
+class LoginIn(BaseModel):
+    """A mini-program login code to exchange (``wx.login``)."""
+
+    model_config = _example(appid="wx8888888888888888", code="0a3Xyz000aBcDe1FgH2iJk3LmN4oPq5r")
+    appid: str = Field(min_length=1, max_length=32)
+    code: str = Field(min_length=1, max_length=128)
+
+
+class LoginOut(BaseModel):
+    """The user's openid and a bearer token for the frontend; the session_key stays on the server."""
+
+    model_config = _example(openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", token="u_4bG3...")  # noqa: S106 (an example, not a secret)
+    openid: str
+    token: str
+
+
+class CreateOrderIn(BaseModel):
+    """A business order to collect ``amount`` fen for."""
+
+    model_config = _example(
+        merchant_order_no="SO-20261123-0001",
+        amount=1999,
+        currency="CNY",
+        description="Weipay mug",
+        attach="shop=12",
+        expire_in_s=1800,
+        payer_openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+    )
+    merchant_order_no: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_\-]+$")
+    amount: AmountFen
+    currency: Literal["CNY"] = "CNY"
+    description: str = Field(min_length=1, max_length=127)
+    attach: str | None = Field(default=None, max_length=127)
+    expire_in_s: StrictInt = Field(default=7200, ge=60, le=7 * 24 * 3600, description="seconds until the order expires")
+    payer_openid: str | None = Field(default=None, max_length=128)
+
+
+class AttemptOut(BaseModel):
+    """One payment attempt: its own WeChat out_trade_no on one channel and API version."""
+
+    seq: int
+    out_trade_no: str
+    channel: str
+    api: str
+    status: str
+    transaction_id: str | None = None
+    created_at: str | None = None
+
+
+class RefundOut(BaseModel):
+    """A refund and where it stands (requested, approved, processing, succeeded, failed, rejected)."""
+
+    model_config = _example(
+        id="rf_01J9Z4",
+        order_id="or_01J9Z3",
+        merchant_refund_no="RF-0001",
+        out_refund_no="rf_01J9Z4",
+        amount=500,
+        reason="damaged",
+        status="processing",
+        refund_id=None,
+        created_at="2026-11-23T01:20:00Z",
+    )
+    id: str
+    order_id: str
+    merchant_refund_no: str
+    out_refund_no: str
+    amount: int
+    reason: str | None = None
+    status: str
+    refund_id: str | None = None
+    created_at: str | None = None
+
+
+class OrderOut(BaseModel):
+    """An order with its attempts and refunds."""
+
+    model_config = _example(
+        id="or_01J9Z3",
+        mchid="1230000109",
+        merchant_order_no="SO-20261123-0001",
+        amount=1999,
+        currency="CNY",
+        description="Weipay mug",
+        attach="shop=12",
+        status="paid",
+        payer_openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+        paid_amount=1999,
+        refunded_amount=0,
+        created_at="2026-11-23T01:19:00Z",
+        expires_at="2026-11-23T01:49:00Z",
+        attempts=[
+            {"seq": 1, "out_trade_no": "or01J9Z3-1", "channel": "miniprogram", "api": "v3", "status": "succeeded",
+             "transaction_id": "4200000000202611230000000001", "created_at": "2026-11-23T01:19:05Z"}
+        ],
+        refunds=[],
+    )
+    id: str
+    mchid: str
+    merchant_order_no: str
+    amount: int
+    currency: str
+    description: str
+    attach: str | None = None
+    status: str
+    payer_openid: str | None = None
+    paid_amount: int = 0
+    refunded_amount: int = 0
+    created_at: str | None = None
+    expires_at: str | None = None
+    attempts: list[AttemptOut] = Field(default_factory=list)
+    refunds: list[RefundOut] = Field(default_factory=list)
+
+
+class PaymentIn(BaseModel):
+    """Start a payment attempt on a channel; ``api`` defaults to the merchant's ``default_api``."""
+
+    model_config = _example(channel="miniprogram", api="v3", payer_openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+    channel: Channel
+    api: ApiVersion | None = None
+    payer_openid: str | None = Field(default=None, max_length=128, description="jsapi/miniprogram; a user's own")
+    client_ip: str | None = Field(default=None, max_length=45)
+
+
+class PaymentOut(BaseModel):
+    """What the client needs to pay: exactly one of request_payment, app_payment, code_url, h5_url."""
+
+    model_config = _example(
+        order_id="or_01J9Z3",
+        seq=1,
+        out_trade_no="or01J9Z3-1",
+        channel="miniprogram",
+        api="v3",
+        status="pending",
+        request_payment={
+            "timeStamp": "1795396740",
+            "nonceStr": "5K8264ILTKCH16CQ2502SI8ZNMTM67VS",
+            "package": "prepay_id=wx201410272009395522657a690389285100",
+            "signType": "RSA",
+            "paySign": "oR9d8PuhnIc+YZ8cBHFCwfgpaK9gd7vaRvkYD7rthRAZ...",
+        },
+    )
+    order_id: str
+    seq: int
+    out_trade_no: str
+    channel: str
+    api: str
+    status: str
+    request_payment: dict[str, str] | None = Field(default=None, description="pass as-is to wx.requestPayment")
+    app_payment: dict[str, str] | None = Field(default=None, description="the APP SDK's PayReq fields")
+    code_url: str | None = None
+    qr_url: str | None = Field(default=None, description="an SVG QR image of code_url")
+    h5_url: str | None = None
+
+
+class CreateRefundIn(BaseModel):
+    """Refund part or all of a paid order."""
+
+    model_config = _example(merchant_refund_no="RF-0001", amount=500, reason="damaged")
+    merchant_refund_no: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_\-|*@]+$")
+    amount: AmountFen
+    reason: str | None = Field(default=None, max_length=80)
+
+
+class RejectRefundIn(BaseModel):
+    """Why an operator rejected a refund request."""
+
+    model_config = _example(reason="outside the return window")
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class CallLogEntry(BaseModel):
+    """One WeChat call or notification, redacted."""
+
+    at: str | None = None
+    direction: str
+    endpoint: str
+    http_status: int | None = None
+    wechat_code: str | None = None
+    latency_ms: int | None = None
+    request_id: str | None = None
+    body: str | None = None
+
+
+class EventsOut(BaseModel):
+    """The call log of an order, oldest first."""
+
+    model_config = _example(
+        order_id="or_01J9Z3",
+        events=[
+            {"at": "2026-11-23T01:19:05Z", "direction": "outbound", "endpoint": "POST /v3/pay/transactions/jsapi",
+             "http_status": 200, "wechat_code": None, "latency_ms": 35, "request_id": "08F1...", "body": "{...}"},
+            {"at": "2026-11-23T01:19:40Z", "direction": "inbound", "endpoint": "POST /notify/wechatpay/v3/1230000109",
+             "http_status": 204, "wechat_code": "TRANSACTION.SUCCESS", "latency_ms": 3, "request_id": None,
+             "body": "{...}"},
+        ],
+    )
+    order_id: str
+    events: list[CallLogEntry]
