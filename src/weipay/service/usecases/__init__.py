@@ -1,0 +1,77 @@
+"""Use cases: plain functions taking their collaborators (unit of work, gateway, clock, merchant) as parameters.
+
+The web layer, the admin console, the CLI and the job worker all call these; none of them touches
+the state tables any other way.
+"""
+
+from __future__ import annotations
+
+from .lifecycle import close_order, expire_order, get_order
+from .login import LoginResult, login, session_for_token
+from .notifications import accept_payment_notification, accept_refund_notification, record_anomaly
+from .orders import CreateOrder, OrderDetails, OrderEvents, create_order, load_order, order_details, order_events
+from .payments import PaymentStart, start_payment, sync_attempt
+from .ports import (
+    CloseAnswer,
+    Gateway,
+    LoginAnswer,
+    MerchantConfig,
+    Outcome,
+    PaymentNotice,
+    PaymentStatus,
+    PrepayAnswer,
+    RefundAnswer,
+    RefundNotice,
+    UnitOfWork,
+)
+from .refunds import (
+    approve_refund,
+    auto_refund_attempt,
+    get_refund,
+    reject_refund,
+    request_refund,
+    submit_refund,
+    sync_refund,
+)
+from .settlement import Applied
+
+__all__ = [
+    "Applied",
+    "CloseAnswer",
+    "CreateOrder",
+    "Gateway",
+    "LoginAnswer",
+    "LoginResult",
+    "MerchantConfig",
+    "OrderDetails",
+    "OrderEvents",
+    "Outcome",
+    "PaymentNotice",
+    "PaymentStart",
+    "PaymentStatus",
+    "PrepayAnswer",
+    "RefundAnswer",
+    "RefundNotice",
+    "UnitOfWork",
+    "accept_payment_notification",
+    "accept_refund_notification",
+    "approve_refund",
+    "auto_refund_attempt",
+    "close_order",
+    "create_order",
+    "expire_order",
+    "get_order",
+    "get_refund",
+    "load_order",
+    "login",
+    "order_details",
+    "order_events",
+    "record_anomaly",
+    "reject_refund",
+    "request_refund",
+    "session_for_token",
+    "start_payment",
+    "submit_refund",
+    "sync_attempt",
+    "sync_refund",
+]

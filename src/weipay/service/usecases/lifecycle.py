@@ -1,0 +1,110 @@
+"""Reading an order (syncing a late attempt first), closing it, and expiring it."""
+
+from __future__ import annotations
+
+import logging
+
+from weipay.service.domain import (
+    ORDER_TRANSITIONS,
+    Conflict,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    UpstreamError,
+    transition,
+)
+
+from .orders import load_order
+from .outbox import schedule_expiry
+from .payments import close_open_attempt, sync_attempt
+from .ports import Clock, Gateway, UnitOfWork
+
+__all__ = ["close_order", "expire_order", "get_order"]
+
+logger = logging.getLogger("weipay.service.orders")
+
+_MIN_SYNC_INTERVAL_S = 2.0
+_EXPIRY_RETRY_S = 60.0
+
+
+def get_order(
+    uow: UnitOfWork,
+    gateway: Gateway,
+    clock: Clock,
+    order_id: str,
+    mchid: str | None = None,
+    *,
+    sync_after_s: float = 10.0,
+) -> Order:
+    """The order's current state. A pending attempt older than ``sync_after_s`` (its expected
+    notification time) is queried at WeChat first and the answer applied, so the reply is fresh."""
+    order = load_order(uow, order_id, mchid)
+    if order.status != OrderStatus.PENDING:
+        return order
+    now = clock()
+    with uow.read() as tx:
+        stale = [
+            a
+            for a in tx.attempts.for_order(order.id)
+            if a.is_open
+            and now - a.created_at >= sync_after_s
+            and (a.last_synced_at is None or now - a.last_synced_at >= _MIN_SYNC_INTERVAL_S)
+        ]
+    for attempt in stale:
+        sync_attempt(uow, gateway, clock, attempt.id)
+    return load_order(uow, order_id, mchid) if stale else order
+
+
+def close_order(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str, mchid: str | None = None) -> Order:
+    """Close an unpaid order: its open attempts at WeChat first, then locally. A paid order cannot be closed."""
+    return _end(uow, gateway, clock, order_id, mchid, OrderEvent.CLOSE)
+
+
+def expire_order(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str) -> Order:
+    """The expiry job: like ``close_order`` with the ``expire`` event; a no-op once the order left pending."""
+    order = load_order(uow, order_id)
+    if order.status != OrderStatus.PENDING:
+        return order
+    now = clock()
+    if order.expires_at > now:  # the expiry moved (should not happen) or the clock is early: come back later
+        with uow.write() as tx:
+            schedule_expiry(tx, order.id, due_at=order.expires_at, now=now)
+        return order
+    return _end(uow, gateway, clock, order_id, None, OrderEvent.EXPIRE)
+
+
+def _end(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str, mchid: str | None, event: OrderEvent) -> Order:
+    order = load_order(uow, order_id, mchid)
+    if order.status in (OrderStatus.CLOSED, OrderStatus.EXPIRED):
+        return order
+    if order.status != OrderStatus.PENDING:
+        raise Conflict("order_already_paid", "a paid order cannot be closed; refund it instead")
+    with uow.read() as tx:
+        open_attempts = [a for a in tx.attempts.for_order(order.id) if a.is_open]
+    for attempt in open_attempts:
+        close_open_attempt(uow, gateway, clock, attempt)  # raises if WeChat says paid or cannot tell
+    now = clock()
+    target = transition(ORDER_TRANSITIONS, OrderStatus.PENDING, event)
+    with uow.write() as tx:
+        if any(a.is_open for a in tx.attempts.for_order(order.id)):
+            raise Conflict("payment_in_progress", "a payment attempt was started concurrently; retry")
+        won = tx.orders.compare_and_set(order.id, [OrderStatus.PENDING], status=target, updated_at=now)
+        current = tx.orders.get(order.id)
+    assert current is not None
+    if not won and current.status not in (OrderStatus.CLOSED, OrderStatus.EXPIRED):
+        raise Conflict("order_already_paid", "the order was paid meanwhile")
+    return current
+
+
+def expire_or_retry(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str) -> float | None:
+    """Run expiry; on an unresolved close, return when to try again (jobs use this)."""
+    try:
+        expire_order(uow, gateway, clock, order_id)
+    except UpstreamError as error:
+        logger.warning("expiry of %s postponed: %s", order_id, error.code)
+        return clock() + _EXPIRY_RETRY_S
+    except Conflict as error:
+        if error.code == "order_already_paid":
+            return None
+        raise
+    return None

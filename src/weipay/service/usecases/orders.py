@@ -1,0 +1,179 @@
+"""Orders: create (idempotent), read (syncing a late attempt first), close, and the per-order event trail."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import sqlalchemy.exc
+
+from weipay.sdk.clock import system_clock
+from weipay.service.db import StoredNotification
+from weipay.service.domain import (
+    CURRENCY,
+    Anomaly,
+    CallRecord,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Order,
+    OrderStatus,
+    PaymentAttempt,
+    Refund,
+    check_currency,
+    check_fen,
+    new_order_id,
+)
+
+from .outbox import schedule_expiry
+from .ports import Clock, MerchantConfig, UnitOfWork
+
+__all__ = ["CreateOrder", "OrderDetails", "OrderEvents", "create_order", "load_order", "order_details", "order_events"]
+
+_MIN_TTL_S = 60
+_MAX_TTL_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class CreateOrder:
+    """What a merchant backend asks for. ``expire_after_s`` defaults to the merchant's order TTL."""
+
+    merchant_order_no: str
+    amount_fen: int
+    description: str
+    currency: str = CURRENCY
+    attach: str | None = None
+    expire_after_s: int | None = None
+    payer_openid: str | None = None
+
+    def fingerprint(self) -> str:
+        """A digest of the request body: the same body twice is a retry, a different one a conflict."""
+        body = json.dumps(
+            [self.merchant_order_no, self.amount_fen, self.description, self.currency, self.attach,
+             self.expire_after_s, self.payer_openid],
+            ensure_ascii=False,
+        )  # fmt: skip
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDetails:
+    """An order with its attempts and refunds."""
+
+    order: Order
+    attempts: list[PaymentAttempt]
+    refunds: list[Refund]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvents:
+    """Everything that happened to an order: WeChat calls, notifications, anomalies."""
+
+    calls: list[CallRecord]
+    notifications: list[StoredNotification]
+    anomalies: list[Anomaly]
+
+
+def _check(request: CreateOrder, merchant: MerchantConfig) -> int:
+    check_fen(request.amount_fen)
+    check_currency(request.currency)
+    if not 1 <= len(request.merchant_order_no) <= 64:
+        raise InvalidInput("invalid_merchant_order_no", "merchant_order_no must be 1-64 characters")
+    if not 1 <= len(request.description) <= 127:
+        raise InvalidInput("invalid_description", "description must be 1-127 characters")
+    if request.attach is not None and len(request.attach) > 127:
+        raise InvalidInput("invalid_attach", "attach must be at most 127 characters")
+    ttl_s = merchant.order_ttl_s if request.expire_after_s is None else request.expire_after_s
+    if isinstance(ttl_s, bool) or not isinstance(ttl_s, int) or not _MIN_TTL_S <= ttl_s <= _MAX_TTL_S:
+        raise InvalidInput("invalid_expiry", f"expire_after_s must be {_MIN_TTL_S}-{_MAX_TTL_S} seconds")
+    return ttl_s
+
+
+def _existing(uow: UnitOfWork, mchid: str, request: CreateOrder, idempotency_key: str | None) -> Order | None:
+    with uow.read() as tx:
+        found = tx.orders.by_idempotency_key(mchid, idempotency_key) if idempotency_key else None
+        found = found or tx.orders.by_merchant_order_no(mchid, request.merchant_order_no)
+    if found is None:
+        return None
+    if found.request_hash != request.fingerprint() or (
+        idempotency_key and found.idempotency_key and found.idempotency_key != idempotency_key
+    ):
+        raise Conflict(
+            "idempotency_conflict",
+            "an order with this merchant_order_no or Idempotency-Key exists with a different body",
+            order_id=found.id,
+        )
+    return found
+
+
+def create_order(
+    uow: UnitOfWork,
+    merchant: MerchantConfig,
+    request: CreateOrder,
+    idempotency_key: str | None = None,
+    *,
+    clock: Clock = system_clock,
+) -> Order:
+    """Create an order, or return the one this same request already created.
+
+    Idempotent on ``merchant_order_no`` and on ``idempotency_key``: the same body returns the same
+    order; a different body raises ``idempotency_conflict``.
+    """
+    ttl_s = _check(request, merchant)
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
+        raise InvalidInput("invalid_idempotency_key", "Idempotency-Key must be 1-255 characters")
+    existing = _existing(uow, merchant.mchid, request, idempotency_key)
+    if existing is not None:
+        return existing
+    now = clock()
+    order = Order(
+        id=new_order_id(), mchid=merchant.mchid, merchant_order_no=request.merchant_order_no,
+        amount_fen=request.amount_fen, currency=request.currency, description=request.description,
+        attach=request.attach, payer_openid=request.payer_openid, status=OrderStatus.PENDING, paid_fen=0,
+        refunded_fen=0, reserved_fen=0, paid_attempt_id=None, created_at=now, updated_at=now,
+        expires_at=now + ttl_s, idempotency_key=idempotency_key, request_hash=request.fingerprint(),
+    )  # fmt: skip
+    try:
+        with uow.write() as tx:
+            tx.orders.add(order)
+            schedule_expiry(tx, order.id, due_at=order.expires_at, now=now)
+    except sqlalchemy.exc.IntegrityError:
+        # A concurrent twin won the unique constraint: answer as its retry would.
+        existing = _existing(uow, merchant.mchid, request, idempotency_key)
+        if existing is None:
+            raise
+        return existing
+    return order
+
+
+def load_order(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> Order:
+    """The order, or ``order_not_found`` (also when it belongs to another merchant)."""
+    with uow.read() as tx:
+        order = tx.orders.get(order_id)
+    if order is None or (mchid is not None and order.mchid != mchid):
+        raise NotFound("order_not_found", f"no order {order_id[:48]!r}")
+    return order
+
+
+def order_details(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> OrderDetails:
+    """The order with its attempts and refunds, read in one transaction."""
+    with uow.read() as tx:
+        order = tx.orders.get(order_id)
+        if order is None or (mchid is not None and order.mchid != mchid):
+            raise NotFound("order_not_found", f"no order {order_id[:48]!r}")
+        return OrderDetails(order, tx.attempts.for_order(order_id), tx.refunds.for_order(order_id))
+
+
+def order_events(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> OrderEvents:
+    """The order's call log, raw notifications and anomalies (the seeds' payWechatLog)."""
+    with uow.read() as tx:
+        order = tx.orders.get(order_id)
+        if order is None or (mchid is not None and order.mchid != mchid):
+            raise NotFound("order_not_found", f"no order {order_id[:48]!r}")
+        numbers = [attempt.out_trade_no for attempt in tx.attempts.for_order(order_id)]
+        return OrderEvents(
+            calls=tx.calls.for_order(order_id),
+            notifications=tx.notifications.for_out_trade_nos(numbers),
+            anomalies=tx.anomalies.list(order_id=order_id),
+        )

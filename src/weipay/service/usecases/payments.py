@@ -1,0 +1,310 @@
+"""Payment attempts: start (or resume) one, close the previous one first, and sync one by querying WeChat.
+
+No transaction is held across a WeChat call: an attempt row is committed (with a query job as a
+safety net) before WeChat is asked, and WeChat's answer is applied in a second transaction. If the
+process dies in between, the query job finds out what WeChat did.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from weipay.service.db import Transaction
+from weipay.service.domain import (
+    ApiVersion,
+    AttemptEvent,
+    AttemptStatus,
+    Channel,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Order,
+    OrderStatus,
+    PaymentAttempt,
+    UpstreamError,
+    new_attempt_id,
+    out_trade_no,
+)
+
+from .orders import load_order
+from .outbox import schedule_query
+from .ports import Clock, Gateway, MerchantConfig, Outcome, PaymentStatus, PrepayAnswer, UnitOfWork
+from .settlement import Applied, add_anomaly, apply_attempt_event, settle_paid
+
+__all__ = ["PaymentStart", "appid_for", "close_open_attempt", "start_payment", "sync_attempt"]
+
+logger = logging.getLogger("weipay.service.payments")
+E = TypeVar("E", Channel, ApiVersion)
+
+# Query backoff after an attempt is created: WeChat suggests querying within a minute without notice.
+QUERY_DELAYS_S = (10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+_UNKNOWN_QUERY_DELAY_S = 5.0
+_APPID_KIND = {
+    Channel.JSAPI: ("official_account",),
+    Channel.MINIPROGRAM: ("miniprogram",),
+    Channel.APP: ("app",),
+    Channel.H5: ("official_account", "miniprogram"),
+    Channel.NATIVE: ("official_account", "miniprogram", "app"),
+}
+_PAID_STATES = frozenset({"SUCCESS", "REFUND"})
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentStart:
+    """What the client needs to pay: ``client_params`` is the ``wx.requestPayment`` object (jsapi,
+    miniprogram), the APP ``PayReq`` object (app), ``{"code_url"}`` (native) or ``{"h5_url"}`` (h5)."""
+
+    attempt: PaymentAttempt
+    client_params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def code_url(self) -> str | None:
+        """Native: the URL to show as a QR code."""
+        return self.attempt.code_url
+
+    @property
+    def h5_url(self) -> str | None:
+        """H5: where to send the browser."""
+        return self.attempt.h5_url
+
+
+def appid_for(merchant: MerchantConfig, channel: Channel) -> str:
+    """The appid a channel pays through, or ``channel_not_configured``."""
+    for kind in _APPID_KIND[channel]:
+        appid = merchant.appids.get(kind)
+        if appid:
+            return appid
+    raise InvalidInput("channel_not_configured", f"merchant {merchant.mchid} has no appid for channel {channel.value}")
+
+
+def _query_delay(attempt_created_at: float, now: float) -> float:
+    age_s = max(0.0, now - attempt_created_at)
+    elapsed = 0.0
+    for delay in QUERY_DELAYS_S:
+        elapsed += delay
+        if elapsed > age_s:
+            return elapsed - age_s
+    return QUERY_DELAYS_S[-1]
+
+
+def _payable(order: Order, now: float) -> None:
+    if order.status in (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED):
+        raise Conflict("order_already_paid", "the order is already paid")
+    if order.status != OrderStatus.PENDING:
+        raise Conflict("order_not_payable", f"the order is {order.status.value}")
+    if order.expires_at <= now:
+        raise Conflict("order_expired", "the order has expired")
+
+
+def start_payment(
+    uow: UnitOfWork,
+    gateway: Gateway,
+    clock: Clock,
+    merchant: MerchantConfig,
+    order_id: str,
+    channel: Channel | str,
+    api: ApiVersion | str | None = None,
+    payer_openid: str | None = None,
+    client_ip: str | None = None,
+) -> PaymentStart:
+    """Start paying ``order_id`` on ``channel`` over ``api`` (default: the merchant's) and return client params.
+
+    The same channel/api/payer again resumes the open attempt (same ``out_trade_no``, identical
+    parameters: WeChat returns the same prepay). Anything else closes the open attempt at WeChat
+    first, then makes a new attempt with the next ``out_trade_no``. A timeout leaves the attempt
+    ``unknown`` (raises ``payment_outcome_unknown``) for a query to resolve; it is never guessed.
+    """
+    channel = _parse(Channel, channel, "channel")
+    api = _parse(ApiVersion, api or merchant.default_api, "api")
+    order = load_order(uow, order_id, merchant.mchid)
+    _payable(order, clock())
+    openid = payer_openid or order.payer_openid
+    if channel in (Channel.JSAPI, Channel.MINIPROGRAM) and not openid:
+        raise InvalidInput("payer_openid_required", f"channel {channel.value} needs the payer's openid")
+    if channel == Channel.H5 and not client_ip:
+        raise InvalidInput("client_ip_required", "channel h5 needs the payer's client IP")
+    appid = appid_for(merchant, channel)
+    with uow.read() as tx:
+        open_attempts = [a for a in tx.attempts.for_order(order.id) if a.is_open]
+    for attempt in reversed(open_attempts):
+        if _same_request(attempt, channel, api, appid, openid):
+            return _resume(uow, gateway, clock, attempt)
+    for attempt in open_attempts:
+        close_open_attempt(uow, gateway, clock, attempt)
+    attempt = _new_attempt(uow, gateway, clock, order, channel, api, appid, openid, client_ip)
+    answer = gateway.create_payment(attempt)
+    return _apply_prepay(uow, gateway, clock, attempt, answer)
+
+
+def _parse(kind: type[E], value: object, name: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise InvalidInput(f"invalid_{name}", f"{name} must be one of: {allowed}") from None
+
+
+def _same_request(attempt: PaymentAttempt, channel: Channel, api: ApiVersion, appid: str, openid: str | None) -> bool:
+    same_payer = attempt.payer_openid == openid or attempt.channel not in (Channel.JSAPI, Channel.MINIPROGRAM)
+    return attempt.channel == channel and attempt.api == api and attempt.appid == appid and same_payer
+
+
+def _resume(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: PaymentAttempt) -> PaymentStart:
+    if attempt.status == AttemptStatus.PENDING and (attempt.prepay_id or attempt.code_url or attempt.h5_url):
+        return PaymentStart(attempt, gateway.client_params(attempt))
+    # CREATED / UNKNOWN, or pending without prepay data: re-send the identical create (same out_trade_no).
+    return _apply_prepay(uow, gateway, clock, attempt, gateway.create_payment(attempt))
+
+
+def _new_attempt(
+    uow: UnitOfWork,
+    gateway: Gateway,
+    clock: Clock,
+    order: Order,
+    channel: Channel,
+    api: ApiVersion,
+    appid: str,
+    openid: str | None,
+    client_ip: str | None,
+) -> PaymentAttempt:
+    now = clock()
+    with uow.write() as tx:
+        current = tx.orders.get(order.id, for_update=True)
+        assert current is not None
+        _payable(current, now)
+        if any(a.is_open for a in tx.attempts.for_order(order.id)):
+            raise Conflict("payment_in_progress", "another payment attempt was started concurrently; retry")
+        seq = tx.attempts.next_seq(order.id)
+        attempt = PaymentAttempt(
+            id=new_attempt_id(), order_id=order.id, seq=seq, mchid=order.mchid, appid=appid,
+            out_trade_no=out_trade_no(order.id, seq), api=api, channel=channel, status=AttemptStatus.CREATED,
+            amount_fen=order.amount_fen, currency=order.currency, description=order.description,
+            notify_url=gateway.notify_url(order.mchid, api), time_expire=order.expires_at, created_at=now,
+            updated_at=now, payer_openid=openid, client_ip=client_ip, attach=order.attach,
+        )  # fmt: skip
+        tx.attempts.add(attempt)
+        schedule_query(tx, attempt.id, order.id, due_at=now + QUERY_DELAYS_S[0], now=now)
+    return attempt
+
+
+def _apply_prepay(
+    uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: PaymentAttempt, answer: PrepayAnswer
+) -> PaymentStart:
+    now = clock()
+    prepay = {"prepay_id": answer.prepay_id, "code_url": answer.code_url, "h5_url": answer.h5_url}
+    with uow.write() as tx:
+        tx.calls.add(answer.call, order_id=attempt.order_id, attempt_id=attempt.id)
+        if answer.outcome == Outcome.SUCCEEDED:
+            if not apply_attempt_event(tx, attempt.id, AttemptEvent.PREPAID, now, **prepay):
+                tx.attempts.touch(attempt.id, updated_at=now, **prepay)
+        elif answer.outcome == Outcome.FAILED:
+            apply_attempt_event(
+                tx, attempt.id, AttemptEvent.REFUSED, now,
+                error_code=answer.error_code, error_message=(answer.error_message or "")[:250],
+            )  # fmt: skip
+        else:
+            apply_attempt_event(tx, attempt.id, AttemptEvent.TIMED_OUT, now)
+            schedule_query(tx, attempt.id, attempt.order_id, due_at=now + _UNKNOWN_QUERY_DELAY_S, now=now)
+        current = tx.attempts.get(attempt.id)
+    assert current is not None
+    if answer.outcome == Outcome.SUCCEEDED and current.status == AttemptStatus.PENDING:
+        return PaymentStart(current, gateway.client_params(current))
+    if answer.outcome == Outcome.FAILED:
+        if answer.error_code in ("ORDERPAID", "OUT_TRADE_NO_USED", "ORDERCLOSED"):
+            sync_attempt(uow, gateway, clock, attempt.id)
+        raise UpstreamError(
+            "wechat_refused", answer.error_message or "WeChat refused the payment", wechat_code=answer.error_code
+        )
+    if current.status == AttemptStatus.SUCCEEDED:
+        raise Conflict("order_already_paid", "the order is already paid")
+    raise UpstreamError(
+        "payment_outcome_unknown",
+        "WeChat did not give a verifiable answer; the attempt will be resolved by a query, retry later",
+        attempt_id=attempt.id,
+    )
+
+
+def close_open_attempt(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: PaymentAttempt) -> None:
+    """Close an open attempt at WeChat, then locally. Raises if WeChat says it was paid or cannot tell."""
+    answer = gateway.close_payment(attempt)
+    now = clock()
+    with uow.write() as tx:
+        tx.calls.add(answer.call, order_id=attempt.order_id, attempt_id=attempt.id)
+        if answer.outcome == Outcome.SUCCEEDED or answer.error_code == "ORDERCLOSED":
+            apply_attempt_event(tx, attempt.id, AttemptEvent.CLOSED, now, trade_state="CLOSED")
+            return
+        if answer.error_code in ("ORDERNOTEXIST", "ORDER_NOT_EXIST"):
+            if not apply_attempt_event(tx, attempt.id, AttemptEvent.NOT_FOUND, now, error_code=answer.error_code):
+                apply_attempt_event(tx, attempt.id, AttemptEvent.CLOSED, now)
+            return
+    if answer.error_code == "ORDERPAID":
+        sync_attempt(uow, gateway, clock, attempt.id)
+        raise Conflict("order_already_paid", "the previous payment attempt was paid")
+    raise UpstreamError(
+        "previous_attempt_unresolved",
+        "the previous payment attempt could not be closed at WeChat; retry later",
+        attempt_id=attempt.id,
+        wechat_code=answer.error_code,
+    )
+
+
+def sync_attempt(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt_id: str) -> PaymentAttempt:
+    """Query WeChat about an attempt and apply the answer (the cure for lost notifications and timeouts)."""
+    with uow.read() as tx:
+        attempt = tx.attempts.get(attempt_id)
+    if attempt is None:
+        raise NotFound("attempt_not_found", f"no payment attempt {attempt_id[:48]!r}")
+    if not attempt.is_open:
+        return attempt
+    status = gateway.query_payment(attempt)
+    now = clock()
+    with uow.write() as tx:
+        tx.calls.add(status.call, order_id=attempt.order_id, attempt_id=attempt.id)
+        tx.attempts.touch(attempt.id, last_synced_at=now)
+        _apply_status(tx, attempt, status, now)
+        current = tx.attempts.get(attempt.id)
+    assert current is not None
+    return current
+
+
+def _apply_status(tx: Transaction, attempt: PaymentAttempt, status: PaymentStatus, now: float) -> Applied:
+    if status.outcome == Outcome.SUCCEEDED or status.trade_state in _PAID_STATES:
+        mismatch = _status_mismatch(attempt, status)
+        if mismatch:
+            add_anomaly(
+                tx, "query_mismatch", now, mchid=attempt.mchid, order_id=attempt.order_id, attempt_id=attempt.id,
+                fields=mismatch,
+            )  # fmt: skip
+            logger.warning("query answer mismatches attempt %s: %s", attempt.id, ", ".join(mismatch))
+            return Applied.ANOMALY
+        return settle_paid(tx, attempt, transaction_id=status.transaction_id, paid_at=status.paid_at, now=now)
+    if status.outcome == Outcome.PENDING:
+        apply_attempt_event(tx, attempt.id, AttemptEvent.OPEN, now, trade_state=status.trade_state)
+        return Applied.IGNORED
+    if status.outcome == Outcome.FAILED:
+        if status.trade_state == "CLOSED":
+            event = AttemptEvent.CLOSED
+        elif status.trade_state in ("PAYERROR", "REVOKED"):
+            event = AttemptEvent.PAY_FAILED
+        else:
+            event = AttemptEvent.NOT_FOUND
+        won = apply_attempt_event(
+            tx, attempt.id, event, now, trade_state=status.trade_state, error_code=status.error_code
+        )
+        return Applied.APPLIED if won else Applied.IGNORED
+    return Applied.IGNORED
+
+
+def _status_mismatch(attempt: PaymentAttempt, status: PaymentStatus) -> list[str]:
+    problems = []
+    if status.amount_fen is not None and status.amount_fen != attempt.amount_fen:
+        problems.append("amount")
+    if status.currency is not None and status.currency != attempt.currency:
+        problems.append("currency")
+    if status.appid is not None and status.appid != attempt.appid:
+        problems.append("appid")
+    if status.mchid is not None and status.mchid != attempt.mchid:
+        problems.append("mchid")
+    return problems

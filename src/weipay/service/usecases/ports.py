@@ -1,0 +1,210 @@
+"""What the use cases need from the outside world, as Protocols and plain values.
+
+The gateway (``weipay.service.gateway``) implements :class:`Gateway` over ``weipay.sdk``; tests may
+drive it with the simulator as an httpx transport. The unit of work is
+``weipay.service.db.SqlUnitOfWork``. Merchant policy arrives as a :class:`MerchantConfig` value
+built by the web layer from its settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from weipay.service.db import Transaction
+from weipay.service.domain import ApiVersion, CallRecord, PaymentAttempt, Refund
+
+__all__ = [
+    "Clock",
+    "CloseAnswer",
+    "Gateway",
+    "LoginAnswer",
+    "MerchantConfig",
+    "Outcome",
+    "PaymentNotice",
+    "PaymentStatus",
+    "PrepayAnswer",
+    "RefundAnswer",
+    "RefundNotice",
+    "UnitOfWork",
+]
+
+Clock = Callable[[], float]
+
+
+class Outcome(StrEnum):
+    """What a WeChat call established. UNKNOWN is never read as FAILED: it is resolved by a query."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PENDING = "pending"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class PrepayAnswer:
+    """Answer to creating a WeChat order: SUCCEEDED (prepay made), FAILED (refused), UNKNOWN."""
+
+    outcome: Outcome
+    call: CallRecord
+    prepay_id: str | None = None
+    code_url: str | None = None
+    h5_url: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentStatus:
+    """Answer to a query: SUCCEEDED = paid, PENDING = unpaid but open, FAILED = closed/failed/absent."""
+
+    outcome: Outcome
+    call: CallRecord
+    trade_state: str | None = None
+    transaction_id: str | None = None
+    amount_fen: int | None = None
+    currency: str | None = None
+    appid: str | None = None
+    mchid: str | None = None
+    paid_at: float | None = None
+    error_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CloseAnswer:
+    """Answer to a close: SUCCEEDED = closed at WeChat; FAILED with ``error_code`` (e.g. ORDERPAID); UNKNOWN."""
+
+    outcome: Outcome
+    call: CallRecord
+    error_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundAnswer:
+    """Answer to a refund submission or query: SUCCEEDED, PENDING (processing), FAILED, UNKNOWN."""
+
+    outcome: Outcome
+    call: CallRecord
+    refund_id: str | None = None
+    status: str | None = None
+    refund_fen: int | None = None
+    funds_source: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAnswer:
+    """A mini-program login; ``session_key`` must stay on the server."""
+
+    openid: str
+    session_key: str = field(repr=False)
+    call: CallRecord
+    unionid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentNotice:
+    """A verified, decrypted payment notification, in one shape for v2 and v3.
+
+    ``event_id`` is WeChat's notification id (v3) or a digest of the body (v2, which has no id).
+    ``body`` is the raw body as received, kept in the inbox.
+    """
+
+    event_id: str
+    api: ApiVersion
+    mchid: str
+    appid: str
+    out_trade_no: str
+    trade_state: str
+    amount_fen: int
+    currency: str
+    body: str
+    transaction_id: str | None = None
+    payer_amount_fen: int | None = None
+    paid_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundNotice:
+    """A verified, decrypted refund notification (``refund_status``: SUCCESS, CLOSED, ABNORMAL)."""
+
+    event_id: str
+    api: ApiVersion
+    mchid: str
+    out_trade_no: str
+    out_refund_no: str
+    refund_status: str
+    refund_fen: int
+    total_fen: int
+    body: str
+    refund_id: str | None = None
+    succeeded_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantConfig:
+    """A merchant's identity and policies, as the use cases need them.
+
+    ``appids`` maps kinds (``miniprogram``, ``app``, ``official_account``) to appids.
+    """
+
+    mchid: str
+    appids: Mapping[str, str]
+    default_api: ApiVersion = ApiVersion.V3
+    refund_approval_required: bool = False
+    order_ttl_s: int = 7200
+    notify_expected_after_s: int = 10
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+
+
+class UnitOfWork(Protocol):
+    """Opens transactions; see ``weipay.service.db.SqlUnitOfWork``."""
+
+    def write(self) -> AbstractContextManager[Transaction]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite); commits on success."""
+        ...
+
+    def read(self) -> AbstractContextManager[Transaction]:
+        """A read transaction."""
+        ...
+
+
+class Gateway(Protocol):
+    """WeChat Pay as the use cases see it. Every method answers; none raises for WeChat's own refusals."""
+
+    def notify_url(self, mchid: str, api: ApiVersion) -> str:
+        """Where WeChat must send this merchant's notifications for ``api``."""
+        ...
+
+    def create_payment(self, attempt: PaymentAttempt) -> PrepayAnswer:
+        """Create (or re-create with identical parameters) the WeChat order of ``attempt``."""
+        ...
+
+    def client_params(self, attempt: PaymentAttempt) -> dict[str, str]:
+        """The object the client needs: ``wx.requestPayment`` / APP ``PayReq`` / ``code_url`` / ``h5_url``."""
+        ...
+
+    def query_payment(self, attempt: PaymentAttempt) -> PaymentStatus:
+        """Ask WeChat for the state of ``attempt``."""
+        ...
+
+    def close_payment(self, attempt: PaymentAttempt) -> CloseAnswer:
+        """Close ``attempt`` at WeChat."""
+        ...
+
+    def create_refund(self, refund: Refund) -> RefundAnswer:
+        """Submit (or resubmit, same ``out_refund_no``) ``refund``."""
+        ...
+
+    def query_refund(self, refund: Refund) -> RefundAnswer:
+        """Ask WeChat for the state of ``refund``."""
+        ...
+
+    def code2session(self, mchid: str, appid: str, code: str) -> LoginAnswer:
+        """Exchange a mini-program login code (raises ``DomainError`` ``login_failed`` when refused)."""
+        ...

@@ -1,0 +1,168 @@
+"""Applying what WeChat said, inside the caller's transaction. Shared by notifications, queries and jobs.
+
+Each function is a compare-and-set on the state tables: the first caller wins, later callers find
+the state already moved and do nothing. Follow-up work is written to the outbox in the same
+transaction, so a state change and its consequences commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+
+from weipay.service.db import Transaction
+from weipay.service.domain import (
+    ATTEMPT_TRANSITIONS,
+    ORDER_TRANSITIONS,
+    REFUND_TRANSITIONS,
+    Anomaly,
+    AttemptEvent,
+    AttemptStatus,
+    OrderEvent,
+    OrderStatus,
+    PaymentAttempt,
+    Refund,
+    RefundEvent,
+    RefundKind,
+    RefundStatus,
+    sources_of,
+    transition,
+)
+
+from .outbox import schedule_auto_refund, schedule_webhook
+
+__all__ = ["Applied", "add_anomaly", "apply_attempt_event", "settle_paid", "settle_refund"]
+
+
+class Applied(StrEnum):
+    """What applying a fact did."""
+
+    APPLIED = "applied"  # this call moved the state
+    ALREADY = "already"  # someone else had already applied it: a harmless duplicate
+    DOUBLE_PAYMENT = "double_payment"  # a second attempt succeeded: refunded automatically
+    ANOMALY = "anomaly"  # the fact contradicts our records: stored, not applied
+    IGNORED = "ignored"  # nothing to apply (e.g. a non-final state)
+
+
+def add_anomaly(
+    tx: Transaction,
+    kind: str,
+    now: float,
+    *,
+    mchid: str | None = None,
+    order_id: str | None = None,
+    attempt_id: str | None = None,
+    refund_id: str | None = None,
+    **detail: object,
+) -> None:
+    """Store an anomaly (the log alert is the caller's: it knows the context)."""
+    anomaly = Anomaly(
+        kind=kind,
+        detail=json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False),
+        created_at=now,
+        mchid=mchid,
+        order_id=order_id,
+        attempt_id=attempt_id,
+        refund_id=refund_id,
+    )
+    tx.anomalies.add(anomaly)
+
+
+def apply_attempt_event(tx: Transaction, attempt_id: str, event: AttemptEvent, now: float, **values: object) -> bool:
+    """Move an attempt by ``event`` from whichever state the table allows; True if this call won the race."""
+    sources = sources_of(ATTEMPT_TRANSITIONS, event)
+    target = ATTEMPT_TRANSITIONS[(sources[0], event)]  # every event has exactly one target state
+    return tx.attempts.compare_and_set(attempt_id, sources, status=target, updated_at=now, **values)
+
+
+def settle_paid(
+    tx: Transaction, attempt: PaymentAttempt, *, transaction_id: str | None, paid_at: float | None, now: float
+) -> Applied:
+    """WeChat says ``attempt`` is paid: mark it, then the order (once), with its follow-ups."""
+    if transaction_id:
+        holder = tx.attempts.by_transaction_id(transaction_id)
+        if holder is not None and holder.id != attempt.id:
+            add_anomaly(
+                tx, "transaction_id_reused", now, mchid=attempt.mchid, order_id=attempt.order_id,
+                attempt_id=attempt.id, transaction_id=transaction_id, bound_to=holder.id,
+            )  # fmt: skip
+            return Applied.ANOMALY
+    won = tx.attempts.compare_and_set(
+        attempt.id,
+        sources_of(ATTEMPT_TRANSITIONS, AttemptEvent.PAID),
+        status=AttemptStatus.SUCCEEDED,
+        transaction_id=transaction_id,
+        trade_state="SUCCESS",
+        paid_at=paid_at or now,
+        updated_at=now,
+    )
+    if not won:
+        current = tx.attempts.get(attempt.id)
+        if current is not None and current.status == AttemptStatus.SUCCEEDED:
+            return Applied.ALREADY
+        add_anomaly(
+            tx, "paid_after_terminal", now, mchid=attempt.mchid, order_id=attempt.order_id, attempt_id=attempt.id,
+            status=current.status.value if current else None,
+        )  # fmt: skip
+        return Applied.ANOMALY
+    paid_order = tx.orders.compare_and_set(
+        attempt.order_id,
+        [OrderStatus.PENDING],
+        status=transition(ORDER_TRANSITIONS, OrderStatus.PENDING, OrderEvent.PAY),
+        paid_fen=attempt.amount_fen,
+        paid_attempt_id=attempt.id,
+        paid_at=paid_at or now,
+        updated_at=now,
+    )
+    if paid_order:
+        schedule_webhook(
+            tx, attempt.mchid, attempt.order_id, "order.paid", now=now, key=f"order.paid:{attempt.order_id}"
+        )
+        return Applied.APPLIED
+    # The order was already paid by another attempt (or closed meanwhile): give this money back.
+    add_anomaly(
+        tx, "double_payment", now, mchid=attempt.mchid, order_id=attempt.order_id, attempt_id=attempt.id,
+        transaction_id=transaction_id, amount_fen=attempt.amount_fen,
+    )  # fmt: skip
+    schedule_auto_refund(tx, attempt.id, attempt.order_id, now=now)
+    return Applied.DOUBLE_PAYMENT
+
+
+def settle_refund(
+    tx: Transaction,
+    refund: Refund,
+    *,
+    succeeded: bool,
+    now: float,
+    refund_id: str | None = None,
+    error_code: str | None = None,
+) -> Applied:
+    """WeChat says ``refund`` succeeded (or finally failed): move it, and the order's balances, once."""
+    event = RefundEvent.SUCCEED if succeeded else RefundEvent.FAIL
+    target = transition(REFUND_TRANSITIONS, RefundStatus.PROCESSING, event)
+    changes: dict[str, object] = {"status": target, "updated_at": now}
+    if refund_id:
+        changes["refund_id"] = refund_id
+    if succeeded:
+        changes["succeeded_at"] = now
+    if error_code:
+        changes["error_code"] = error_code
+    if not tx.refunds.compare_and_set(refund.id, [RefundStatus.PROCESSING], **changes):
+        current = tx.refunds.get(refund.id)
+        return Applied.ALREADY if current is not None and current.status == target else Applied.IGNORED
+    if refund.kind != RefundKind.MERCHANT:
+        return Applied.APPLIED  # a double-payment refund returns money the order never counted
+    if not succeeded:
+        tx.orders.release_refund(refund.order_id, refund.amount_fen, now)
+        schedule_webhook(tx, refund.mchid, refund.order_id, "refund.failed", now=now, key=f"refund.failed:{refund.id}")
+        return Applied.APPLIED
+    order = tx.orders.get(refund.order_id, for_update=True)
+    assert order is not None
+    full = order.refunded_fen + refund.amount_fen == order.paid_fen
+    new_status = transition(ORDER_TRANSITIONS, order.status, OrderEvent.REFUND_ALL if full else OrderEvent.REFUND_PART)
+    if not tx.orders.settle_refund(order.id, refund.amount_fen, new_status, order.status, now):
+        raise RuntimeError(f"order {order.id} changed under its row lock")  # cannot happen: the row is locked
+    schedule_webhook(
+        tx, refund.mchid, refund.order_id, "refund.succeeded", now=now, key=f"refund.succeeded:{refund.id}"
+    )
+    return Applied.APPLIED
