@@ -340,6 +340,8 @@ def test_bill_apply_requests(make_ctx) -> None:
     )
     with pytest.raises(ConfigurationError, match="bill_type"):
         TradeBill(date(2026, 1, 4), "EVERYTHING").build(ctx)
+    with pytest.raises(ConfigurationError, match="bill_date"):
+        TradeBill(datetime(2026, 1, 4, tzinfo=UTC)).build(ctx)
     with pytest.raises(ConfigurationError, match="account_type"):
         FundFlowBill(date(2026, 1, 4), "ALL").build(ctx)
     answer = {

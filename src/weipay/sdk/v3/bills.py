@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import zlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from urllib.parse import urlencode, urlsplit
 
 from ..errors import ConfigurationError, ProtocolError
@@ -37,7 +37,8 @@ def _bill_request(path: str, params: dict[str, str]) -> HttpRequest:
 
 
 def _check_date(bill_date: date) -> str:
-    if not isinstance(bill_date, date):
+    # datetime is a date subclass whose isoformat() carries a time WeChat would reject.
+    if not isinstance(bill_date, date) or isinstance(bill_date, datetime):
         raise ConfigurationError("bill_date must be a datetime.date")
     return bill_date.isoformat()
 
