@@ -353,3 +353,25 @@ def test_wechatpy_refuses_tampered_payment_notification_too() -> None:
     with pytest.raises(InvalidSignatureException):
         _wechatpy().parse_payment_result(tampered)
     assert sign({**PAYMENT}, V2_KEY) == genuine["sign"]
+
+
+_merchant_text = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"), min_size=1, max_size=60
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_merchant_text, st.integers(min_value=1, max_value=10**10))
+def test_payment_notification_round_trip(attach: str, total_fee_fen: int) -> None:
+    body = build_payment_notification(V2_KEY, {**PAYMENT, "attach": attach, "total_fee": str(total_fee_fen)})
+    note = parse_payment_notification(V2_KEY, body)
+    assert (note.attach, note.total_fee_fen) == (attach, total_fee_fen)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_merchant_text, st.integers(min_value=1, max_value=10**10))
+def test_refund_notification_round_trip(recv_account: str, refund_fee_fen: int) -> None:
+    refund = {**REFUND, "refund_recv_accout": recv_account, "refund_fee": str(refund_fee_fen)}
+    body = build_refund_notification(V2_KEY, V2_APPID, V2_MCHID, refund, nonce="n")
+    note = parse_refund_notification(V2_KEY, body, mchid=V2_MCHID, appid=V2_APPID)
+    assert (note.refund_recv_accout, note.refund_fee_fen) == (recv_account, refund_fee_fen)

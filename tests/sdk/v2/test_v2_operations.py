@@ -479,3 +479,11 @@ def test_refund_query_offset(ctx: Context) -> None:
     for bad in (-1, True, "10"):
         with pytest.raises(ConfigurationError, match="offset"):
             RefundQuery(appid=V2_APPID, refund_id="5030", offset=bad)  # type: ignore[arg-type]
+
+
+def test_signed_answer_without_result_code_is_a_protocol_error(ctx: Context) -> None:
+    from weipay.sdk.v2.wechat_side import sign_response as sign_answer
+
+    fields = {"return_code": "SUCCESS", "appid": V2_APPID, "mch_id": V2_MCHID, "prepay_id": "wx1"}
+    with pytest.raises(ProtocolError, match="result_code"):
+        JSAPI.parse(HttpResponse(200, {}, sign_answer(fields, V2_KEY)), ctx)

@@ -94,7 +94,10 @@ def check_response(response: HttpResponse, ctx: Context, *, appid: str, sign_typ
         raise UnverifiableResponse("v2 answer signature did not verify", request_id=response.request_id)
     if fields.get("mch_id") != ctx.credentials.mchid or fields.get("appid") != appid:
         raise UnverifiableResponse("v2 answer names another appid or mch_id", request_id=response.request_id)
-    if fields.get("result_code") != "SUCCESS":
+    result_code = fields.get("result_code")
+    if result_code is None:
+        raise ProtocolError("v2 answer has no result_code", request_id=response.request_id)
+    if result_code != "SUCCESS":
         code = fields.get("err_code") or "FAIL"
         message = fields.get("err_code_des") or fields.get("return_msg") or "result_code FAIL"
         detail = {name: value for name, value in fields.items() if name != "sign"}
