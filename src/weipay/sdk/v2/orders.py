@@ -39,6 +39,16 @@ def _check_scene_info(scene_info: str | None) -> str:
     return check.text(scene_info, "scene_info", 256) or ""
 
 
+def _check_detail(detail: str) -> str:
+    try:
+        parsed = json.loads(detail)
+    except ValueError:
+        raise ConfigurationError('detail must be a JSON string like {"goods_detail": [...]}') from None
+    if not isinstance(parsed, dict):
+        raise ConfigurationError("detail must be a JSON object")
+    return check.text(detail, "detail", 6000) or ""
+
+
 @dataclass(frozen=True, slots=True)
 class UnifiedOrder:
     """``POST /pay/unifiedorder``: create a prepay order → :class:`V2PrepayResult`.
@@ -59,6 +69,7 @@ class UnifiedOrder:
     scene_info: str | None = None
     attach: str | None = None
     time_expire: dt.datetime | None = None
+    detail: str | None = None
     sign_type: SignType = SignType.MD5
 
     def __post_init__(self) -> None:
@@ -89,6 +100,8 @@ class UnifiedOrder:
             fields["scene_info"] = _check_scene_info(self.scene_info)
         elif self.scene_info is not None:
             fields["scene_info"] = check.text(self.scene_info, "scene_info", 256)
+        if self.detail is not None:
+            fields["detail"] = _check_detail(self.detail)
         if self.time_expire is not None:
             fields["time_expire"] = format_compact_time(check.aware(self.time_expire, "time_expire"))
         return fields
