@@ -183,3 +183,17 @@ def test_download_bill_http_error_and_odd_xml(ctx: Context) -> None:
         operation.parse(HttpResponse(200, {}, b"<xml><return_code>SUCCESS</return_code></xml>"), ctx)
     with pytest.raises(ProtocolError):
         operation.parse(HttpResponse(200, {}, b'<xml><!DOCTYPE x [<!ENTITY e "e">]></xml>'), ctx)
+
+
+def test_truncated_gzip_is_refused_not_read_as_a_shorter_bill() -> None:
+    packed = gzip.compress(BILL)
+    for cut in (len(packed) - 4, len(packed) - 8, len(packed) // 2):
+        with pytest.raises(ProtocolError, match=r"truncated|gzip"):
+            parse_bill(packed[:cut])
+
+
+def test_truncated_text_bill_is_refused() -> None:
+    """Without the summary at the end, the file is incomplete."""
+    lines = BILL.split(b"\r\n")
+    with pytest.raises(ProtocolError):
+        parse_bill(b"\r\n".join(lines[:3]))

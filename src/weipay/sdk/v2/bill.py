@@ -70,13 +70,10 @@ def _row(columns: Mapping[str, str], line_no: int) -> V2BillRow:
         value = columns.get(name)
         return None if value is None or value == "" else yuan_to_fen(value, name)
 
-    fee = columns.get("手续费")
-    try:
-        fee_yuan = Decimal(fee) if fee and _YUAN.fullmatch(fee) else None
-    except InvalidOperation:  # pragma: no cover - guarded by the pattern
-        fee_yuan = None
-    if fee and fee_yuan is None:
+    fee = columns.get("手续费") or None
+    if fee is not None and not _YUAN.fullmatch(fee):
         raise ProtocolError(f"bill line {line_no}: 手续费 is not an amount")
+    fee_yuan = None if fee is None else Decimal(fee)
     trade_time = columns.get("交易时间")
     if not trade_time:
         raise ProtocolError(f"bill line {line_no} has no 交易时间")
@@ -140,6 +137,9 @@ def _decode(data: bytes) -> str:
             raise ProtocolError("bill is not valid gzip") from exc
         if inflater.unconsumed_tail:
             raise ProtocolError("bill is larger than MAX_BILL_BYTES once decompressed")
+        if not inflater.eof:
+            # A cut-off download still inflates to a plausible prefix; only the gzip trailer proves it whole.
+            raise ProtocolError("bill gzip stream is truncated")
     elif len(data) > MAX_BILL_BYTES:
         raise ProtocolError("bill is larger than MAX_BILL_BYTES")
     try:
