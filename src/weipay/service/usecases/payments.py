@@ -33,7 +33,7 @@ from .outbox import schedule_query
 from .ports import Clock, Gateway, MerchantConfig, Outcome, PaymentStatus, PrepayAnswer, UnitOfWork
 from .settlement import Applied, add_anomaly, apply_attempt_event, settle_paid
 
-__all__ = ["PaymentStart", "appid_for", "close_open_attempt", "start_payment", "sync_attempt"]
+__all__ = ["PaymentStart", "appid_for", "close_open_attempt", "query_delay_s", "start_payment", "sync_attempt"]
 
 logger = logging.getLogger("weipay.service.payments")
 E = TypeVar("E", Channel, ApiVersion)
@@ -79,7 +79,7 @@ def appid_for(merchant: MerchantConfig, channel: Channel) -> str:
     raise InvalidInput("channel_not_configured", f"merchant {merchant.mchid} has no appid for channel {channel.value}")
 
 
-def _query_delay(attempt_created_at: float, now: float) -> float:
+def query_delay_s(attempt_created_at: float, now: float) -> float:
     age_s = max(0.0, now - attempt_created_at)
     elapsed = 0.0
     for delay in QUERY_DELAYS_S:

@@ -1,0 +1,8 @@
+"""The adapter from the use cases to WeChat Pay (``weipay.sdk``), and notification verification."""
+
+from __future__ import annotations
+
+from .notices import verify_v2_payment, verify_v2_refund, verify_v3
+from .wechat import RECHARGE_FUNDS, WeChatGateway
+
+__all__ = ["RECHARGE_FUNDS", "WeChatGateway", "verify_v2_payment", "verify_v2_refund", "verify_v3"]

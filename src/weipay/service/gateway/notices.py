@@ -1,0 +1,71 @@
+"""Verifying notifications: signature, timestamp window and decryption happen here, before any use case.
+
+The SDK raises ``SignatureError`` (forged, stale, SIGNTEST probe, undecryptable) or
+``ProtocolError`` (verified but malformed); the web layer answers those with a failure and records
+an ``unverifiable_notification`` anomaly. What comes out is the use cases' one notice shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from weipay.sdk import v3 as sdk_v3
+from weipay.service.domain import ApiVersion
+from weipay.service.usecases.ports import PaymentNotice, RefundNotice
+
+from .wechat import WeChatGateway
+
+__all__ = ["verify_v2_payment", "verify_v2_refund", "verify_v3"]
+
+
+def _text(body: bytes) -> str:
+    return body.decode("utf-8", errors="replace")
+
+
+def verify_v3(
+    gateway: WeChatGateway, mchid: str, headers: Mapping[str, str], body: bytes
+) -> PaymentNotice | RefundNotice:
+    """Verify, decrypt and read a v3 notification addressed to merchant ``mchid``."""
+    notification = gateway.client(mchid).v3_notification(headers, body)
+    if isinstance(notification, sdk_v3.TransactionNotification):
+        transaction = notification.transaction
+        return PaymentNotice(
+            event_id=f"v3:{notification.id}", api=ApiVersion.V3, mchid=transaction.mchid, appid=transaction.appid,
+            out_trade_no=transaction.out_trade_no, trade_state=transaction.trade_state,
+            amount_fen=transaction.amount.total_fen, currency=transaction.amount.currency, body=_text(body),
+            transaction_id=transaction.transaction_id, payer_amount_fen=transaction.amount.payer_total_fen,
+            paid_at=transaction.success_time.timestamp() if transaction.success_time else None,
+        )  # fmt: skip
+    refund = notification.refund
+    return RefundNotice(
+        event_id=f"v3:{notification.id}", api=ApiVersion.V3, mchid=refund.mchid, out_trade_no=refund.out_trade_no,
+        out_refund_no=refund.out_refund_no, refund_status=refund.refund_status, refund_fen=refund.amount.refund_fen,
+        total_fen=refund.amount.total_fen, body=_text(body), refund_id=refund.refund_id,
+        succeeded_at=refund.success_time.timestamp() if refund.success_time else None,
+    )  # fmt: skip
+
+
+def verify_v2_payment(gateway: WeChatGateway, mchid: str, body: bytes) -> PaymentNotice:
+    """Verify and read a v2 payment notification (v2 has no event id: the body's digest stands in)."""
+    notice = gateway.client(mchid).v2_payment_notification(body)
+    return PaymentNotice(
+        event_id=f"v2:pay:{hashlib.sha256(body).hexdigest()}", api=ApiVersion.V2, mchid=notice.mch_id,
+        appid=notice.appid, out_trade_no=notice.out_trade_no,
+        trade_state="SUCCESS" if notice.result_code == "SUCCESS" else "PAYERROR", amount_fen=notice.total_fee_fen,
+        currency=notice.fee_type or "CNY", body=_text(body), transaction_id=notice.transaction_id,
+        payer_amount_fen=notice.cash_fee_fen, paid_at=notice.time_end.timestamp() if notice.time_end else None,
+    )  # fmt: skip
+
+
+def verify_v2_refund(gateway: WeChatGateway, mchid: str, body: bytes) -> RefundNotice:
+    """Decrypt and read a v2 refund notification (its integrity rests on decryption with our key)."""
+    notice = gateway.client(mchid).v2_refund_notification(body)
+    status = "CLOSED" if notice.refund_status == "REFUNDCLOSE" else notice.refund_status
+    status = "ABNORMAL" if status == "CHANGE" else status
+    return RefundNotice(
+        event_id=f"v2:refund:{hashlib.sha256(body).hexdigest()}", api=ApiVersion.V2, mchid=notice.mch_id,
+        out_trade_no=notice.out_trade_no, out_refund_no=notice.out_refund_no, refund_status=status,
+        refund_fen=notice.refund_fee_fen, total_fen=notice.total_fee_fen, body=_text(body),
+        refund_id=notice.refund_id, succeeded_at=notice.success_time.timestamp() if notice.success_time else None,
+    )  # fmt: skip

@@ -1,0 +1,361 @@
+"""The gateway: the use cases' port to WeChat Pay, implemented over ``weipay.sdk.Client``.
+
+It maps every SDK outcome to SUCCEEDED / FAILED / PENDING / UNKNOWN and hands back a call-log
+record with each answer (the use case stores it in the same transaction as the state change).
+Timeouts, unverifiable answers and WeChat's "retry with the same parameters" codes are UNKNOWN,
+never FAILED. A v2 refund refused with NOTENOUGH (unsettled funds short) is retried once from the
+recharge funds (``REFUND_SOURCE_RECHARGE_FUNDS``); v3 likewise with ``funds_account=AVAILABLE``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from weipay.sdk import Client
+from weipay.sdk import v2 as sdk_v2
+from weipay.sdk import v3 as sdk_v3
+from weipay.sdk.clock import system_clock
+from weipay.sdk.errors import WeChatPayError
+from weipay.sdk.miniprogram import Code2Session
+from weipay.service.domain import ApiVersion, Channel, NotFound, PaymentAttempt, Refund, UpstreamError
+from weipay.service.usecases.ports import (
+    CloseAnswer,
+    LoginAnswer,
+    Outcome,
+    PaymentStatus,
+    PrepayAnswer,
+    RefundAnswer,
+)
+
+from ._calls import CallResult, normalise_code, run_call
+
+__all__ = ["RECHARGE_FUNDS", "WeChatGateway"]
+
+RECHARGE_FUNDS = "REFUND_SOURCE_RECHARGE_FUNDS"
+_V3_AVAILABLE_FUNDS = "AVAILABLE"
+_PAID = frozenset({"SUCCESS", "REFUND"})
+_OPEN = frozenset({"NOTPAY", "USERPAYING"})
+_V2_TRADE_TYPE = {
+    Channel.JSAPI: "JSAPI",
+    Channel.MINIPROGRAM: "JSAPI",
+    Channel.NATIVE: "NATIVE",
+    Channel.APP: "APP",
+    Channel.H5: "MWEB",
+}
+_V3_CHANNEL = {
+    Channel.JSAPI: "jsapi",
+    Channel.MINIPROGRAM: "jsapi",
+    Channel.NATIVE: "native",
+    Channel.APP: "app",
+    Channel.H5: "h5",
+}
+_NOT_FOUND_CODES = frozenset({"ORDERNOTEXIST", "RESOURCE_NOT_EXISTS", "REFUNDNOTEXIST"})
+
+
+def _ts(moment: dt.datetime | None) -> float | None:
+    return moment.timestamp() if moment is not None else None
+
+
+class WeChatGateway:
+    """One gateway for every configured merchant: ``clients`` maps mchid to its SDK client.
+
+    ``notify_base_url`` is the service's public base URL; notifications go to
+    ``{notify_base_url}/notify/wechatpay/{api}/{mchid}``.
+    """
+
+    def __init__(
+        self,
+        clients: Mapping[str, Client],
+        *,
+        notify_base_url: str,
+        clock: Callable[[], float] = system_clock,
+    ) -> None:
+        self._clients = dict(clients)
+        self._notify_base_url = notify_base_url.rstrip("/")
+        self._clock = clock
+
+    def client(self, mchid: str) -> Client:
+        """The SDK client of merchant ``mchid``."""
+        try:
+            return self._clients[mchid]
+        except KeyError:
+            raise NotFound("merchant_not_found", f"no merchant {mchid[:32]!r} is configured") from None
+
+    def notify_url(self, mchid: str, api: ApiVersion) -> str:
+        """Where WeChat sends this merchant's notifications for ``api``."""
+        return f"{self._notify_base_url}/notify/wechatpay/{ApiVersion(api).value}/{mchid}"
+
+    def _run(
+        self,
+        mchid: str,
+        api: ApiVersion | str,
+        endpoint: str,
+        operation: Any,
+        request: dict[str, Any],
+        describe: Callable[[Any], dict[str, Any]],
+    ) -> CallResult:
+        client = self.client(mchid)
+        return run_call(
+            api=str(getattr(api, "value", api)), endpoint=endpoint, mchid=mchid, call=lambda: client.call(operation),
+            request=request, describe=describe, clock=self._clock,
+        )  # fmt: skip
+
+    # -- payments ------------------------------------------------------------------------------------
+
+    def create_payment(self, attempt: PaymentAttempt) -> PrepayAnswer:
+        """Create (or re-create with identical parameters) the WeChat order of ``attempt``."""
+        expire = dt.datetime.fromtimestamp(attempt.time_expire, tz=dt.UTC)
+        request = {
+            "out_trade_no": attempt.out_trade_no, "channel": attempt.channel.value, "appid": attempt.appid,
+            "amount_fen": attempt.amount_fen, "payer_openid": attempt.payer_openid,
+        }  # fmt: skip
+        operation: Any
+        if attempt.api == ApiVersion.V3:
+            operation = sdk_v3.CreateOrder(
+                channel=_V3_CHANNEL[attempt.channel], appid=attempt.appid, description=attempt.description,  # type: ignore[arg-type]
+                out_trade_no=attempt.out_trade_no, amount_fen=attempt.amount_fen, notify_url=attempt.notify_url,
+                payer_openid=attempt.payer_openid if attempt.channel in (Channel.JSAPI, Channel.MINIPROGRAM) else None,
+                time_expire=expire, attach=attempt.attach, payer_client_ip=attempt.client_ip,
+            )  # fmt: skip
+            endpoint = f"v3/pay/transactions/{_V3_CHANNEL[attempt.channel]}"
+        else:
+            trade_type = _V2_TRADE_TYPE[attempt.channel]
+            scene_info = None
+            if trade_type == "MWEB":
+                scene_info = json.dumps(
+                    {"h5_info": {"type": "Wap", "wap_url": self._notify_base_url, "wap_name": "pay"}}
+                )
+            operation = sdk_v2.UnifiedOrder(
+                trade_type=trade_type, appid=attempt.appid, body=attempt.description,
+                out_trade_no=attempt.out_trade_no, total_fee_fen=attempt.amount_fen,
+                spbill_create_ip=attempt.client_ip or "127.0.0.1", notify_url=attempt.notify_url,
+                openid=attempt.payer_openid if trade_type == "JSAPI" else None, attach=attempt.attach,
+                time_expire=expire, scene_info=scene_info,
+            )  # fmt: skip
+            endpoint = "pay/unifiedorder"
+        result = self._run(attempt.mchid, attempt.api, endpoint, operation, request, _describe_prepay)
+        if result.value is not None:
+            value = result.value
+            h5_url = getattr(value, "h5_url", None) or getattr(value, "mweb_url", None)
+            prepay_id = value.prepay_id if attempt.channel not in (Channel.NATIVE, Channel.H5) else None
+            return PrepayAnswer(Outcome.SUCCEEDED, result.record, prepay_id=prepay_id or None,
+                                code_url=value.code_url, h5_url=h5_url)  # fmt: skip
+        return PrepayAnswer(_failure_outcome(result), result.record, **_error_fields(result))
+
+    def client_params(self, attempt: PaymentAttempt) -> dict[str, str]:
+        """``wx.requestPayment`` (jsapi, miniprogram), APP ``PayReq`` (app), ``code_url`` or ``h5_url``."""
+        if attempt.channel == Channel.NATIVE:
+            return {"code_url": attempt.code_url or ""}
+        if attempt.channel == Channel.H5:
+            return {"h5_url": attempt.h5_url or ""}
+        if not attempt.prepay_id:
+            raise UpstreamError("payment_outcome_unknown", "no prepay_id yet; retry the request")
+        client = self.client(attempt.mchid)
+        if attempt.channel == Channel.APP:
+            return client.app_params(attempt.prepay_id, appid=attempt.appid, api=attempt.api.value)
+        return client.jsapi_params(attempt.appid, attempt.prepay_id, api=attempt.api.value)
+
+    def query_payment(self, attempt: PaymentAttempt) -> PaymentStatus:
+        """Ask WeChat for the state of ``attempt``."""
+        operation: Any
+        if attempt.api == ApiVersion.V3:
+            operation = sdk_v3.QueryOrder(out_trade_no=attempt.out_trade_no)
+            endpoint = "v3/pay/transactions/out-trade-no"
+        else:
+            operation = sdk_v2.OrderQuery(appid=attempt.appid, out_trade_no=attempt.out_trade_no)
+            endpoint = "pay/orderquery"
+        request = {"out_trade_no": attempt.out_trade_no}
+        result = self._run(attempt.mchid, attempt.api, endpoint, operation, request, _describe_order)
+        if result.value is None:
+            code = normalise_code(result.refused.code) if result.refused else None
+            if code in _NOT_FOUND_CODES:
+                return PaymentStatus(Outcome.FAILED, result.record, error_code="ORDERNOTEXIST")
+            return PaymentStatus(Outcome.UNKNOWN, result.record, error_code=code)
+        return _payment_status(result.value, result.record)
+
+    def close_payment(self, attempt: PaymentAttempt) -> CloseAnswer:
+        """Close ``attempt`` at WeChat (FAILED with ``ORDERPAID`` if the payer got there first)."""
+        operation: Any
+        if attempt.api == ApiVersion.V3:
+            operation = sdk_v3.CloseOrder(out_trade_no=attempt.out_trade_no)
+            endpoint = "v3/pay/transactions/close"
+        else:
+            operation = sdk_v2.CloseOrder(appid=attempt.appid, out_trade_no=attempt.out_trade_no)
+            endpoint = "pay/closeorder"
+        request = {"out_trade_no": attempt.out_trade_no}
+        result = self._run(attempt.mchid, attempt.api, endpoint, operation, request, lambda _value: {"closed": True})
+        if result.refused is None and result.unknown is None:
+            return CloseAnswer(Outcome.SUCCEEDED, result.record)
+        return CloseAnswer(_failure_outcome(result), result.record, error_code=_error_fields(result)["error_code"])
+
+    # -- refunds -------------------------------------------------------------------------------------
+
+    def create_refund(self, refund: Refund) -> RefundAnswer:
+        """Submit ``refund`` (same ``out_refund_no`` on every retry); NOTENOUGH falls back to recharge funds."""
+        answer = self._submit_refund(refund, funds_source=refund.funds_source)
+        if answer.error_code == "NOTENOUGH" and refund.funds_source is None:
+            source = RECHARGE_FUNDS if refund.api == ApiVersion.V2 else _V3_AVAILABLE_FUNDS
+            fallback = self._submit_refund(refund, funds_source=source)
+            return fallback if fallback.funds_source else _with_source(fallback, source)
+        return answer
+
+    def _submit_refund(self, refund: Refund, *, funds_source: str | None) -> RefundAnswer:
+        client = self.client(refund.mchid)
+        notify_url = self.notify_url(refund.mchid, refund.api)
+        request = {
+            "out_refund_no": refund.out_refund_no, "out_trade_no": refund.out_trade_no,
+            "refund_fen": refund.amount_fen, "total_fen": refund.total_fen, "funds_source": funds_source,
+        }  # fmt: skip
+        operation: Any
+        if refund.api == ApiVersion.V3:
+            operation = sdk_v3.CreateRefund(
+                out_refund_no=refund.out_refund_no, refund_fen=refund.amount_fen, total_fen=refund.total_fen,
+                out_trade_no=refund.out_trade_no, reason=refund.reason, notify_url=notify_url,
+                funds_account=funds_source,
+            )  # fmt: skip
+            endpoint = "v3/refund/domestic/refunds"
+        else:
+            appid = self._attempt_appid(client)
+            operation = sdk_v2.Refund(
+                appid=appid, out_refund_no=refund.out_refund_no, total_fee_fen=refund.total_fen,
+                refund_fee_fen=refund.amount_fen, out_trade_no=refund.out_trade_no, refund_desc=refund.reason,
+                refund_account=funds_source, notify_url=notify_url,
+            )  # fmt: skip
+            endpoint = "secapi/pay/refund"
+        result = self._run(refund.mchid, refund.api, endpoint, operation, request, _describe_refund)
+        if result.value is None:
+            return RefundAnswer(_failure_outcome(result), result.record, **_error_fields(result))
+        value = result.value
+        if refund.api == ApiVersion.V3:
+            return _v3_refund_answer(value, result.record, funds_source)
+        # v2 answers "accepted": the money moves later; the notification or a query tells the end.
+        return RefundAnswer(Outcome.PENDING, result.record, refund_id=value.refund_id, status="PROCESSING",
+                            refund_fen=value.refund_fee_fen, funds_source=funds_source)  # fmt: skip
+
+    @staticmethod
+    def _attempt_appid(client: Client) -> str:
+        # v2 refunds carry an appid for the signature envelope; any of the merchant's appids is accepted.
+        appids = client.credentials.appids
+        for kind in ("miniprogram", "official_account", "app"):
+            if appids.get(kind):
+                return appids[kind]
+        return next(iter(appids.values()))
+
+    def query_refund(self, refund: Refund) -> RefundAnswer:
+        """Ask WeChat for the state of ``refund``."""
+        client = self.client(refund.mchid)
+        operation: Any
+        if refund.api == ApiVersion.V3:
+            operation = sdk_v3.QueryRefund(out_refund_no=refund.out_refund_no)
+            endpoint = "v3/refund/domestic/refunds/query"
+        else:
+            operation = sdk_v2.RefundQuery(appid=self._attempt_appid(client), out_refund_no=refund.out_refund_no)
+            endpoint = "pay/refundquery"
+        request = {"out_refund_no": refund.out_refund_no}
+        result = self._run(refund.mchid, refund.api, endpoint, operation, request, _describe_refund)
+        if result.value is None:
+            code = normalise_code(result.refused.code) if result.refused else None
+            # "No such refund" while we hold it as processing means WeChat never took it: resubmit later.
+            outcome = Outcome.UNKNOWN
+            return RefundAnswer(outcome, result.record, error_code=code)
+        if refund.api == ApiVersion.V3:
+            return _v3_refund_answer(result.value, result.record, None)
+        for record in result.value.refunds:
+            if record.out_refund_no == refund.out_refund_no:
+                return RefundAnswer(
+                    _REFUND_OUTCOME.get(record.refund_status, Outcome.UNKNOWN), result.record,
+                    refund_id=record.refund_id, status=record.refund_status, refund_fen=record.refund_fee_fen,
+                    funds_source=record.refund_account,
+                )  # fmt: skip
+        return RefundAnswer(Outcome.UNKNOWN, result.record)
+
+    # -- login ---------------------------------------------------------------------------------------
+
+    def code2session(self, mchid: str, appid: str, code: str) -> LoginAnswer:
+        """Exchange a mini-program login code; raises ``login_failed`` when WeChat refuses it."""
+        result = run_call(
+            api="login", endpoint="sns/jscode2session", mchid=mchid,
+            call=lambda: self.client(mchid).call(Code2Session(appid=appid, code=code)),
+            request={"appid": appid}, describe=lambda s: {"openid": s.openid}, clock=self._clock,
+        )  # fmt: skip
+        if result.value is None:
+            if result.refused is not None:
+                raise UpstreamError("login_failed", "WeChat refused the login code", wechat_code=result.refused.code)
+            raise UpstreamError("login_unavailable", "WeChat did not answer the login; retry")
+        session = result.value
+        return LoginAnswer(openid=session.openid, session_key=session.session_key, call=result.record,
+                           unionid=session.unionid)  # fmt: skip
+
+
+_REFUND_OUTCOME = {
+    "SUCCESS": Outcome.SUCCEEDED,
+    "PROCESSING": Outcome.PENDING,
+    "CLOSED": Outcome.FAILED,
+    "REFUNDCLOSE": Outcome.FAILED,
+    "ABNORMAL": Outcome.FAILED,
+    "CHANGE": Outcome.FAILED,
+}
+
+
+def _v3_refund_answer(value: Any, record: Any, funds_source: str | None) -> RefundAnswer:
+    return RefundAnswer(
+        _REFUND_OUTCOME.get(value.status, Outcome.UNKNOWN), record, refund_id=value.refund_id, status=value.status,
+        refund_fen=value.amount.refund_fen, funds_source=funds_source,
+    )  # fmt: skip
+
+
+def _with_source(answer: RefundAnswer, source: str) -> RefundAnswer:
+    return RefundAnswer(
+        answer.outcome, answer.call, refund_id=answer.refund_id, status=answer.status, refund_fen=answer.refund_fen,
+        funds_source=source if answer.outcome != Outcome.FAILED else None, error_code=answer.error_code,
+        error_message=answer.error_message,
+    )  # fmt: skip
+
+
+def _failure_outcome(result: CallResult) -> Outcome:
+    """A refusal WeChat says to retry with the same parameters is as ambiguous as a timeout."""
+    if result.refused is not None and not result.refused.retryable:
+        return Outcome.FAILED
+    return Outcome.UNKNOWN
+
+
+def _error_fields(result: CallResult) -> dict[str, str | None]:
+    error: WeChatPayError | None = result.refused or result.unknown
+    code = normalise_code(result.refused.code) if result.refused is not None else None
+    return {"error_code": code, "error_message": error.message[:250] if error is not None else None}
+
+
+def _payment_status(value: Any, record: Any) -> PaymentStatus:
+    if isinstance(value, sdk_v3.Transaction):
+        amount_fen, currency = value.amount.total_fen, value.amount.currency
+        paid_at, appid, mchid = _ts(value.success_time), value.appid, value.mchid
+    else:
+        amount_fen, currency = value.total_fee_fen, value.fee_type or "CNY"
+        paid_at, appid, mchid = _ts(value.time_end), value.raw.get("appid"), value.raw.get("mch_id")
+    state = value.trade_state
+    if state in _PAID:
+        outcome = Outcome.SUCCEEDED
+    elif state in _OPEN:
+        outcome = Outcome.PENDING
+    else:
+        outcome = Outcome.FAILED
+    return PaymentStatus(
+        outcome, record, trade_state=state, transaction_id=value.transaction_id,
+        amount_fen=amount_fen if outcome == Outcome.SUCCEEDED else None, currency=currency, appid=appid,
+        mchid=mchid, paid_at=paid_at,
+    )  # fmt: skip
+
+
+def _describe_prepay(value: Any) -> dict[str, Any]:
+    return {"prepay_id": getattr(value, "prepay_id", None), "code_url": getattr(value, "code_url", None)}
+
+
+def _describe_order(value: Any) -> dict[str, Any]:
+    return {"trade_state": value.trade_state, "transaction_id": value.transaction_id}
+
+
+def _describe_refund(value: Any) -> dict[str, Any]:
+    return {"refund_id": getattr(value, "refund_id", None), "status": getattr(value, "status", None)}

@@ -1,0 +1,201 @@
+"""The job worker: claim due outbox rows, run each through its use case, complete or retry it.
+
+``run_due_jobs`` is one pass, usable in-process (tests, the demo) and in a loop by ``weipay worker``
+(``run_forever``). A claim is a lease: if this process dies mid-job, the row becomes due again when
+the lease runs out and another worker takes it. Every handler is idempotent (compare-and-set all
+the way down), so running a job twice is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+
+from weipay.service.db import Job
+from weipay.service.domain import AttemptStatus
+from weipay.service.usecases import (
+    Gateway,
+    MerchantConfig,
+    UnitOfWork,
+    auto_refund_attempt,
+    load_order,
+    sync_attempt,
+    sync_refund,
+)
+from weipay.service.usecases.lifecycle import expire_or_retry
+from weipay.service.usecases.outbox import AUTO_REFUND, DELIVER_WEBHOOK, EXPIRE_ORDER, QUERY_ATTEMPT, SYNC_REFUND
+from weipay.service.usecases.payments import query_delay_s
+
+from .webhooks import WebhookSender, sign_webhook, webhook_body
+
+__all__ = ["DEFAULT_LEASE_S", "JobContext", "run_due_jobs", "run_forever"]
+
+logger = logging.getLogger("weipay.service.jobs")
+
+DEFAULT_LEASE_S = 120.0
+_RETRY_BASE_S = 5.0
+_RETRY_CAP_S = 3600.0
+
+
+class JobContext:
+    """What handlers need besides the unit of work: gateway, clock, merchants, webhook sender."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        gateway: Gateway,
+        clock: Callable[[], float],
+        merchants: Mapping[str, MerchantConfig] | None = None,
+        webhook_sender: WebhookSender | None = None,
+    ) -> None:
+        self.uow = uow
+        self.gateway = gateway
+        self.clock = clock
+        self.merchants = dict(merchants or {})
+        self.webhook_sender = webhook_sender
+
+
+class _Later(Exception):
+    """A handler asks to run again at ``due_at`` (not an error: e.g. the attempt is still unpaid)."""
+
+    def __init__(self, due_at: float, reason: str) -> None:
+        super().__init__(reason)
+        self.due_at = due_at
+
+
+def _query_attempt(ctx: JobContext, job: Job) -> None:
+    attempt = sync_attempt(ctx.uow, ctx.gateway, ctx.clock, job.payload["attempt_id"])
+    if attempt.is_open:
+        now = ctx.clock()
+        order = load_order(ctx.uow, attempt.order_id)
+        if order.expires_at + 60 < now and attempt.status != AttemptStatus.UNKNOWN:
+            return  # the expiry job owns it from here
+        raise _Later(now + query_delay_s(attempt.created_at, now), f"attempt still {attempt.status.value}")
+
+
+def _expire_order(ctx: JobContext, job: Job) -> None:
+    retry_at = expire_or_retry(ctx.uow, ctx.gateway, ctx.clock, job.payload["order_id"])
+    if retry_at is not None:
+        raise _Later(retry_at, "close at WeChat unresolved")
+
+
+def _sync_refund(ctx: JobContext, job: Job) -> None:
+    sync_refund(ctx.uow, ctx.gateway, ctx.clock, job.payload["refund_id"])
+    # sync_refund re-arms its own job (same dedupe key) when the refund is still processing.
+
+
+def _auto_refund(ctx: JobContext, job: Job) -> None:
+    auto_refund_attempt(ctx.uow, ctx.gateway, ctx.clock, job.payload["attempt_id"])
+
+
+def _deliver_webhook(ctx: JobContext, job: Job) -> None:
+    merchant = ctx.merchants.get(job.payload["mchid"])
+    if merchant is None or not merchant.webhook_url or ctx.webhook_sender is None:
+        return  # nobody to tell: done
+    order = load_order(ctx.uow, job.payload["order_id"])
+    data = {
+        "order_id": order.id, "merchant_order_no": order.merchant_order_no, "status": order.status.value,
+        "amount_fen": order.amount_fen, "paid_fen": order.paid_fen, "refunded_fen": order.refunded_fen,
+        "key": job.payload.get("key"),
+    }  # fmt: skip
+    body = webhook_body(job.payload["event"], data)
+    headers = {"content-type": "application/json"}
+    if merchant.webhook_secret:
+        headers["x-weipay-signature"] = sign_webhook(merchant.webhook_secret, int(ctx.clock()), body)
+    status = ctx.webhook_sender(merchant.webhook_url, body, headers)
+    if not 200 <= status < 300:
+        raise RuntimeError(f"merchant webhook answered HTTP {status}")
+
+
+HANDLERS: dict[str, Callable[[JobContext, Job], None]] = {
+    QUERY_ATTEMPT: _query_attempt,
+    EXPIRE_ORDER: _expire_order,
+    SYNC_REFUND: _sync_refund,
+    AUTO_REFUND: _auto_refund,
+    DELIVER_WEBHOOK: _deliver_webhook,
+}
+
+
+def _backoff_s(attempts: int) -> float:
+    return min(_RETRY_CAP_S, _RETRY_BASE_S * 2 ** max(0, attempts - 1))
+
+
+def run_due_jobs(
+    uow: UnitOfWork,
+    gateway: Gateway,
+    clock: Callable[[], float],
+    limit: int = 50,
+    *,
+    merchants: Mapping[str, MerchantConfig] | None = None,
+    webhook_sender: WebhookSender | None = None,
+    lease_s: float = DEFAULT_LEASE_S,
+    kinds: list[str] | None = None,
+) -> int:
+    """Claim up to ``limit`` due jobs, run them, and return how many were run."""
+    ctx = JobContext(uow, gateway, clock, merchants, webhook_sender)
+    with uow.write() as tx:
+        claimed = tx.jobs.claim(clock(), limit=limit, lease_s=lease_s, kinds=kinds)
+    for job in claimed:
+        _run_one(ctx, job)
+    return len(claimed)
+
+
+def _run_one(ctx: JobContext, job: Job) -> None:
+    handler = HANDLERS.get(job.kind)
+    try:
+        if handler is None:
+            raise RuntimeError(f"no handler for job kind {job.kind!r}")
+        handler(ctx, job)
+    except _Later as later:
+        _finish(ctx, job, due_at=later.due_at, error=str(later), count=False)
+        return
+    except Exception as error:  # a job must never kill the worker
+        code = getattr(error, "code", type(error).__name__)
+        logger.warning("job %s (%s) failed: %s", job.id, job.kind, code)
+        _finish(ctx, job, due_at=ctx.clock() + _backoff_s(job.attempts), error=str(code), count=True)
+        return
+    with ctx.uow.write() as tx:
+        tx.jobs.complete(job, ctx.clock())
+
+
+def _finish(ctx: JobContext, job: Job, *, due_at: float, error: str, count: bool) -> None:
+    with ctx.uow.write() as tx:
+        if count:
+            tx.jobs.retry(job, ctx.clock(), due_at=due_at, error=error)
+        else:
+            # Polling is not failing: give the attempt back so a long-unpaid order never goes dead.
+            tx.jobs.retry(_uncounted(job), ctx.clock(), due_at=due_at, error=error)
+
+
+def _uncounted(job: Job) -> Job:
+    return Job(job.id, job.kind, job.payload, 0, job.max_attempts, job.lease_token, job.dedupe_key, job.order_id)
+
+
+def run_forever(
+    uow: UnitOfWork,
+    gateway: Gateway,
+    clock: Callable[[], float],
+    *,
+    stop: threading.Event,
+    poll_s: float = 1.0,
+    limit: int = 50,
+    merchants: Mapping[str, MerchantConfig] | None = None,
+    webhook_sender: WebhookSender | None = None,
+    lease_s: float = DEFAULT_LEASE_S,
+) -> None:
+    """``weipay worker``: run passes until ``stop`` is set, sleeping ``poll_s`` when nothing is due."""
+    worker_id = secrets.token_hex(4)
+    logger.info("worker %s started", worker_id)
+    while not stop.is_set():
+        try:
+            ran = run_due_jobs(
+                uow, gateway, clock, limit, merchants=merchants, webhook_sender=webhook_sender, lease_s=lease_s
+            )
+        except Exception:  # the database may be briefly unavailable; keep the worker alive
+            logger.exception("worker %s pass failed", worker_id)
+            ran = 0
+        if ran == 0:
+            stop.wait(poll_s)
+    logger.info("worker %s stopped", worker_id)
