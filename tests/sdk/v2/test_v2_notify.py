@@ -375,3 +375,12 @@ def test_refund_notification_round_trip(recv_account: str, refund_fee_fen: int) 
     body = build_refund_notification(V2_KEY, V2_APPID, V2_MCHID, refund, nonce="n")
     note = parse_refund_notification(V2_KEY, body, mchid=V2_MCHID, appid=V2_APPID)
     assert (note.refund_recv_accout, note.refund_fee_fen) == (recv_account, refund_fee_fen)
+
+
+def test_payment_notification_for_another_merchant_is_refused() -> None:
+    body = build_payment_notification(V2_KEY, PAYMENT)
+    assert parse_payment_notification(V2_KEY, body, mchid="10000100", appid=V2_APPID).mch_id == "10000100"
+    with pytest.raises(SignatureError, match="another merchant"):
+        parse_payment_notification(V2_KEY, body, mchid=V2_MCHID)
+    with pytest.raises(SignatureError, match="another merchant"):
+        parse_payment_notification(V2_KEY, body, appid="wx0000000000000000")

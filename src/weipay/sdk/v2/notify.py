@@ -42,18 +42,26 @@ def _envelope(body: bytes) -> dict[str, str]:
 
 
 def parse_payment_notification(
-    api_v2_key: str, body: bytes, sign_type: SignType | str | None = None
+    api_v2_key: str,
+    body: bytes,
+    sign_type: SignType | str | None = None,
+    *,
+    mchid: str | None = None,
+    appid: str | None = None,
 ) -> V2PaymentNotification:
     """Verify and read a payment result notification.
 
     ``sign_type`` should be the one the order was created with; ``None`` trusts the message's own
-    ``sign_type`` field, then MD5. Raises ``ProtocolError`` (malformed, FAIL) or ``SignatureError``.
+    ``sign_type`` field, then MD5. ``mchid`` / ``appid``, when given, must match the message.
+    Raises ``ProtocolError`` (malformed, FAIL) or ``SignatureError`` (unsigned, forged, not ours).
     """
     fields = _envelope(body)
     if not fields.get("sign"):
         raise SignatureError("payment notification carries no sign")
     if not verify(fields, api_v2_key, sign_type):
         raise SignatureError("payment notification signature did not verify")
+    if (mchid is not None and fields.get("mch_id") != mchid) or (appid is not None and fields.get("appid") != appid):
+        raise SignatureError("payment notification is addressed to another merchant")
     return V2PaymentNotification(
         appid=required(fields, "appid"),
         mch_id=required(fields, "mch_id"),
