@@ -128,6 +128,7 @@ class Simulator:
         self.https_base_url: str = self.account["https_base_url"]
         self.hang_s = 15.0
         self._saved_time = 0.0
+        self._closed = False
 
     # -- identity and time -------------------------------------------------------------------------------
     @property
@@ -140,9 +141,12 @@ class Simulator:
         return self._clock() + self.faults.plan.clock_skew_s
 
     def close(self) -> None:
-        """Record simulated time and close the ledger."""
+        """Record simulated time and close the ledger (idempotent)."""
+        if self._closed:
+            return
         self._save_time(force=True)
         self.ledger.close()
+        self._closed = True
 
     def _save_time(self, *, force: bool = False) -> None:
         now = self._clock()
