@@ -86,7 +86,7 @@ class OrderRepository:
         row = self._conn.execute(statement).first()
         return _order(row) if row else None
 
-    def compare_and_set(self, order_id: str, expected: Sequence[OrderStatus], **changes: Any) -> bool:
+    def compare_and_set(self, order_id: str, expected: Sequence[OrderStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the order is still in one of ``expected``; True if this call won."""
         statement = (
             orders.update()
@@ -198,7 +198,7 @@ class AttemptRepository:
         )
         return int(self._conn.execute(statement).scalar_one()) + 1
 
-    def compare_and_set(self, attempt_id: str, expected: Sequence[AttemptStatus], **changes: Any) -> bool:
+    def compare_and_set(self, attempt_id: str, expected: Sequence[AttemptStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the attempt is still in one of ``expected``; True if this call won."""
         statement = (
             payment_attempts.update()
@@ -207,7 +207,7 @@ class AttemptRepository:
         )
         return self._conn.execute(statement).rowcount == 1
 
-    def touch(self, attempt_id: str, **changes: Any) -> None:
+    def touch(self, attempt_id: str, /, **changes: Any) -> None:
         """Update bookkeeping fields (never ``status``: that goes through ``compare_and_set``)."""
         assert "status" not in changes
         self._conn.execute(payment_attempts.update().where(payment_attempts.c.id == attempt_id).values(plain(changes)))
@@ -255,7 +255,7 @@ class RefundRepository:
         )
         return int(self._conn.execute(statement).scalar_one()) + 1
 
-    def compare_and_set(self, refund_id: str, expected: Sequence[RefundStatus], **changes: Any) -> bool:
+    def compare_and_set(self, refund_id: str, expected: Sequence[RefundStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the refund is still in one of ``expected``; True if this call won."""
         statement = (
             refunds.update()
@@ -264,7 +264,7 @@ class RefundRepository:
         )
         return self._conn.execute(statement).rowcount == 1
 
-    def touch(self, refund_id: str, **changes: Any) -> None:
+    def touch(self, refund_id: str, /, **changes: Any) -> None:
         """Update bookkeeping fields (never ``status``)."""
         assert "status" not in changes
         self._conn.execute(refunds.update().where(refunds.c.id == refund_id).values(plain(changes)))
