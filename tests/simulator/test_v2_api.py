@@ -551,3 +551,20 @@ def test_refund_notification_is_encrypted_and_unsigned(v2: V2) -> None:
     assert inner["refund_request_source"] == "API"
     assert inner["success_time"] == "2023-11-15 06:13:25"
     assert inner["transaction_id"] == order.transaction_id
+
+
+def test_v2_order_is_visible_over_v3(sim: Simulator, clock: ManualClock, merchant: Any) -> None:
+    """Same merchant, same ledger: a v2 order answers v3 queries, and v3 can close it."""
+    v2 = V2(sim, clock)
+    v2.order("V2VIAV30001", attach="x")
+    response = merchant.request("GET", f"/v3/pay/transactions/out-trade-no/V2VIAV30001?mchid={v2.mchid}")
+    assert response.status_code == 200, response.text
+    merchant.verify(response)
+    assert (response.json()["trade_state"], response.json()["amount"]["total"]) == ("NOTPAY", 100)
+    paid = v2.pay("V2VIAV30001")
+    by_id = merchant.request("GET", f"/v3/pay/transactions/id/{paid.transaction_id}?mchid={v2.mchid}")
+    assert by_id.json()["out_trade_no"] == "V2VIAV30001"
+    v2.order("V2VIAV30002")
+    closed = merchant.request("POST", "/v3/pay/transactions/out-trade-no/V2VIAV30002/close", {"mchid": v2.mchid})
+    assert closed.status_code == 204
+    assert v2.call("/pay/orderquery", {"out_trade_no": "V2VIAV30002"})["trade_state"] == "CLOSED"

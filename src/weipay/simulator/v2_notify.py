@@ -88,8 +88,8 @@ def refund_plaintext_fields(refund: Refund, order: Order) -> dict[str, str]:
 
 def v2_refund_account(refund: Refund) -> str:
     """The v2 ``refund_account`` of a refund recorded by either API."""
-    account = getattr(refund, "refund_account", None) or getattr(refund, "funds_account", None) or ""
-    if account in ("AVAILABLE", "REFUND_SOURCE_RECHARGE_FUNDS"):
+    # The ledger keeps v3's funds_account names: AVAILABLE is v2's recharge funds, anything else unsettled.
+    if refund.funds_account == "AVAILABLE":
         return "REFUND_SOURCE_RECHARGE_FUNDS"
     return "REFUND_SOURCE_UNSETTLED_FUNDS"
 
