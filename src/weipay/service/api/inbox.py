@@ -47,66 +47,65 @@ def v2_failure(status: int, message: str, outcome: str = "rejected") -> NotifyRe
 
 
 class NotificationInbox:
-    """Turns raw deliveries into replies. ``merchants`` maps mchid to a merchant runtime (client + settings).
+    """Turns raw deliveries into replies.
 
-    ``accept`` is the use-case call: ``accept(merchant, api, verified_notification, raw_body) -> outcome``,
-    committing before it returns. ``record_unverifiable(mchid, api, reason, body)`` stores an anomaly.
+    ``verify_v3(mchid, headers, body)`` / ``verify_v2(mchid, body)`` return the use cases' notice or raise
+    the SDK's ``SignatureError`` / ``ProtocolError``; ``accept(mchid, notice) -> outcome`` commits before it
+    returns; ``record_unverifiable(mchid, api, reason, body)`` stores an anomaly.
     """
 
     def __init__(
         self,
-        merchants: Mapping[str, Any],
-        accept: Callable[[Any, str, Any, bytes], str],
+        mchids: frozenset[str],
+        verify_v3: Callable[[str, Mapping[str, str], bytes], Any],
+        verify_v2: Callable[[str, bytes], Any],
+        accept: Callable[[str, Any], str],
         record_unverifiable: Callable[[str, str, str, bytes], None],
     ) -> None:
-        self._merchants = merchants
+        self._mchids = mchids
+        self._verify_v3 = verify_v3
+        self._verify_v2 = verify_v2
         self._accept = accept
         self._record_unverifiable = record_unverifiable
 
     def accept_v3(self, mchid: str, headers: Mapping[str, str], body: bytes) -> NotifyReply:
         """One v3 delivery: 204 after commit; 401 unverifiable; 404 unknown merchant; 500 retry later."""
-        merchant = self._merchants.get(mchid)
-        if merchant is None:
+        if mchid not in self._mchids:
             return v3_failure(404, "unknown merchant")
         try:
-            notification = merchant.client.v3_notification(headers, body)
+            notice = self._verify_v3(mchid, headers, body)
         except SignTestProbe:
             log.info("v3 signature probe from WeChat for %s answered FAIL", mchid)
             return v3_failure(401, "signature did not verify", "probe")
         except (SignatureError, ProtocolError, ConfigurationError) as exc:
             return self._unverifiable(mchid, "v3", exc, body, v3_failure)
-        return self._apply(merchant, "v3", notification, body, v3_success, v3_failure)
+        return self._apply(mchid, "v3", notice, v3_success, v3_failure)
 
     def accept_v2(self, mchid: str, body: bytes) -> NotifyReply:
         """One v2 delivery (payment, or refund when it carries ``req_info``)."""
-        merchant = self._merchants.get(mchid)
-        if merchant is None:
+        if mchid not in self._mchids:
             return v2_failure(404, "unknown merchant")
         try:
-            if b"<req_info>" in body:
-                notification: Any = merchant.client.v2_refund_notification(body)
-            else:
-                notification = merchant.client.v2_payment_notification(body)
+            notice = self._verify_v2(mchid, body)
         except (SignatureError, ProtocolError, ConfigurationError) as exc:
             return self._unverifiable(mchid, "v2", exc, body, v2_failure)
-        return self._apply(merchant, "v2", notification, body, v2_success, v2_failure)
+        return self._apply(mchid, "v2", notice, v2_success, v2_failure)
 
     def _apply(
         self,
-        merchant: Any,
+        mchid: str,
         api: str,
-        notification: Any,
-        body: bytes,
+        notice: Any,
         success: Callable[[str], NotifyReply],
         failure: Callable[[int, str, str], NotifyReply],
     ) -> NotifyReply:
         try:
-            outcome = self._accept(merchant, api, notification, body)
+            outcome = self._accept(mchid, notice)
         except WeChatPayError as exc:
-            log.warning("%s notification for %s not applied: %s", api, merchant.mchid, type(exc).__name__)
+            log.warning("%s notification for %s not applied: %s", api, mchid, type(exc).__name__)
             return failure(500, "not applied, retry", "error")
         except Exception:  # the database is down or a bug: never acknowledge what was not committed
-            log.exception("%s notification for %s not applied", api, merchant.mchid)
+            log.exception("%s notification for %s not applied", api, mchid)
             return failure(500, "not applied, retry", "error")
         return success(outcome)
 

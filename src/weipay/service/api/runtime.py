@@ -8,6 +8,7 @@ methods, each of which runs exactly one use case. Nothing here is global.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import secrets
 import time
@@ -23,14 +24,13 @@ from weipay.sdk.credentials import MerchantCredentials
 
 from .. import usecases
 from ..db import SqlUnitOfWork
-from ..domain import Anomaly, ApiVersion, Channel, Order, PaymentAttempt, Refund
-from ..settings import MerchantSettings, Settings, hash_api_key
+from ..domain import ApiVersion, Channel, Order, PaymentAttempt, Refund
+from ..settings import MerchantSettings, Settings
 from ..usecases.ports import MerchantConfig
 from .auth import Authenticator, Principal
 from .errors import ApiError
 from .inbox import NotificationInbox
 from .metrics import Metrics
-from .notices import to_notice
 from .presenters import order_out
 from .qr import QrSigner
 from .schemas import CreateOrderIn, CreateRefundIn, OrderOut, PaymentOut
@@ -113,11 +113,15 @@ class Runtime:
         self.gateway = gateway
         self.clock = clock
         self.metrics = Metrics()
+        self._webhook_sender: Any = None
         secret = settings.admin.session_secret
         self.secret = secret.get_secret_value().encode() if secret else secrets.token_bytes(32)
         self.qr_signer = QrSigner(self.secret)
         self.authenticator = Authenticator(settings, self._lookup_stored_secret)
-        self.inbox = NotificationInbox(self.merchants, self._accept_notification, self._record_unverifiable)
+        self.inbox = NotificationInbox(
+            frozenset(self.merchants), self._verify_v3, self._verify_v2, self._accept_notification,
+            self._record_unverifiable,
+        )
 
     @classmethod
     def build(
@@ -130,27 +134,18 @@ class Runtime:
         clock: Callable[[], float] | None = None,
     ) -> Runtime:
         """Open the database and one SDK client per merchant (no network call happens here)."""
-        from ..gateway import SdkGateway
+        from ..gateway import WeChatGateway
 
         clock = clock or time.time
         merchants = {
             m.mchid: _merchant_runtime(
-                m, settings, wechat_transport=wechat_transport, secure_transport=secure_transport, clock=clock
+                m, settings, wechat_transport=_route_login(wechat_transport, login_transport, m),
+                secure_transport=secure_transport, clock=clock,
             )
             for m in settings.merchants
         }
-        login_clients = {}
-        if login_transport is not None and login_transport is not wechat_transport:
-            login_clients = {
-                mchid: Client(m.credentials, transport=login_transport, login_base_url=m.client.login_base_url,
-                              clock=clock)
-                for mchid, m in merchants.items()
-            }
-        gateway = SdkGateway(
-            {mchid: m.client for mchid, m in merchants.items()},
-            notify_url=settings.notify_url,
-            clock=clock,
-            login_clients=login_clients or None,
+        gateway = WeChatGateway(
+            {mchid: m.client for mchid, m in merchants.items()}, notify_base_url=settings.public_base_url, clock=clock
         )
         uow = SqlUnitOfWork.from_url(settings.database_url)
         return cls(settings, uow, merchants, gateway, clock)
@@ -242,18 +237,21 @@ class Runtime:
         return result.openid, result.token
 
     def create_order(self, mchid: str, body: CreateOrderIn, idempotency_key: str | None) -> tuple[Order, bool]:
-        """Create (or return the same) order."""
+        """Create (or return the same) order; ``True`` when this call created it."""
         command = usecases.CreateOrder(
             merchant_order_no=body.merchant_order_no,
             amount_fen=body.amount,
-            currency=body.currency,
             description=body.description,
+            currency=body.currency,
             attach=body.attach,
-            expire_in_s=body.expire_in_s,
+            expire_after_s=body.expire_in_s,
             payer_openid=body.payer_openid,
         )
-        result = usecases.create_order(self.uow, self.clock, self.merchant(mchid).config, command, idempotency_key)
-        return result.order, result.created
+        with self.uow.read() as tx:
+            earlier = tx.orders.by_idempotency_key(mchid, idempotency_key) if idempotency_key else None
+            earlier = earlier or tx.orders.by_merchant_order_no(mchid, body.merchant_order_no)
+        order = usecases.create_order(self.uow, self.merchant(mchid).config, command, idempotency_key, clock=self.clock)
+        return order, earlier is None or earlier.id != order.id
 
     def start_payment(
         self, order: Order, channel: str, api: str | None, payer_openid: str | None, client_ip: str
@@ -261,9 +259,7 @@ class Runtime:
         """Start an attempt and return what the client needs."""
         merchant = self.merchant(order.mchid)
         start = usecases.start_payment(
-            self.uow, self.gateway, self.clock, merchant.config, order.id,
-            channel=Channel(channel), api=ApiVersion(api) if api else None,
-            payer_openid=payer_openid, client_ip=client_ip,
+            self.uow, self.gateway, self.clock, merchant.config, order.id, channel, api, payer_openid, client_ip
         )
         attempt: PaymentAttempt = start.attempt
         params = dict(start.client_params)
@@ -276,76 +272,119 @@ class Runtime:
         elif attempt.channel == Channel.APP:
             out.app_payment = params
         elif attempt.channel == Channel.NATIVE:
-            out.code_url = attempt.code_url or params.get("code_url")
+            out.code_url = start.code_url or params.get("code_url")
             out.qr_url = self.settings.public_base_url + self.qr_signer.path(order.id, attempt.seq)
         else:
-            out.h5_url = attempt.h5_url or params.get("h5_url")
+            out.h5_url = start.h5_url or params.get("h5_url")
         return out
 
     def get_order(self, order: Order) -> OrderOut:
         """Sync an overdue attempt with WeChat, then the order as stored."""
-        usecases.get_order(self.uow, self.gateway, self.clock, self.merchant(order.mchid).config, order.id)
+        usecases.get_order(self.uow, self.gateway, self.clock, order.id, order.mchid,
+                           sync_after_s=float(self.settings.notify_expected_after_s))
         return self.order_view(order.id)
 
     def close_order(self, order: Order) -> OrderOut:
         """Close at WeChat, then locally."""
-        usecases.close_order(self.uow, self.gateway, self.clock, self.merchant(order.mchid).config, order.id)
+        usecases.close_order(self.uow, self.gateway, self.clock, order.id, order.mchid)
         return self.order_view(order.id)
 
     def request_refund(self, order: Order, body: CreateRefundIn) -> tuple[Refund, bool]:
         """Request a refund (submitted at once unless the merchant requires approval)."""
-        command = usecases.RequestRefund(
-            merchant_refund_no=body.merchant_refund_no, amount_fen=body.amount, reason=body.reason
+        with self.uow.read() as tx:
+            earlier = tx.refunds.by_merchant_refund_no(order.id, body.merchant_refund_no)
+        refund = usecases.request_refund(
+            self.uow, self.gateway, self.clock, self.merchant(order.mchid).config, order.id, body.amount,
+            body.reason, body.merchant_refund_no,
         )
-        result = usecases.request_refund(
-            self.uow, self.gateway, self.clock, self.merchant(order.mchid).config, order.id, command
-        )
-        return result.refund, result.created
+        return refund, earlier is None or earlier.id != refund.id
 
     def get_refund(self, principal: Principal, refund_id: str) -> Refund:
-        """The refund (syncs with WeChat when overdue)."""
+        """The refund as stored (the worker and notifications keep it current)."""
         refund = self.refund_for(principal, refund_id)
-        return usecases.get_refund(self.uow, self.gateway, self.clock, self.merchant(refund.mchid).config, refund.id)
+        return usecases.get_refund(self.uow, refund.id, refund.mchid)
 
     def approve_refund(self, refund: Refund, *, operator: str) -> Refund:
         """Approve and submit a requested refund."""
-        config = self.merchant(refund.mchid).config
-        return usecases.approve_refund(self.uow, self.gateway, self.clock, config, refund.id, operator=operator)
+        log.info("refund %s approved by %s", refund.id, operator)
+        return usecases.approve_refund(self.uow, self.gateway, self.clock, refund.id, refund.mchid)
 
     def reject_refund(self, refund: Refund, *, operator: str, reason: str | None) -> Refund:
         """Reject a requested refund."""
-        config = self.merchant(refund.mchid).config
-        return usecases.reject_refund(self.uow, self.clock, config, refund.id, operator=operator, reason=reason)
+        log.info("refund %s rejected by %s: %s", refund.id, operator, reason or "-")
+        return usecases.reject_refund(self.uow, self.clock, refund.id, refund.mchid)
 
     def run_due_jobs(self, limit: int = 50) -> int:
-        """Run the jobs due now; the number run."""
-        from ..jobs import run_due_jobs
+        """Run the jobs due now (queries, expiries, refunds, webhooks); the number run."""
+        from ..jobs import http_sender, run_due_jobs
 
-        return int(run_due_jobs(self.uow, self.gateway, self.clock, {m: r.config for m, r in self.merchants.items()},
-                                limit=limit))
+        if self._webhook_sender is None:
+            self._webhook_sender = http_sender()
+        configs = {mchid: merchant.config for mchid, merchant in self.merchants.items()}
+        return run_due_jobs(self.uow, self.gateway, self.clock, limit, merchants=configs,
+                            webhook_sender=self._webhook_sender)
 
     def reconcile_day(self, mchid: str, day: dt.date) -> Any:
-        """Reconcile one merchant's bill of ``day``."""
-        return usecases.reconcile_day(self.uow, self.gateway, self.clock, self.merchant(mchid).config, day)
+        """Reconcile one merchant's bill of ``day`` (needs ``usecases.reconcile_day`` from the core layer)."""
+        reconcile = getattr(usecases, "reconcile_day", None)
+        if reconcile is None:
+            raise ApiError(501, "reconcile_unavailable", "reconciliation is not available in this build")
+        return reconcile(self.uow, self.gateway, self.clock, self.merchant(mchid).config, day)
 
     # -- notifications ------------------------------------------------------------------------------------
-    def _accept_notification(self, merchant: MerchantRuntime, api: str, notification: Any, body: bytes) -> str:
-        notice = to_notice(notification, body)
+    def _verify_v3(self, mchid: str, headers: Mapping[str, str], body: bytes) -> Any:
+        from ..gateway import verify_v3
+
+        return verify_v3(self.gateway, mchid, headers, body)
+
+    def _verify_v2(self, mchid: str, body: bytes) -> Any:
+        from ..gateway import verify_v2_payment, verify_v2_refund
+
+        # Refund notifications carry an encrypted req_info and no sign; payment ones the reverse.
+        if b"<req_info>" in body:
+            return verify_v2_refund(self.gateway, mchid, body)
+        return verify_v2_payment(self.gateway, mchid, body)
+
+    def _accept_notification(self, mchid: str, notice: Any) -> str:
+        config = self.merchants[mchid].config
         if isinstance(notice, usecases.PaymentNotice):
-            result = usecases.accept_payment_notification(self.uow, self.clock, merchant.config, notice)
+            result = usecases.accept_payment_notification(self.uow, config, notice, self.clock)
         else:
-            result = usecases.accept_refund_notification(self.uow, self.clock, merchant.config, notice)
+            result = usecases.accept_refund_notification(self.uow, config, notice, self.clock)
         return str(getattr(result, "value", result))
 
     def _record_unverifiable(self, mchid: str, api: str, reason: str, body: bytes) -> None:
-        anomaly = Anomaly(
-            kind=f"unverifiable_{api}_notification",
-            detail=f"{reason}; {len(body)} bytes; sha256 {hash_api_key(body.decode('latin-1'))[:16]}",
-            created_at=self.clock(),
+        usecases.record_anomaly(
+            self.uow, self.clock, f"unverifiable_{api}_notification",
             mchid=mchid if mchid in self.merchants else None,
+            reason=reason, size_bytes=len(body), sha256=hashlib.sha256(body).hexdigest()[:16],
         )
-        with self.uow.write() as tx:
-            tx.anomalies.add(anomaly)
+
+
+class _LoginRouter(httpx.BaseTransport):
+    """Sends requests for the login host to ``login``, everything else to ``api``."""
+
+    def __init__(self, api: httpx.BaseTransport, login: httpx.BaseTransport, login_host: str) -> None:
+        self._api, self._login, self._login_host = api, login, login_host
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Route by host."""
+        target = self._login if request.url.host == self._login_host else self._api
+        return target.handle_request(request)
+
+    def close(self) -> None:
+        """Close both."""
+        self._api.close()
+        self._login.close()
+
+
+def _route_login(
+    api: httpx.BaseTransport | None, login: httpx.BaseTransport | None, merchant: MerchantSettings
+) -> httpx.BaseTransport | None:
+    if login is None or login is api:
+        return api
+    login_host = httpx.URL(merchant.wechat.login_base_url).host
+    return _LoginRouter(api or httpx.HTTPTransport(), login, login_host)
 
 
 def _call_row(call: Any) -> dict[str, Any]:
