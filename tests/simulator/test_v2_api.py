@@ -185,6 +185,7 @@ def test_reentry_after_expiry_is_closed(v2: V2) -> None:
         ({"spbill_create_ip": "not-an-ip"}, "PARAM_ERROR", "spbill_create_ip"),
         ({"fee_type": "USD"}, "PARAM_ERROR", "fee_type"),
         ({"time_expire": "2023-11-15"}, "PARAM_ERROR", "time_expire"),
+        ({"time_expire": "20231115061320"}, "PARAM_ERROR", "time_expire"),
         ({"appid": "wx0000000000000000"}, "APPID_MCHID_NOT_MATCH", None),
     ],
 )
@@ -508,7 +509,7 @@ def test_downloadbill_when_nothing_happened(v2: V2) -> None:
 
 # -- notifications ---------------------------------------------------------------------------------------
 def test_payment_notification_is_md5_signed_by_default(v2: V2) -> None:
-    v2.order(sign_type="HMAC-SHA256", attach="a&b<c>")
+    v2.order(sign_type="HMAC-SHA256", attach="a&b<c>", device_info="WEB")
     order = v2.pay("T20231115001")
     headers, body = payment_notification(v2.sim, order)
     assert headers["content-type"].startswith("text/xml")
@@ -520,6 +521,7 @@ def test_payment_notification_is_md5_signed_by_default(v2: V2) -> None:
         "SUCCESS", "SUCCESS", "100", "a&b<c>")
     assert fields["time_end"] == compact(START_S)
     assert fields["openid"] == "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+    assert fields["device_info"] == "WEB"
 
 
 def test_payment_notification_in_the_orders_sign_type_when_configured(v2: V2) -> None:

@@ -36,6 +36,7 @@ def payment_fields(order: Order, *, mchid: str) -> dict[str, str]:
     fields = {
         "appid": order.appid,
         "mch_id": mchid,
+        "device_info": str(order.extra_fields.get("device_info", "")),
         "openid": order.payer_openid or order.openid or "",
         "is_subscribe": "N",
         "trade_type": order.trade_type,

@@ -225,6 +225,8 @@ def _time_expire(value: str, *, now_s: float, strict: bool) -> float:
         expire_s = dt.datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=BEIJING).timestamp()
     except ValueError as exc:
         raise BusinessError("PARAM_ERROR", "time_expire参数格式错误，须为yyyyMMddHHmmss") from exc
+    if expire_s <= now_s:
+        raise BusinessError("PARAM_ERROR", "time_expire已过期，须晚于当前时间")
     if strict and expire_s - now_s < _MIN_EXPIRY_S:
         raise BusinessError("PARAM_ERROR", "time_expire时间过短，刷卡至少1分钟，其他5分钟")
     return expire_s
