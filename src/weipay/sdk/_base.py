@@ -13,7 +13,7 @@ import logging
 import os
 import ssl
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 import httpx
 
@@ -40,7 +40,7 @@ from .v3.notify import Notification, parse_notification
 from .v3.signing import authorization
 from .v3.verifier import SignedHeaders, UnknownSerial, Verifier
 
-__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "BaseClient"]
+__all__ = ["DEFAULT_LIMITS", "DEFAULT_TIMEOUT", "BaseClient", "ClientOptions"]
 
 T = TypeVar("T")
 
@@ -56,6 +56,22 @@ REFRESH_POLL_S = 0.01
 
 # httpx errors after which the request provably never reached WeChat: safe to retry any operation.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keywords :class:`~weipay.sdk.Client` and :class:`~weipay.sdk.AsyncClient` pass to the base."""
+
+    base_url: str
+    secure_base_url: str | None
+    login_base_url: str
+    timeout_s: httpx.Timeout | float
+    retry: RetryPolicy | None
+    clock: Clock
+    nonce: NonceSource
+    verifier: Verifier | None
+    download_certificates: bool | None
+    verify_tls: bool | str | os.PathLike[str]
+    logger: logging.Logger | None
 
 
 class BaseClient(CredentialHelpers):

@@ -21,8 +21,9 @@ class CredentialHelpers:
     _nonce: NonceSource
 
     def v2_payment_notification(self, body: bytes, sign_type: str | None = None) -> V2PaymentNotification:
-        """Verify and read a v2 payment notification (``sign_type``: the one the order used)."""
-        return v2_notify.parse_payment_notification(self.credentials.require_v2_key(), body, sign_type)
+        """Verify and read a v2 payment notification to this merchant (``sign_type``: the one the order used)."""
+        key = self.credentials.require_v2_key()
+        return v2_notify.parse_payment_notification(key, body, sign_type, mchid=self.credentials.mchid)
 
     def v2_refund_notification(self, body: bytes) -> V2RefundNotification:
         """Decrypt and read a v2 refund notification addressed to this merchant."""

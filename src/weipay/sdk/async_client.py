@@ -6,12 +6,12 @@ import inspect
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar, Unpack
 
 import anyio
 import httpx
 
-from ._base import DEFAULT_LIMITS, BaseClient
+from ._base import DEFAULT_LIMITS, BaseClient, ClientOptions
 from ._flow import Backoff, Flow, Pause, Reply, Send, response_from_httpx
 from .credentials import MerchantCredentials
 from .operation import Operation
@@ -40,7 +40,7 @@ class AsyncClient(BaseClient):
         transport: httpx.AsyncBaseTransport | None = None,
         secure_transport: httpx.AsyncBaseTransport | None = None,
         limits: httpx.Limits = DEFAULT_LIMITS,
-        **options: Any,
+        **options: Unpack[ClientOptions],
     ) -> None:
         super().__init__(credentials, **options)
         self._limits = limits

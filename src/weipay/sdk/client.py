@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar, Unpack
 
 import httpx
 
-from ._base import DEFAULT_LIMITS, BaseClient
+from ._base import DEFAULT_LIMITS, BaseClient, ClientOptions
 from ._flow import Backoff, Flow, Pause, Reply, Send, response_from_httpx
 from .credentials import MerchantCredentials
 from .operation import Operation
@@ -38,7 +38,7 @@ class Client(BaseClient):
         transport: httpx.BaseTransport | None = None,
         secure_transport: httpx.BaseTransport | None = None,
         limits: httpx.Limits = DEFAULT_LIMITS,
-        **options: Any,
+        **options: Unpack[ClientOptions],
     ) -> None:
         super().__init__(credentials, **options)
         self._limits = limits

@@ -16,10 +16,11 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from weipay.sdk.crypto import aes_gcm_encrypt, rsa_sign, rsa_verify
+from weipay.sdk.crypto import aes_gcm_encrypt, rsa_verify
 from weipay.sdk.errors import WeChatRefused
 from weipay.sdk.operation import Api, Context, HttpRequest, HttpResponse
-from weipay.sdk.v3.signing import parse_authorization, request_message, response_message
+from weipay.sdk.v3.signing import parse_authorization, request_message
+from weipay.sdk.v3.wechat_side import sign_response
 
 
 class FakeClock:
@@ -103,14 +104,10 @@ class FakeWeChat:
         raw = json.dumps(body).encode() if isinstance(body, dict) else body
         ts = str(timestamp if timestamp is not None else int(self.clock()))
         nonce = secrets.token_hex(16)
-        headers = {
-            "Wechatpay-Timestamp": ts,
-            "Wechatpay-Nonce": nonce,
-            "Wechatpay-Signature": signature or rsa_sign(key or self.signer_key, response_message(ts, nonce, raw)),
-            "Wechatpay-Serial": serial or self.signer_serial,
-            "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
-            "Request-ID": "08F1" + secrets.token_hex(8).upper(),
-        }
+        headers = sign_response(key or self.signer_key, serial or self.signer_serial, raw, ts, nonce)
+        headers["Request-ID"] = "08F1" + secrets.token_hex(8).upper()
+        if signature is not None:
+            headers["Wechatpay-Signature"] = signature
         if raw:
             headers["Content-Type"] = "application/json; charset=utf-8"
         if drop:

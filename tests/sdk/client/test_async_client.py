@@ -140,3 +140,23 @@ async def test_login_and_mtls(credentials, make_async_client, tmp_path):
         assert (await client.call(Code2Session(credentials.appids["miniprogram"], "c"))).openid == "o9"
         assert await client.call(V2Refund()) == b"<xml/>"
     assert hosts == ["https://api.weixin.qq.com/sns/jscode2session", "https://secure.example/secapi/pay/refund"]
+
+
+async def test_cancelled_download_releases_the_gate(cert_wechat, cert_credentials, make_async_client):
+    """A task cancelled while it downloads certificates must not leave the download 'in flight'."""
+    started = anyio.Event()
+
+    async def slow_certificates(request):
+        if request.url.path == "/v3/certificates":
+            started.set()
+            await anyio.sleep(10)
+        return cert_wechat(request)
+
+    cert_wechat.route("GET", QUERY_PATH)(lambda request: cert_wechat.signed(200, {}))
+    async with make_async_client(cert_credentials, slow_certificates) as client:
+        async with anyio.create_task_group() as group:
+            group.start_soon(client.call, V3Get())
+            await started.wait()
+            assert client.certificate_gate.in_flight
+            group.cancel_scope.cancel()
+        assert not client.certificate_gate.in_flight

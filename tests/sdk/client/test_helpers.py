@@ -96,25 +96,26 @@ async def test_async_v3_notification_downloads_certificates(cert_wechat, cert_cr
 
 def test_v2_notifications(credentials, make_client):
     client = make_client(credentials, lambda request: pytest.fail("no I/O"))
-    body = build_payment_notification(
-        credentials.api_v2_key,
-        {
-            "return_code": "SUCCESS",
-            "result_code": "SUCCESS",
-            "appid": credentials.appids["miniprogram"],
-            "mch_id": credentials.mchid,
-            "nonce_str": "5K8264ILTKCH16CQ2502SI8ZNMTM67VS",
-            "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
-            "trade_type": "JSAPI",
-            "bank_type": "CMC",
-            "total_fee": 100,
-            "cash_fee": 100,
-            "transaction_id": "1004400740201409030005092168",
-            "out_trade_no": "1409811653",
-            "time_end": "20140903131540",
-        },
-    )
+    payment = {
+        "return_code": "SUCCESS",
+        "result_code": "SUCCESS",
+        "appid": credentials.appids["miniprogram"],
+        "mch_id": credentials.mchid,
+        "nonce_str": "5K8264ILTKCH16CQ2502SI8ZNMTM67VS",
+        "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+        "trade_type": "JSAPI",
+        "bank_type": "CMC",
+        "total_fee": 100,
+        "cash_fee": 100,
+        "transaction_id": "1004400740201409030005092168",
+        "out_trade_no": "1409811653",
+        "time_end": "20140903131540",
+    }
+    body = build_payment_notification(credentials.api_v2_key, payment)
     assert client.v2_payment_notification(body).total_fee_fen == 100
+    other_merchant = build_payment_notification(credentials.api_v2_key, {**payment, "mch_id": "1900000109"})
+    with pytest.raises(SignatureError):
+        client.v2_payment_notification(other_merchant)
     with pytest.raises(SignatureError):
         client.v2_payment_notification(body.replace(b"100", b"1", 1))
 
