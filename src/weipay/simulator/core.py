@@ -129,6 +129,8 @@ class Simulator:
         self.hang_s = 15.0
         self._saved_time = 0.0
         self._closed = False
+        # Simulated seconds between accepting a refund and its success.
+        self.refund_processing_s = REFUND_PROCESSING_S
 
     # -- identity and time -------------------------------------------------------------------------------
     @property
@@ -283,8 +285,3 @@ class Simulator:
         from .payer import pay
 
         return pay(self, order, openid=openid, outcome=outcome)
-
-    @property
-    def refund_processing_s(self) -> float:
-        """Simulated seconds between accepting a refund and its success."""
-        return REFUND_PROCESSING_S

@@ -175,6 +175,8 @@ def _post(sim: Simulator, client: httpx.Client, notification: Notification, *, p
         headers.update(signed_headers(sim, notification.body, public_key=notification_uses_public_key(sim),
                                       probe=probe))
         headers.pop("request-id", None)
+    # WeChat sends canonical names (Wechatpay-Signature); some receivers read headers case-sensitively.
+    headers = {name.title(): value for name, value in headers.items()}
     try:
         response = client.post(notification.url, content=notification.body, headers=headers)
     except httpx.TimeoutException:
