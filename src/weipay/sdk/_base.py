@@ -115,6 +115,8 @@ class BaseClient(CredentialHelpers):
             download_certificates = verifier is None and credentials.wechatpay_public_key is None
         self.download_certificates = download_certificates
         self.certificate_gate = RefreshGate()
+        #: Why the last certificate download was rejected (no secret in it), to explain later failures.
+        self.certificate_problem: str | None = None
         self._logger = logger or logging.getLogger(_log.LOGGER_NAME)
         _log.install_httpx_redaction()
 
@@ -228,9 +230,10 @@ class BaseClient(CredentialHelpers):
         try:
             yield from self._verify_flow(response.headers, response.body)
         except SignatureError as exc:
-            raise UnverifiableResponse(
-                f"WeChat's answer did not verify: {exc.message}", request_id=response.request_id
-            ) from exc
+            message = f"WeChat's answer did not verify: {exc.message}"
+            if isinstance(exc, UnknownSerial) and self.certificate_problem:
+                message += f" (last certificate download: {self.certificate_problem})"
+            raise UnverifiableResponse(message, request_id=response.request_id) from exc
 
     def _parse(self, operation: Operation[T], response: HttpResponse) -> T:
         try:
@@ -316,8 +319,10 @@ class BaseClient(CredentialHelpers):
             except UnknownSerial:
                 self.verifier.verify(signed, response.body)
         except WeChatPayError as exc:
+            self.certificate_problem = exc.message
             self._logger.warning("platform certificate download rejected: %s", exc.message)
             return
+        self.certificate_problem = None
         self.verifier.add_certificates(certificates)
         self._logger.info("platform certificates trusted: %s", ",".join(self.verifier.serials()))
 

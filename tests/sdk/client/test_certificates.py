@@ -99,7 +99,7 @@ def test_download_encrypted_with_another_key_is_not_trusted(cert_wechat, cert_cr
     cert_wechat.route("GET", QUERY_PATH)(lambda request: cert_wechat.signed(200, {}))
     client = make_client(cert_credentials, cert_wechat)
 
-    with pytest.raises(UnverifiableResponse):
+    with pytest.raises(UnverifiableResponse, match="check api_v3_key"):
         client.call(V3Get())
     assert client.verifier.serials() == []
 
