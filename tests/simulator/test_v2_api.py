@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from weipay.sdk.crypto import aes_ecb_decrypt
 from weipay.sdk.v2 import signing, xmlcodec
@@ -570,3 +572,32 @@ def test_v2_order_is_visible_over_v3(sim: Simulator, clock: ManualClock, merchan
     closed = merchant.request("POST", "/v3/pay/transactions/out-trade-no/V2VIAV30002/close", {"mchid": v2.mchid})
     assert closed.status_code == 204
     assert v2.call("/pay/orderquery", {"out_trade_no": "V2VIAV30002"})["trade_state"] == "CLOSED"
+
+
+MERCHANT_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"),
+                        min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=MERCHANT_TEXT, attach=MERCHANT_TEXT, sign_type=st.sampled_from(SIGN_TYPES), number=st.integers(0, 10**9))
+def test_merchant_text_survives_signing_and_xml(v2: V2, body: str, attach: str, sign_type: str, number: int) -> None:
+    out_trade_no = f"H{number:09d}"
+    answer = v2.order(out_trade_no, sign_type, body=body, attach=attach, trade_type="APP", openid=None)
+    if v2.sim.ledger.order(v2.mchid, out_trade_no) is None or answer["result_code"] != "SUCCESS":
+        assert answer.get("err_code") == "INVALID_REQUEST"  # hypothesis reused a number with other text
+        return
+    query = v2.call("/pay/orderquery", {"out_trade_no": out_trade_no}, sign_type)
+    assert query["attach"] == attach
+    stored = v2.sim.ledger.order(v2.mchid, out_trade_no)
+    assert stored is not None and stored.description == body
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(out_trade_no=st.text(alphabet="aZ09_-|*@#. 订", min_size=1, max_size=40))
+def test_out_trade_no_rule(v2: V2, out_trade_no: str) -> None:
+    answer = v2.order(out_trade_no, trade_type="APP", openid=None)
+    valid = len(out_trade_no) <= 32 and all(c.isascii() and (c.isalnum() or c in "_-|*") for c in out_trade_no)
+    if valid:
+        assert answer["result_code"] == "SUCCESS" or answer["err_code"] == "INVALID_REQUEST"
+    else:
+        assert_error(answer, "PARAM_ERROR", "out_trade_no")

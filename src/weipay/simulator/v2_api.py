@@ -38,7 +38,7 @@ __all__ = ["fault_response", "handle", "payment_notification", "refund_notificat
 
 _BILL_DATE = re.compile(r"[0-9]{8}")
 _BILL_TYPES = ("ALL", "SUCCESS", "REFUND", "RECHARGE_REFUND")
-Handler = Callable[["Simulator", V2Call], "Mapping[str, object] | SimResponse"]
+_Handler = Callable[["Simulator", V2Call], "Mapping[str, object] | SimResponse"]
 
 
 def handle(sim: Simulator, request: SimRequest) -> SimResponse:
@@ -135,7 +135,7 @@ def _bill_error(return_msg: str, error_code: str) -> SimResponse:
     return _response(200, fail_body(return_msg, error_code=error_code))
 
 
-_ROUTES: dict[str, Handler] = {
+_ROUTES: dict[str, _Handler] = {
     "/pay/unifiedorder": unifiedorder,
     "/pay/orderquery": orderquery,
     "/pay/closeorder": closeorder,
