@@ -15,6 +15,7 @@ import json
 import logging
 import secrets
 import string
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +130,7 @@ class Simulator:
         self.hang_s = 15.0
         self._saved_time = 0.0
         self._closed = False
+        self._tick_lock = threading.Lock()
         # Simulated seconds between accepting a refund and its success.
         self.refund_processing_s = REFUND_PROCESSING_S
 
@@ -246,7 +248,14 @@ class Simulator:
 
     # -- work that happens over time ---------------------------------------------------------------------
     def tick(self) -> dict[str, int]:
-        """Run due work: expire orders, finish refunds, deliver notifications. Returns counts."""
+        """Run due work: expire orders, finish refunds, deliver notifications. Returns counts.
+
+        One tick at a time: a second caller (the control API while the background loop runs) waits.
+        """
+        with self._tick_lock:
+            return self._tick()
+
+    def _tick(self) -> dict[str, int]:
         now = self.now()
         expired = self.ledger.expire_orders(now)
         finished = 0

@@ -136,7 +136,7 @@ def prepay(sim: Simulator, request: SimRequest, params: dict[str, str]) -> SimRe
         fingerprint=fingerprint(body, channel), created_at=now, payer_openid=None,
     )
     try:
-        stored, _ = sim.ledger.create_order(order)
+        stored, _created = sim.ledger.create_order(order)
     except LedgerRefusal as refusal:
         raise _refusal(refusal) from None
     return SimResponse.json(200, _prepay_answer(sim, stored))

@@ -102,7 +102,7 @@ def create(sim: Simulator, request: SimRequest, _: dict[str, str]) -> SimRespons
         success_time=None, user_received_account=USER_RECEIVED_ACCOUNT, due_at=now + sim.refund_processing_s,
     )
     try:
-        stored, _ = sim.ledger.create_refund(refund)
+        stored, _created = sim.ledger.create_refund(refund)
     except LedgerRefusal as refusal:
         status, code = _REFUSALS.get(refusal.reason, (400, "INVALID_REQUEST"))
         raise V3Error(status, code, refusal.message) from None
