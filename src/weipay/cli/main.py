@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from weipay import __version__
+from weipay.cli.config_cmd import config
+from weipay.cli.service_cmd import db, demo, reconcile, serve, worker
+from weipay.cli.simulator_cmd import simulator
 
 __all__ = ["cli", "main"]
 
@@ -21,6 +24,10 @@ def cli() -> None:
       weipay simulator --help  the offline WeChat Pay servers
       weipay config check      check a merchant's keys and settings
     """
+
+
+for _command in (config, db, demo, reconcile, serve, simulator, worker):
+    cli.add_command(_command)
 
 
 def main() -> None:

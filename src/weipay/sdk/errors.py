@@ -80,6 +80,7 @@ _RETRYABLE_CODES = frozenset(
     {
         "SYSTEMERROR",
         "SYSTEM_ERROR",
+        "SYSTEM_BUSY",
         "BIZERR_NEED_RETRY",
         "FREQUENCY_LIMITED",
         "INVALID_REQ_TOO_MUCH",

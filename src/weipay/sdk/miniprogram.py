@@ -26,18 +26,6 @@ ERRCODE_NAMES = {
     45011: "FREQUENCY_LIMITED",
     -1: "SYSTEM_BUSY",
 }
-_RETRYABLE = frozenset({"FREQUENCY_LIMITED", "SYSTEM_BUSY"})
-
-
-class LoginRefused(WeChatRefused):
-    """``WeChatRefused`` for the login host, where ``SYSTEM_BUSY`` (errcode -1) is also worth a retry."""
-
-    @property
-    def retryable(self) -> bool:
-        """True for WeChat's busy / rate-limit answers and 5xx."""
-        return self.code in _RETRYABLE or super().retryable
-
-
 @dataclass(frozen=True, slots=True, repr=False)
 class Session:
     """The user behind a login code. ``session_key`` is a secret: keep it server-side, never log it."""
@@ -78,16 +66,16 @@ class Code2Session:
         return HttpRequest(Api.LOGIN, "GET", f"/sns/jscode2session?{query}", idempotent=True)
 
     def parse(self, response: HttpResponse, ctx: Context) -> Session:
-        """The session, or ``LoginRefused`` with the errcode's name."""
+        """The session, or ``WeChatRefused`` with the errcode's name."""
         if response.status != 200:
-            raise LoginRefused(
+            raise WeChatRefused(
                 f"HTTP_{response.status}", "login host answered with an error status", status=response.status
             )
         data = _json_object(response.body)
         errcode = data.get("errcode", 0)
         if errcode not in (0, None):
             code = ERRCODE_NAMES.get(errcode, f"ERRCODE_{errcode}") if isinstance(errcode, int) else "ERRCODE"
-            raise LoginRefused(code, str(data.get("errmsg", "")), status=200, detail={"errcode": errcode})
+            raise WeChatRefused(code, str(data.get("errmsg", "")), status=200, detail={"errcode": errcode})
         openid, session_key, unionid = data.get("openid"), data.get("session_key"), data.get("unionid")
         if not isinstance(openid, str) or not openid or not isinstance(session_key, str) or not session_key:
             raise ProtocolError("jscode2session answer lacks openid or session_key")
