@@ -62,6 +62,7 @@ class Core:
     merchant: MerchantConfig
     control: httpx.Client
     notify_log: list[tuple[str, int]] = field(default_factory=list)
+    captured: list[httpx.Request] | None = None
 
     # -- the payer and time -------------------------------------------------------------------------
     def pay(self, out_trade_no: str, outcome: str = "success", *, deliver: bool = True) -> dict[str, Any]:
@@ -98,9 +99,22 @@ class Core:
         """WeChat's view of an order (ground truth)."""
         return self.sim.ledger.order(MCHID, out_trade_no)
 
+    def capture_notifications(self) -> list[httpx.Request]:
+        """Deliver what is due to a recorder instead of the service (answered 500: WeChat will retry)."""
+        self.captured = []
+        try:
+            self.sim.tick()
+            return self.captured
+        finally:
+            self.captured = None
+
     # -- the notify endpoint, as the web layer implements it -------------------------------------------
     def notify(self, request: httpx.Request) -> httpx.Response:
         """Verify, apply, then answer: success only after the commit."""
+        if self.captured is not None:
+            request.read()
+            self.captured.append(request)
+            return httpx.Response(500, json={"code": "FAIL", "message": "captured"})
         api = request.url.path.split("/")[3]
         body = request.read()
         try:

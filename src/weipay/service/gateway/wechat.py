@@ -9,6 +9,7 @@ recharge funds (``REFUND_SOURCE_RECHARGE_FUNDS``); v3 likewise with ``funds_acco
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping
@@ -199,7 +200,8 @@ class WeChatGateway:
         if answer.error_code == "NOTENOUGH" and refund.funds_source is None:
             source = RECHARGE_FUNDS if refund.api == ApiVersion.V2 else _V3_AVAILABLE_FUNDS
             fallback = self._submit_refund(refund, funds_source=source)
-            return fallback if fallback.funds_source else _with_source(fallback, source)
+            source_used = source if fallback.outcome != Outcome.FAILED else None
+            return dataclasses.replace(fallback, funds_source=source_used, earlier_calls=(answer.call,))
         return answer
 
     def _submit_refund(self, refund: Refund, *, funds_source: str | None) -> RefundAnswer:
@@ -304,14 +306,6 @@ def _v3_refund_answer(value: Any, record: Any, funds_source: str | None) -> Refu
     return RefundAnswer(
         _REFUND_OUTCOME.get(value.status, Outcome.UNKNOWN), record, refund_id=value.refund_id, status=value.status,
         refund_fen=value.amount.refund_fen, funds_source=funds_source,
-    )  # fmt: skip
-
-
-def _with_source(answer: RefundAnswer, source: str) -> RefundAnswer:
-    return RefundAnswer(
-        answer.outcome, answer.call, refund_id=answer.refund_id, status=answer.status, refund_fen=answer.refund_fen,
-        funds_source=source if answer.outcome != Outcome.FAILED else None, error_code=answer.error_code,
-        error_message=answer.error_message,
     )  # fmt: skip
 
 

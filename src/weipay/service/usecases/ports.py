@@ -94,6 +94,7 @@ class RefundAnswer:
     funds_source: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    earlier_calls: tuple[CallRecord, ...] = ()  # e.g. the NOTENOUGH refusal before the fallback
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,7 +198,8 @@ def sync_refund(uow: UnitOfWork, gateway: Gateway, clock: Clock, refund_id: str)
 def _apply_answer(uow: UnitOfWork, clock: Clock, refund: Refund, answer: RefundAnswer, *, submitted: bool) -> Refund:
     now = clock()
     with uow.write() as tx:
-        tx.calls.add(answer.call, order_id=refund.order_id, refund_id=refund.id)
+        for call in (*answer.earlier_calls, answer.call):
+            tx.calls.add(call, order_id=refund.order_id, refund_id=refund.id)
         bookkeeping: dict[str, object] = {"updated_at": now}
         if answer.refund_id:
             bookkeeping["refund_id"] = answer.refund_id
