@@ -135,3 +135,35 @@ def test_control_api_errors(sim: Simulator) -> None:
         assert client.post(f"{BASE_URL}/secapi/pay/refund", content=b"<xml/>").status_code == 403
     with httpx.Client(transport=SimulatorTransport(sim, mtls=True)) as secure:
         assert secure.post(f"{BASE_URL}/secapi/pay/refund", content=b"<xml/>").status_code != 403
+
+
+@pytest.mark.parametrize("status", ["ABNORMAL", "CLOSED"])
+def test_forced_refund_outcome_is_notified(merchant: V3Merchant, sim: Simulator, notify_log: list[httpx.Request],
+                                           status: str) -> None:
+    import json
+
+    from weipay.sdk.crypto import aes_gcm_decrypt
+
+    assert merchant.request("POST", "/v3/pay/transactions/native", order_body(sim, "native", "FORCE-0001")
+                            ).status_code == 200
+    order = sim.ledger.order(sim.mchid, "FORCE-0001")
+    assert order is not None
+    sim.pay(order)
+    before = sim.ledger.balance(sim.mchid)
+    merchant.request("POST", "/v3/refund/domestic/refunds", {
+        "out_trade_no": "FORCE-0001", "out_refund_no": "FORCE-R1", "amount": {"refund": 10, "total": 100,
+                                                                             "currency": "CNY"}})
+    forced = merchant.client.post(f"{BASE_URL}/simulator/refunds", json={"out_refund_no": "FORCE-R1",
+                                                                         "status": status})
+    assert forced.json()["status"] == status
+    again = merchant.client.post(f"{BASE_URL}/simulator/refunds", json={"out_refund_no": "FORCE-R1"})
+    assert again.status_code == 409
+    sim.tick()
+    envelope = json.loads(notify_log[-1].content)
+    assert envelope["event_type"] == f"REFUND.{status}"
+    resource = envelope["resource"]
+    plain = json.loads(aes_gcm_decrypt(sim.account["apiv3_key"].encode(), resource["nonce"],
+                                       resource["associated_data"], resource["ciphertext"]))
+    assert plain["refund_status"] == status and "success_time" not in plain
+    # A closed refund gives the money back; an abnormal one keeps it out (WeChat resolves it offline).
+    assert sim.ledger.balance(sim.mchid) == (before if status == "CLOSED" else (before[0] - 10, before[1]))

@@ -6,6 +6,8 @@
 - ``GET /simulator/notifications`` -> the delivery log
 - ``PUT /simulator/faults`` / ``GET /simulator/faults`` -> the fault plan (balances too: ``unsettled_fen``,
   ``available_fen``)
+- ``POST /simulator/refunds {"out_refund_no", "status": "SUCCESS" | "ABNORMAL" | "CLOSED"}`` -> finish a
+  PROCESSING refund now with that outcome (and notify)
 - ``POST /simulator/tick`` -> run due work now
 - ``GET /simulator/payer`` (and the H5 ``h5_url``) -> the payer page, rendered by ``payer_page.render``
 Errors: ``{"code", "message"}`` with 400 (bad input), 404 (unknown order), 409 (paid / closed).
@@ -93,6 +95,22 @@ def _payment(sim: Simulator, request: SimRequest) -> SimResponse:
     return SimResponse.json(200, result)
 
 
+def _refund_outcome(sim: Simulator, request: SimRequest) -> SimResponse:
+    data = _json(request)
+    status = data.get("status", "SUCCESS")
+    if status not in ("SUCCESS", "ABNORMAL", "CLOSED"):
+        raise _ControlError(400, "PARAM_ERROR", "status must be SUCCESS, ABNORMAL or CLOSED")
+    refund = sim.ledger.refund(str(data.get("mchid") or sim.mchid), str(data.get("out_refund_no", "")))
+    if refund is None:
+        raise _ControlError(404, "RESOURCE_NOT_EXISTS", "no such refund")
+    done = sim.ledger.complete_refund(refund, status=status, now=sim.now())
+    if done is None:
+        raise _ControlError(409, "REFUND_FINISHED", f"the refund is already {refund.status}")
+    sim.enqueue_refund_notification(done)
+    return SimResponse.json(200, {"out_refund_no": done.out_refund_no, "refund_id": done.refund_id,
+                                  "status": done.status})
+
+
 def _notifications(sim: Simulator) -> SimResponse:
     notifications = []
     for n in sim.ledger.notifications():
@@ -147,6 +165,7 @@ def _route(sim: Simulator, request: SimRequest) -> SimResponse:
         ("GET", "/simulator/notifications"): lambda: _notifications(sim),
         ("GET", "/simulator/faults"): lambda: _faults(sim, request),
         ("PUT", "/simulator/faults"): lambda: _faults(sim, request),
+        ("POST", "/simulator/refunds"): lambda: _refund_outcome(sim, request),
         ("POST", "/simulator/tick"): lambda: SimResponse.json(200, sim.tick()),
     }
     action = routes.get((method, path))
