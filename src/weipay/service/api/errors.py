@@ -67,7 +67,7 @@ def _domain_message(exc: BaseException) -> str:
 def _validation_code(errors: list[dict[str, Any]]) -> str:
     for error in errors:
         loc = [str(part) for part in error.get("loc", ())]
-        if "amount" in loc:
+        if "amount" in loc and error.get("type") != "missing":
             return "invalid_amount"
         if error.get("type") == "json_invalid":
             return "invalid_json"
