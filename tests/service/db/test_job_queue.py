@@ -1,0 +1,82 @@
+"""The job queue: dedupe keys, leases (a killed worker's job is taken again), lost leases cannot complete."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from weipay.service.db import SqlUnitOfWork, upgrade
+
+NOW = 1_790_000_000.0
+
+
+@pytest.fixture
+def uow(database_url):
+    upgrade(database_url)
+    built = SqlUnitOfWork.from_url(database_url)
+    yield built
+    built.dispose()
+
+
+def test_dedupe_key_keeps_one_row_and_rearm_moves_it_earlier(uow):
+    with uow.write() as tx:
+        assert tx.jobs.enqueue("k", {"n": 1}, due_at=NOW + 60, now=NOW, dedupe_key="x")
+        assert not tx.jobs.enqueue("k", {"n": 2}, due_at=NOW + 10, now=NOW, dedupe_key="x")
+        assert tx.jobs.enqueue("k", {"n": 3}, due_at=NOW + 10, now=NOW, dedupe_key="x", rearm=True)
+        assert tx.jobs.enqueue("k", {"n": 4}, due_at=NOW + 30, now=NOW, dedupe_key="x", rearm=True)
+        rows = tx.jobs.list()
+    assert len(rows) == 1 and rows[0].due_at == NOW + 10 and rows[0].payload == {"n": 4}
+
+
+def test_a_killed_workers_lease_expires_and_the_job_is_claimed_again(uow):
+    with uow.write() as tx:
+        tx.jobs.enqueue("k", {}, due_at=NOW, now=NOW)
+    with uow.write() as tx:
+        first = tx.jobs.claim(NOW, limit=10, lease_s=60)
+    assert len(first) == 1
+    with uow.write() as tx:  # the worker died: nothing completes it; while the lease holds, nobody else takes it
+        assert tx.jobs.claim(NOW + 30, limit=10, lease_s=60) == []
+    with uow.write() as tx:
+        second = tx.jobs.claim(NOW + 61, limit=10, lease_s=60)
+    assert [j.id for j in second] == [first[0].id] and second[0].attempts == 2
+    with uow.write() as tx:
+        assert not tx.jobs.complete(first[0], NOW + 62)  # the old lease is gone
+        assert tx.jobs.complete(second[0], NOW + 62)
+        assert tx.jobs.list()[0].status == "done"
+
+
+def test_retry_backs_off_then_gives_up(uow):
+    with uow.write() as tx:
+        tx.jobs.enqueue("k", {}, due_at=NOW, now=NOW, max_attempts=2)
+    for n in range(2):
+        with uow.write() as tx:
+            (job,) = tx.jobs.claim(NOW + 100 * n, limit=1, lease_s=10)
+            tx.jobs.retry(job, NOW + 100 * n, due_at=NOW + 100 * (n + 1), error="boom")
+    with uow.read() as tx:
+        (row,) = tx.jobs.list()
+    assert (row.status, row.last_error) == ("dead", "boom")
+
+
+def test_concurrent_claimers_never_share_a_job(uow):
+    with uow.write() as tx:
+        for n in range(40):
+            tx.jobs.enqueue("k", {"n": n}, due_at=NOW, now=NOW)
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def claimer():
+        while True:
+            with uow.write() as tx:
+                jobs = tx.jobs.claim(NOW, limit=3, lease_s=60)
+            if not jobs:
+                return
+            with lock:
+                claimed.extend(j.id for j in jobs)
+
+    threads = [threading.Thread(target=claimer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 40
