@@ -1,19 +1,20 @@
 """Trade bills (对账单) of API v2: the ``/pay/downloadbill`` operation and the bill text parser.
 
 A bill is not XML: a header line of Chinese column names, detail rows whose every field starts with a
-backtick, then a summary header and a backticked summary row. Amounts are yuan with two decimals
-(the handling fee has five); we convert them to fen with ``Decimal`` and refuse anything inexact.
+backtick, then a summary header and a backticked summary row; the same file as v3's trade bill, so both
+APIs share one parser (:mod:`weipay.sdk._bill`). Amounts are yuan; we convert them to fen with ``Decimal``
+and refuse anything inexact; handling fees (five decimals) stay ``Decimal`` yuan.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
+from .. import _bill
+from .._bill import BillRow, yuan_to_fen
 from ..errors import ConfigurationError, ProtocolError, WeChatRefused
 from ..operation import Context, HttpRequest, HttpResponse
 from . import _checks as check
@@ -26,38 +27,16 @@ from .xmlcodec import from_xml
 __all__ = ["BILL_TYPES", "MAX_BILL_BYTES", "DownloadBill", "parse_bill", "yuan_to_fen"]
 
 BILL_TYPES = ("ALL", "SUCCESS", "REFUND", "RECHARGE_REFUND")
-# Bounds a decompressed bill (and so a gzip bomb); a very busy merchant should use the v3 bill API.
-MAX_BILL_BYTES = 64 * 1024 * 1024
-_YUAN = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,6})?")
-_GZIP_MAGIC = b"\x1f\x8b"
+MAX_BILL_BYTES = _bill.MAX_BILL_BYTES
+"""Bound on a decompressed bill (and so on a gzip bomb); shared with the v3 bill parser."""
 
+_TRADE_TIME = "交易时间"
 _SUMMARY_HEADER_START = "总交易单数"
 
 
-def yuan_to_fen(text: str, column: str = "amount") -> int:
-    """``"0.47"`` → ``47``, exactly; sub-fen or malformed amounts are a ProtocolError."""
-    if not _YUAN.fullmatch(text):
-        raise ProtocolError(f"bill column {column} is not an amount in yuan: {text[:20]!r}")
-    try:
-        fen = Decimal(text) * 100
-    except InvalidOperation as exc:  # pragma: no cover - the pattern already excludes this
-        raise ProtocolError(f"bill column {column} is not an amount") from exc
-    if fen != fen.to_integral_value():
-        raise ProtocolError(f"bill column {column} is not a whole number of fen: {text}")
-    return int(fen)
+def _row(row: BillRow, line_no: int) -> V2BillRow:
+    columns = row.fields
 
-
-def _split_row(line: str, width: int, line_no: int) -> list[str]:
-    # Splitting on ",`" (not ",") keeps commas inside product names intact.
-    if not line.startswith("`"):
-        raise ProtocolError(f"bill line {line_no} is not a backticked row")
-    values = line[1:].split(",`")
-    if len(values) != width:
-        raise ProtocolError(f"bill line {line_no} has {len(values)} fields, the header has {width}")
-    return values
-
-
-def _row(columns: Mapping[str, str], line_no: int) -> V2BillRow:
     def text(name: str) -> str | None:
         return columns.get(name) or None
 
@@ -66,19 +45,16 @@ def _row(columns: Mapping[str, str], line_no: int) -> V2BillRow:
         value = text(name)
         return None if value == "0" else value
 
-    def fen(name: str) -> int | None:
-        value = columns.get(name)
-        return None if value is None or value == "" else yuan_to_fen(value, name)
-
-    fee = columns.get("手续费") or None
-    if fee is not None and not _YUAN.fullmatch(fee):
-        raise ProtocolError(f"bill line {line_no}: 手续费 is not an amount")
-    fee_yuan = None if fee is None else Decimal(fee)
-    trade_time = columns.get("交易时间")
+    trade_time = columns.get(_TRADE_TIME)
     if not trade_time:
-        raise ProtocolError(f"bill line {line_no} has no 交易时间")
+        raise ProtocolError(f"bill line {line_no} has no {_TRADE_TIME}")
+    try:
+        parsed_time = parse_dashed_time(trade_time, _TRADE_TIME)
+    except ProtocolError as exc:
+        raise ProtocolError(f"bill line {line_no}: {exc.message}") from None
+    amounts = row.amounts_fen
     return V2BillRow(
-        trade_time=parse_dashed_time(trade_time, "交易时间"),
+        trade_time=parsed_time,
         appid=columns.get("公众账号ID", ""),
         mch_id=columns.get("商户号", ""),
         transaction_id=columns.get("微信订单号", ""),
@@ -86,84 +62,54 @@ def _row(columns: Mapping[str, str], line_no: int) -> V2BillRow:
         openid=text("用户标识"),
         trade_type=text("交易类型"),
         trade_state=text("交易状态"),
-        settlement_total_fee_fen=fen("应结订单金额"),
-        coupon_fee_fen=fen("代金券金额"),
+        settlement_total_fee_fen=amounts.get("应结订单金额"),
+        coupon_fee_fen=amounts.get("代金券金额"),
         refund_id=refund_reference("微信退款单号"),
         out_refund_no=refund_reference("商户退款单号"),
-        refund_fee_fen=fen("退款金额"),
+        refund_fee_fen=amounts.get("退款金额"),
         refund_status=text("退款状态"),
         body=text("商品名称"),
         attach=text("商户数据包"),
-        fee_yuan=fee_yuan,
+        fee_yuan=row.fees_yuan.get("手续费"),
         rate=text("费率"),
-        total_fee_fen=fen("订单金额"),
-        applied_refund_fee_fen=fen("申请退款金额"),
+        total_fee_fen=amounts.get("订单金额"),
+        applied_refund_fee_fen=amounts.get("申请退款金额"),
         columns=dict(columns),
     )
 
 
-def _summary(header_line: str, value_line: str, line_no: int) -> V2BillSummary:
-    names = header_line.split(",")
-    values = dict(zip(names, _split_row(value_line, len(names), line_no), strict=True))
+def _summary(summary: BillRow) -> V2BillSummary:
+    def fen(name: str) -> int:
+        if name not in summary.amounts_fen:
+            raise ProtocolError(f"bill summary lacks {name}")
+        return summary.amounts_fen[name]
 
-    def fen(name: str, *, required: bool = True) -> int | None:
-        value = values.get(name)
-        if value is None:
-            if required:
-                raise ProtocolError(f"bill summary lacks {name}")
-            return None
-        return yuan_to_fen(value, name)
-
-    count_text = values.get(_SUMMARY_HEADER_START, "")
-    if not re.fullmatch(r"[0-9]{1,12}(\.0+)?", count_text):
-        raise ProtocolError("bill summary 总交易单数 is not a count")
+    # The fee total is a fee column (kept in yuan by the shared parser) but WeChat rounds it to the fen.
+    fee_total = summary.fees_yuan.get("手续费总金额")
+    if fee_total is None:
+        raise ProtocolError("bill summary lacks 手续费总金额")
     return V2BillSummary(
-        trade_count=int(Decimal(count_text)),
-        settlement_total_fee_fen=fen("应结订单总金额") or 0,
-        refund_fee_fen=fen("退款总金额") or 0,
-        coupon_refund_fee_fen=fen("充值券退款总金额") or 0,
-        fee_fen=fen("手续费总金额") or 0,
-        total_fee_fen=fen("订单总金额", required=False),
-        applied_refund_fee_fen=fen("申请退款总金额", required=False),
+        trade_count=summary.count(_SUMMARY_HEADER_START),
+        settlement_total_fee_fen=fen("应结订单总金额"),
+        refund_fee_fen=fen("退款总金额"),
+        coupon_refund_fee_fen=fen("充值券退款总金额"),
+        fee_fen=yuan_to_fen(str(fee_total), "手续费总金额"),
+        total_fee_fen=summary.amounts_fen.get("订单总金额"),
+        applied_refund_fee_fen=summary.amounts_fen.get("申请退款总金额"),
     )
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith(_GZIP_MAGIC):
-        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-        try:
-            data = inflater.decompress(data, MAX_BILL_BYTES)
-        except zlib.error as exc:
-            raise ProtocolError("bill is not valid gzip") from exc
-        if inflater.unconsumed_tail:
-            raise ProtocolError("bill is larger than MAX_BILL_BYTES once decompressed")
-        if not inflater.eof:
-            # A cut-off download still inflates to a plausible prefix; only the gzip trailer proves it whole.
-            raise ProtocolError("bill gzip stream is truncated")
-    elif len(data) > MAX_BILL_BYTES:
-        raise ProtocolError("bill is larger than MAX_BILL_BYTES")
-    try:
-        return data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        raise ProtocolError("bill is not UTF-8") from exc
 
 
 def parse_bill(data: bytes | str) -> V2Bill:
-    """Parse a downloadbill body (text or gzip bytes) into rows and totals."""
-    text = _decode(data) if isinstance(data, bytes) else data.removeprefix("\ufeff")
-    lines = [line.rstrip("\r") for line in text.split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    if len(lines) < 3:
-        raise ProtocolError("bill needs a header, a summary header and a summary row")
-    header = tuple(lines[0].split(","))
-    if lines[-2].split(",")[0] != _SUMMARY_HEADER_START or "交易时间" not in header:
-        raise ProtocolError("bill is missing its header or summary")
-    rows = tuple(
-        _row(dict(zip(header, _split_row(line, len(header), n + 2), strict=True)), n + 2)
-        for n, line in enumerate(lines[1:-2])
-    )
-    return V2Bill(header=header, rows=rows, summary=_summary(lines[-2], lines[-1], len(lines)))
+    """Parse a downloadbill body (text or gzip bytes) into typed rows and totals.
+
+    The layout, amounts and gzip handling are :func:`weipay.sdk.v3.parse_bill`'s (one parser); this adds
+    the trade-bill columns as typed fields.
+    """
+    bill = _bill.parse_bill(data, max_bytes=MAX_BILL_BYTES)
+    if _TRADE_TIME not in bill.header or bill.summary_header[0] != _SUMMARY_HEADER_START:
+        raise ProtocolError("bill is missing its trade header or trade summary")
+    rows = tuple(_row(row, line_no) for line_no, row in enumerate(bill.rows, start=2))
+    return V2Bill(header=bill.header, rows=rows, summary=_summary(bill.summary))
 
 
 def _bill_refusal(fields: Mapping[str, str], response: HttpResponse) -> WeChatRefused:
