@@ -230,3 +230,37 @@ def test_slow_merchant_counts_as_failure(merchant: V3Merchant, sim: Simulator, n
     (notification,) = sim.ledger.notifications()
     assert notification.state == "pending" and notification.last_status is None
     assert "5 s" in (notification.last_reply or "")
+
+
+def test_fast_time_keeps_signatures_on_wall_time(bundle_dir: Any) -> None:
+    """At time scale 100000 a day passes in a second, yet merchants sign and verify with their real clocks."""
+    import time
+
+    from weipay.sdk.credentials import MerchantCredentials
+    from weipay.sdk.v3.verifier import Verifier
+    from weipay.simulator.transport import SimulatorTransport
+
+    sim = Simulator(bundle_dir, time_scale=100_000)
+    try:
+        credentials = MerchantCredentials.from_bundle(bundle_dir / "merchant")
+        verifier = Verifier(clock=time.time)
+        verifier.add_public_key(sim.account["wechatpay_public_key_id"], sim.account["wechatpay_public_key"])
+        with httpx.Client(transport=SimulatorTransport(sim)) as client:
+            merchant = V3Merchant(credentials, client, time.time, verifier)  # type: ignore[arg-type]
+            time.sleep(0.01)  # 1000 simulated seconds
+            assert sim.now() - time.time() > 500
+            response = merchant.request("POST", "/v3/pay/transactions/native",
+                                        order_body(sim, "native", "FAST-00001"))
+            assert response.status_code == 200
+            merchant.verify(response)  # timestamp within 5 minutes of the real clock
+            order = sim.ledger.order(sim.mchid, "FAST-00001")
+            assert order is not None
+            sim.pay(order)
+            merchant.request("POST", "/v3/refund/domestic/refunds", {
+                "out_trade_no": "FAST-00001", "out_refund_no": "FAST-R1",
+                "amount": {"refund": 1, "total": 100, "currency": "CNY"}})
+            time.sleep(0.01)
+            sim.tick()
+            assert merchant.request("GET", "/v3/refund/domestic/refunds/FAST-R1").json()["status"] == "SUCCESS"
+    finally:
+        sim.close()

@@ -63,7 +63,8 @@ def init(directory: Path, verification: str, mchid: str | None, port: int, https
 @click.option("--https-port", type=int, help="HTTPS port for /secapi/ with client certificates "
                                                 "(default: the one in account.json).")
 @click.option("--time-scale", type=float, default=1.0, show_default=True,
-              help="Simulated time runs X times faster: 1000 turns the 24 h notification retry schedule into ~87 s.")
+              help="Simulated time runs X times faster: 1000 turns the 24 h notification retry schedule into ~87 s "
+                   "(signature timestamps stay on the real clock).")
 @click.option("--strict", is_flag=True, help="Enforce production rules (https notify_url without a port, "
                                              "close no sooner than 5 min after creation, …).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault plan.")

@@ -16,6 +16,7 @@ import logging
 import secrets
 import string
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +121,11 @@ class Simulator:
         if clock is None:
             last = self.ledger.get_meta(_SIM_TIME_KEY)
             clock = ScaledClock(time_scale, start=float(last) if last else None)
+            wall: Callable[[], float] = time.time
+        else:
+            wall = clock
         self._clock = clock
+        self._wall = wall
         self.time_scale = time_scale
         self.strict = strict
         self.faults = Faults(seed)
@@ -141,8 +146,20 @@ class Simulator:
         return str(self.account["mchid"])
 
     def now(self) -> float:
-        """Simulated Unix time, including the fault plan's clock skew."""
+        """Simulated Unix time (scaled by ``time_scale``), including the fault plan's clock skew.
+
+        It drives everything that happens over time: order and refund times, expiry, the retry schedule.
+        """
         return self._clock() + self.faults.plan.clock_skew_s
+
+    def wall_now(self) -> float:
+        """WeChat's wall clock for signatures: real time plus the fault plan's skew, never scaled.
+
+        Merchants sign with their real clock and check WeChat's timestamps against it (±5 min), so
+        protocol timestamps and short-lived tokens (login codes, bill links) must not run fast.
+        With an injected ``clock`` (tests) both clocks are that clock.
+        """
+        return self._wall() + self.faults.plan.clock_skew_s
 
     def close(self) -> None:
         """Record simulated time and close the ledger (idempotent)."""

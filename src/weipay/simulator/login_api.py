@@ -30,7 +30,7 @@ def _error(errcode: int, errmsg: str) -> SimResponse:
 def mint_code(sim: Simulator, appid: str, user: str) -> LoginCode:
     """A fresh single-use code for ``user`` of ``appid`` (what ``wx.login()`` returns in the app)."""
     code = LoginCode(code=secrets.token_urlsafe(24), appid=appid, user=user, openid=sim.openid_for(appid, user),
-                     used=0, created_at=sim.now())
+                     used=0, created_at=sim.wall_now())
     sim.ledger.add_login_code(code)
     return code
 
@@ -56,7 +56,7 @@ def handle(sim: Simulator, request: SimRequest) -> SimResponse:
     if not hmac.compare_digest(secret.encode(), expected.encode()):
         return _error(40125, "invalid appsecret")
     code, first_use = sim.ledger.use_login_code(js_code)
-    if code is None or code.appid != appid or sim.now() - code.created_at > CODE_TTL_S:
+    if code is None or code.appid != appid or sim.wall_now() - code.created_at > CODE_TTL_S:
         return _error(40029, "invalid code")
     if not first_use:
         return _error(40163, "code been used")

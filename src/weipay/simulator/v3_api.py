@@ -95,7 +95,7 @@ def _authenticate(sim: Simulator, request: SimRequest) -> AuthorizationParams:
                       {"field": "serial_no", "location": "authorization", "value": params.serial_no})
     try:
         verify_request(sim.account["merchant_public_key"], request.method.upper(), request.canonical_url,
-                       request.headers, request.body, sim.now())
+                       request.headers, request.body, sim.wall_now())
     except SignatureError as exc:
         message = str(exc)
         detail = None

@@ -69,8 +69,8 @@ def _claims(sim: Simulator, token: str) -> dict[str, Any]:
     if not mac or not hmac.compare_digest(mac, expected):
         raise V3Error(400, "INVALID_REQUEST", "下载链接无效")
     claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    # Links live 5 minutes of real time, however fast simulated time runs.
-    if sim.now() > claims["exp"]:
+    # Links live 5 minutes of wall time, however fast simulated time runs.
+    if sim.wall_now() > claims["exp"]:
         raise V3Error(400, "INVALID_REQUEST", "下载链接已过期，请重新申请")
     return claims
 
@@ -78,7 +78,7 @@ def _claims(sim: Simulator, token: str) -> dict[str, Any]:
 def _apply(sim: Simulator, kind: str, date_text: str, variant: str, gzip_it: bool) -> SimResponse:
     text = bills.trade_bill(sim, date_text, variant) if kind == "trade" else bills.fundflow_bill(sim, date_text,
                                                                                                   variant)
-    claims = {"k": kind, "d": date_text, "v": variant, "z": gzip_it, "exp": sim.now() + _TOKEN_TTL_S * sim.time_scale}
+    claims = {"k": kind, "d": date_text, "v": variant, "z": gzip_it, "exp": sim.wall_now() + _TOKEN_TTL_S}
     return SimResponse.json(200, {
         "hash_type": "SHA1",
         "hash_value": hashlib.sha1(text.encode()).hexdigest(),  # noqa: S324 - WeChat's declared hash

@@ -36,7 +36,7 @@ def signed_headers(sim: Simulator, body: bytes, *, public_key: bool, probe: bool
 
     With ``probe`` the signature is a ``WECHATPAY/SIGNTEST/`` probe that no merchant may accept.
     """
-    timestamp = str(int(sim.now()))
+    timestamp = str(int(sim.wall_now()))
     nonce = secrets.token_hex(16)
     if public_key:
         key, serial = sim.account["wechatpay_private_key"], sim.account["wechatpay_public_key_id"]
