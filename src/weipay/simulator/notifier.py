@@ -135,11 +135,12 @@ _REFUND_EVENTS = {"SUCCESS": ("REFUND.SUCCESS", "退款成功"), "ABNORMAL": ("R
 
 
 def enqueue_refund(sim: Simulator, refund: Refund) -> int | None:
-    """Queue the refund notification (to the refund's notify_url, else the order's)."""
+    """Queue the refund notification (to the refund's notify_url, else the order's); None when there is none."""
     order = sim.ledger.order(refund.mchid, refund.out_trade_no)
     if order is None or refund.status not in _REFUND_EVENTS:
         return None
-    url = refund.notify_url or order.notify_url
+    # Without its own notify_url a refund is notified where its order was, if that speaks the same API version.
+    url = refund.notify_url or (order.notify_url if order.api == refund.api else "")
     if not url:
         return None
     if refund.api == "v3":
