@@ -65,9 +65,17 @@ class DemoStack:
     """Bundle, simulator (HTTP + HTTPS), service and worker, started together."""
 
     def __init__(
-        self, directory: Path, host: str, port: int, simulator_port: int, simulator_https_port: int, time_scale: float
+        self,
+        directory: Path,
+        host: str,
+        port: int,
+        simulator_port: int,
+        simulator_https_port: int,
+        time_scale: float,
+        database_url: str | None = None,
     ) -> None:
         self.directory = Path(directory).resolve()
+        self.database_url = database_url or f"sqlite:///{self.directory / 'service.sqlite3'}"
         self.host = host
         self.port = port or free_port(host)
         self.simulator_port = simulator_port or free_port(host)
@@ -149,7 +157,7 @@ class DemoStack:
         from weipay.service.db.migrate import upgrade
         from weipay.service.settings import load_settings
 
-        database_url = f"sqlite:///{self.directory / 'service.sqlite3'}"
+        database_url = self.database_url
         upgrade(database_url)
         merchant_dir = self.directory / "merchant"
         account = json.loads((merchant_dir / "account.json").read_text())

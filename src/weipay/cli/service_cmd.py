@@ -146,6 +146,10 @@ def reconcile(config_path: Path | None, bill_date: dt.datetime, mchid: str | Non
         sys.exit(1)
 
 
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 @click.command()
 @click.option("--dir", "directory", default="weipay-demo", show_default=True, type=click.Path(path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -164,8 +168,11 @@ def demo(
     script: bool,
 ) -> None:
     """The simulator and the payment service together on SQLite, no configuration needed."""
+    import signal
+
     from . import _service_demo
 
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     if script:
         port, simulator_port, simulator_https_port = 0, 0, 0
     stack = _service_demo.DemoStack(directory, host, port, simulator_port, simulator_https_port, time_scale)

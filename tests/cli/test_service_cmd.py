@@ -1,0 +1,57 @@
+"""``weipay demo --script`` end to end as a subprocess; db upgrade, worker and settings errors through click."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from weipay.cli.main import cli
+
+
+def test_demo_script_passes_as_a_subprocess(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "weipay"), "demo", "--script", "--dir", str(tmp_path / "demo")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "OK: order paid by notification and refunded" in completed.stdout
+    assert (tmp_path / "demo" / "merchant" / "account.json").exists()
+    assert "Traceback" not in completed.stderr
+
+
+def test_db_upgrade_then_worker_once(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'w.sqlite3'}"
+    runner = CliRunner()
+    upgraded = runner.invoke(cli, ["db", "upgrade", "--database-url", database_url])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "database at revision" in upgraded.output
+    config = tmp_path / "weipay.json"
+    config.write_text(json.dumps({"database_url": database_url,
+                                  "merchants": [{"mchid": "1230000109", "api_v2_key": "k" * 32}]}))
+    ran = runner.invoke(cli, ["worker", "--once", "--config", str(config)])
+    assert ran.exit_code == 0, ran.output
+    assert "ran 0 job(s)" in ran.output
+
+
+def test_bad_settings_are_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "weipay.toml"
+    config.write_text('[[merchants]]\nmchid = "12x"\n')
+    result = CliRunner().invoke(cli, ["serve", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "merchants.0.mchid" in result.output and "Traceback" not in result.output
+    missing = CliRunner().invoke(cli, ["worker", "--once", "--config", str(tmp_path / "absent.toml")])
+    assert missing.exit_code != 0 and "Traceback" not in missing.output
+
+
+def test_db_upgrade_reports_unreachable_database() -> None:
+    result = CliRunner().invoke(cli, ["db", "upgrade", "--database-url", "postgresql://nobody@127.0.0.1:1/none"])
+    assert result.exit_code == 1 and "migration failed" in result.output
+
+
+def test_reconcile_validates_the_date(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["reconcile", "--date", "23/11/2026"])
+    assert result.exit_code == 2 and "%Y-%m-%d" in result.output
