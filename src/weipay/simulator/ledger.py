@@ -13,9 +13,11 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
+
+from .records import LedgerRefusal, LoginCode, Notification, Order, Refund, from_row
 
 __all__ = ["Ledger", "LedgerRefusal", "LoginCode", "Notification", "Order", "Refund"]
 
@@ -62,112 +64,6 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 
 _REFUND_DESC = "订单发生过退款，退款详情请查询退款单"
-
-
-class LedgerRefusal(Exception):
-    """A business rule said no. ``reason`` is one of: ``params_differ``, ``paid``, ``closed``, ``not_found``,
-    ``not_paid``, ``over_refund``, ``not_enough``, ``total_mismatch``, ``expired``."""
-
-    def __init__(self, reason: str, message: str = "") -> None:
-        super().__init__(message or reason)
-        self.reason = reason
-        self.message = message or reason
-
-
-def _from_row(cls: Any, row: sqlite3.Row) -> Any:
-    names = {f.name for f in fields(cls)}
-    return cls(**{key: row[key] for key in row.keys() if key in names})  # noqa: SIM118
-
-
-@dataclass(frozen=True)
-class Order:
-    """One WeChat-side order (v2 or v3). ``state`` is WeChat's ``trade_state``."""
-
-    mchid: str
-    out_trade_no: str
-    api: str
-    trade_type: str
-    appid: str
-    description: str
-    amount_fen: int
-    currency: str
-    notify_url: str
-    attach: str
-    openid: str
-    payer_client_ip: str
-    time_expire: float
-    prepay_id: str
-    code_url: str | None
-    h5_url: str | None
-    state: str
-    trade_state_desc: str
-    transaction_id: str | None
-    bank_type: str | None
-    success_time: float | None
-    sign_type: str | None
-    fingerprint: str
-    created_at: float
-    payer_openid: str | None
-    extra: str = "{}"
-
-    @property
-    def extra_fields(self) -> dict[str, Any]:
-        """API-specific fields kept as JSON (v2 ``product_id``, ``device_info``…)."""
-        data: dict[str, Any] = json.loads(self.extra or "{}")
-        return data
-
-
-@dataclass(frozen=True)
-class Refund:
-    """One refund. ``status``: PROCESSING, SUCCESS, CLOSED, ABNORMAL."""
-
-    mchid: str
-    out_refund_no: str
-    refund_id: str
-    out_trade_no: str
-    api: str
-    amount_fen: int
-    total_fen: int
-    status: str
-    funds_account: str
-    reason: str
-    notify_url: str
-    fingerprint: str
-    created_at: float
-    success_time: float | None
-    user_received_account: str
-    due_at: float
-
-
-@dataclass(frozen=True)
-class Notification:
-    """A notification to deliver (or delivered) to a merchant's notify_url."""
-
-    id: int
-    kind: str
-    api: str
-    url: str
-    headers: str
-    body: bytes
-    attempt: int
-    next_at: float
-    state: str
-    last_status: int | None
-    last_reply: str | None
-    created_at: float
-    subject: str
-
-
-@dataclass(frozen=True)
-class LoginCode:
-    """A mini-program login code minted by the simulator."""
-
-    code: str
-    appid: str
-    user: str
-    openid: str
-    used: int
-    created_at: float
 
 
 class Ledger:
@@ -231,7 +127,7 @@ class Ledger:
             row = db.execute("SELECT * FROM orders WHERE mchid = ? AND out_trade_no = ?",
                              (order.mchid, order.out_trade_no)).fetchone()
             if row is not None:
-                existing: Order = _from_row(Order, row)
+                existing: Order = from_row(Order, row)
                 if existing.state in ("SUCCESS", "REFUND"):
                     raise LedgerRefusal("paid", "该订单已支付")
                 if existing.state in ("CLOSED", "REVOKED"):
@@ -251,7 +147,7 @@ class Ledger:
             row = self._one(f"SELECT * FROM orders WHERE {column} = ?", (value,))  # noqa: S608
         else:
             row = self._one(f"SELECT * FROM orders WHERE {column} = ? AND mchid = ?", (value, mchid))  # noqa: S608
-        return None if row is None else _from_row(Order, row)
+        return None if row is None else from_row(Order, row)
 
     def order(self, mchid: str, out_trade_no: str) -> Order | None:
         """The order by (mchid, out_trade_no)."""
@@ -275,13 +171,13 @@ class Ledger:
             rows = self._all("SELECT * FROM orders ORDER BY created_at DESC LIMIT ?", (limit,))
         else:
             rows = self._all("SELECT * FROM orders WHERE state = ? ORDER BY created_at DESC LIMIT ?", (state, limit))
-        return [_from_row(Order, r) for r in rows]
+        return [from_row(Order, r) for r in rows]
 
     def paid_between(self, start: float, end: float) -> list[Order]:
         """Orders paid in ``[start, end)`` (for bills)."""
         rows = self._all("SELECT * FROM orders WHERE success_time >= ? AND success_time < ? ORDER BY success_time",
                          (start, end))
-        return [_from_row(Order, r) for r in rows]
+        return [from_row(Order, r) for r in rows]
 
     def close_order(self, mchid: str, out_trade_no: str) -> Order | None:
         """Close an unpaid order. ``None`` if unknown; ``paid`` refusal if paid; closing twice is fine."""
@@ -295,7 +191,7 @@ class Ledger:
                              (mchid, out_trade_no)).fetchone()
         if row is None:
             return None
-        order: Order = _from_row(Order, row)
+        order: Order = from_row(Order, row)
         if order.state in ("SUCCESS", "REFUND"):
             raise LedgerRefusal("paid", "订单已支付")
         return order
@@ -308,7 +204,7 @@ class Ledger:
         Refusals: ``paid``, ``closed``, ``expired`` (the order is closed as a side effect).
         """
         with self.transaction() as db:
-            current = _from_row(Order, db.execute("SELECT * FROM orders WHERE mchid = ? AND out_trade_no = ?",
+            current = from_row(Order, db.execute("SELECT * FROM orders WHERE mchid = ? AND out_trade_no = ?",
                                                   (order.mchid, order.out_trade_no)).fetchone())
             if current.state in ("SUCCESS", "REFUND"):
                 raise LedgerRefusal("paid", "该订单已支付")
@@ -362,7 +258,7 @@ class Ledger:
             row = db.execute("SELECT * FROM refunds WHERE mchid = ? AND out_refund_no = ?",
                              (refund.mchid, refund.out_refund_no)).fetchone()
             if row is not None:
-                existing: Refund = _from_row(Refund, row)
+                existing: Refund = from_row(Refund, row)
                 if existing.fingerprint != refund.fingerprint:
                     raise LedgerRefusal("params_differ", "请求内容和上次请求不一致，商户退款单号已经被其他请求使用")
                 return existing, False
@@ -370,7 +266,7 @@ class Ledger:
                                    (refund.mchid, refund.out_trade_no)).fetchone()
             if order_row is None:
                 raise LedgerRefusal("not_found", "订单不存在")
-            order: Order = _from_row(Order, order_row)
+            order: Order = from_row(Order, order_row)
             if order.state not in ("SUCCESS", "REFUND"):
                 raise LedgerRefusal("not_paid", "订单未支付")
             if refund.total_fen != order.amount_fen:
@@ -397,29 +293,29 @@ class Ledger:
     def refund(self, mchid: str, out_refund_no: str) -> Refund | None:
         """A refund by out_refund_no."""
         row = self._one("SELECT * FROM refunds WHERE mchid = ? AND out_refund_no = ?", (mchid, out_refund_no))
-        return None if row is None else _from_row(Refund, row)
+        return None if row is None else from_row(Refund, row)
 
     def refund_by_refund_id(self, refund_id: str) -> Refund | None:
         """A refund by WeChat's refund_id."""
         row = self._one("SELECT * FROM refunds WHERE refund_id = ?", (refund_id,))
-        return None if row is None else _from_row(Refund, row)
+        return None if row is None else from_row(Refund, row)
 
     def refunds_for_order(self, mchid: str, out_trade_no: str) -> list[Refund]:
         """An order's refunds, oldest first."""
         rows = self._all("SELECT * FROM refunds WHERE mchid = ? AND out_trade_no = ? ORDER BY created_at, rowid",
                          (mchid, out_trade_no))
-        return [_from_row(Refund, r) for r in rows]
+        return [from_row(Refund, r) for r in rows]
 
     def refunds_between(self, start: float, end: float) -> list[Refund]:
         """Refunds that succeeded in ``[start, end)`` (for bills)."""
         rows = self._all("SELECT * FROM refunds WHERE success_time >= ? AND success_time < ? ORDER BY success_time",
                          (start, end))
-        return [_from_row(Refund, r) for r in rows]
+        return [from_row(Refund, r) for r in rows]
 
     def due_refunds(self, now: float) -> list[Refund]:
         """PROCESSING refunds whose simulated processing time is over."""
         rows = self._all("SELECT * FROM refunds WHERE status = 'PROCESSING' AND due_at <= ? ORDER BY due_at", (now,))
-        return [_from_row(Refund, r) for r in rows]
+        return [from_row(Refund, r) for r in rows]
 
     def complete_refund(self, refund: Refund, *, status: str, now: float) -> Refund | None:
         """PROCESSING -> ``status`` (SUCCESS/CLOSED/ABNORMAL) by compare-and-set; ``None`` if it lost the race.
@@ -478,12 +374,12 @@ class Ledger:
         """Pending notifications due at ``now``, oldest first."""
         rows = self._all("SELECT * FROM notifications WHERE state = 'pending' AND next_at <= ? "
                          "ORDER BY next_at, id LIMIT ?", (now, limit))
-        return [_from_row(Notification, r) for r in rows]
+        return [from_row(Notification, r) for r in rows]
 
     def notifications(self, limit: int = 500) -> list[Notification]:
         """All notifications, newest first."""
         rows = self._all("SELECT * FROM notifications ORDER BY id DESC LIMIT ?", (limit,))
-        return [_from_row(Notification, r) for r in rows]
+        return [from_row(Notification, r) for r in rows]
 
     def deliveries(self, notification_id: int | None = None) -> list[dict[str, Any]]:
         """The delivery log (one row per attempt)."""
@@ -527,4 +423,4 @@ class Ledger:
             if row is None:
                 return None, False
             cursor = db.execute("UPDATE login_codes SET used = 1 WHERE code = ? AND used = 0", (code,))
-            return _from_row(LoginCode, row), cursor.rowcount == 1
+            return from_row(LoginCode, row), cursor.rowcount == 1

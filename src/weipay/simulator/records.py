@@ -1,0 +1,117 @@
+"""The rows of the simulator's ledger, as frozen values, and the business refusal the ledger raises."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, fields
+from typing import Any
+
+__all__ = ["LedgerRefusal", "LoginCode", "Notification", "Order", "Refund", "from_row"]
+
+
+class LedgerRefusal(Exception):
+    """A business rule said no. ``reason`` is one of: ``params_differ``, ``paid``, ``closed``, ``not_found``,
+    ``not_paid``, ``over_refund``, ``not_enough``, ``total_mismatch``, ``expired``."""
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        super().__init__(message or reason)
+        self.reason = reason
+        self.message = message or reason
+
+
+def from_row(cls: Any, row: sqlite3.Row) -> Any:
+    """Build a row dataclass from a ``sqlite3.Row`` (extra columns are ignored)."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{key: row[key] for key in row.keys() if key in names})  # noqa: SIM118
+
+
+@dataclass(frozen=True)
+class Order:
+    """One WeChat-side order (v2 or v3). ``state`` is WeChat's ``trade_state``."""
+
+    mchid: str
+    out_trade_no: str
+    api: str
+    trade_type: str
+    appid: str
+    description: str
+    amount_fen: int
+    currency: str
+    notify_url: str
+    attach: str
+    openid: str
+    payer_client_ip: str
+    time_expire: float
+    prepay_id: str
+    code_url: str | None
+    h5_url: str | None
+    state: str
+    trade_state_desc: str
+    transaction_id: str | None
+    bank_type: str | None
+    success_time: float | None
+    sign_type: str | None
+    fingerprint: str
+    created_at: float
+    payer_openid: str | None
+    extra: str = "{}"
+
+    @property
+    def extra_fields(self) -> dict[str, Any]:
+        """API-specific fields kept as JSON (v2 ``product_id``, ``device_info``…)."""
+        data: dict[str, Any] = json.loads(self.extra or "{}")
+        return data
+
+
+@dataclass(frozen=True)
+class Refund:
+    """One refund. ``status``: PROCESSING, SUCCESS, CLOSED, ABNORMAL."""
+
+    mchid: str
+    out_refund_no: str
+    refund_id: str
+    out_trade_no: str
+    api: str
+    amount_fen: int
+    total_fen: int
+    status: str
+    funds_account: str
+    reason: str
+    notify_url: str
+    fingerprint: str
+    created_at: float
+    success_time: float | None
+    user_received_account: str
+    due_at: float
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A notification to deliver (or delivered) to a merchant's notify_url."""
+
+    id: int
+    kind: str
+    api: str
+    url: str
+    headers: str
+    body: bytes
+    attempt: int
+    next_at: float
+    state: str
+    last_status: int | None
+    last_reply: str | None
+    created_at: float
+    subject: str
+
+
+@dataclass(frozen=True)
+class LoginCode:
+    """A mini-program login code minted by the simulator."""
+
+    code: str
+    appid: str
+    user: str
+    openid: str
+    used: int
+    created_at: float
