@@ -23,6 +23,7 @@ from weipay.sdk.errors import WeChatPayError
 from weipay.sdk.miniprogram import Code2Session
 from weipay.service.domain import ApiVersion, Channel, NotFound, PaymentAttempt, Refund, UpstreamError
 from weipay.service.usecases.ports import (
+    BillEntry,
     CloseAnswer,
     LoginAnswer,
     Outcome,
@@ -274,6 +275,32 @@ class WeChatGateway:
                 )  # fmt: skip
         return RefundAnswer(Outcome.UNKNOWN, result.record)
 
+    # -- bills --------------------------------------------------------------------------------------
+
+    def trade_bill(self, mchid: str, api: ApiVersion, day: dt.date) -> list[BillEntry]:
+        """WeChat's trade bill of ``day``: one entry per payment and refund line (none if no bill exists)."""
+        client = self.client(mchid)
+        request = {"bill_date": day.isoformat()}
+        if ApiVersion(api) == ApiVersion.V2:
+            operation: Any = sdk_v2.DownloadBill(appid=self._attempt_appid(client), bill_date=day)
+            result = self._run(mchid, api, "pay/downloadbill", operation, request, _describe_bill)
+            if result.value is not None:
+                return [_v2_bill_entry(row) for row in result.value.rows]
+        else:
+            result = self._run(
+                mchid, api, "v3/bill/tradebill", sdk_v3.TradeBill(bill_date=day), request, _describe_bill
+            )
+            if result.value is not None:
+                download = sdk_v3.DownloadBill(location=result.value)
+                result = self._run(mchid, api, "v3/billdownload", download, request, _describe_bill)
+                if result.value is not None:
+                    return [_v3_bill_entry(row) for row in result.value.rows]
+        code = normalise_code(result.refused.code) if result.refused else None
+        if code in ("NO_BILL_EXIST", "NO_STATEMENT_EXIST"):
+            return []
+        raise UpstreamError("bill_unavailable", "WeChat's trade bill is not available yet; retry after 10:00",
+                            wechat_code=code)  # fmt: skip
+
     # -- login ---------------------------------------------------------------------------------------
 
     def code2session(self, mchid: str, appid: str, code: str) -> LoginAnswer:
@@ -341,6 +368,34 @@ def _payment_status(value: Any, record: Any) -> PaymentStatus:
         amount_fen=amount_fen if outcome == Outcome.SUCCEEDED else None, currency=currency, appid=appid,
         mchid=mchid, paid_at=paid_at,
     )  # fmt: skip
+
+
+def _blank(value: str | None) -> str | None:
+    """Bills print "0" in the refund columns of payment lines."""
+    return None if value in (None, "", "0") else value
+
+
+def _v2_bill_entry(row: Any) -> BillEntry:
+    return BillEntry(
+        out_trade_no=row.out_trade_no, transaction_id=row.transaction_id, trade_state=row.trade_state or "",
+        amount_fen=row.total_fee_fen if row.total_fee_fen is not None else row.settlement_total_fee_fen,
+        out_refund_no=_blank(row.out_refund_no), refund_fen=row.refund_fee_fen, refund_status=row.refund_status,
+    )  # fmt: skip
+
+
+def _v3_bill_entry(row: Any) -> BillEntry:
+    amounts = row.amounts_fen
+    return BillEntry(
+        out_trade_no=row.get("商户订单号") or "", transaction_id=row.get("微信订单号") or "",
+        trade_state=row.get("交易状态") or "", amount_fen=amounts.get("订单金额", amounts.get("应结订单金额")),
+        out_refund_no=_blank(row.get("商户退款单号")),
+        refund_fen=amounts.get("退款金额"), refund_status=row.get("退款状态") or None,
+    )  # fmt: skip
+
+
+def _describe_bill(value: Any) -> dict[str, Any]:
+    rows = getattr(value, "rows", None)
+    return {"rows": len(rows)} if rows is not None else {"download_url": "(received)"}
 
 
 def _describe_prepay(value: Any) -> dict[str, Any]:

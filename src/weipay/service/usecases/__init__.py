@@ -12,6 +12,7 @@ from .notifications import accept_payment_notification, accept_refund_notificati
 from .orders import CreateOrder, OrderDetails, OrderEvents, create_order, load_order, order_details, order_events
 from .payments import PaymentStart, start_payment, sync_attempt
 from .ports import (
+    BillEntry,
     CloseAnswer,
     Gateway,
     LoginAnswer,
@@ -24,6 +25,7 @@ from .ports import (
     RefundNotice,
     UnitOfWork,
 )
+from .reconcile import Discrepancy, ReconcileReport, reconcile_day
 from .refunds import (
     approve_refund,
     auto_refund_attempt,
@@ -37,8 +39,10 @@ from .settlement import Applied
 
 __all__ = [
     "Applied",
+    "BillEntry",
     "CloseAnswer",
     "CreateOrder",
+    "Discrepancy",
     "Gateway",
     "LoginAnswer",
     "LoginResult",
@@ -50,6 +54,7 @@ __all__ = [
     "PaymentStart",
     "PaymentStatus",
     "PrepayAnswer",
+    "ReconcileReport",
     "RefundAnswer",
     "RefundNotice",
     "UnitOfWork",
@@ -66,6 +71,7 @@ __all__ = [
     "login",
     "order_details",
     "order_events",
+    "reconcile_day",
     "record_anomaly",
     "reject_refund",
     "request_refund",

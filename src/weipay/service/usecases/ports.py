@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Protocol
 
@@ -18,6 +19,7 @@ from weipay.service.db import Transaction
 from weipay.service.domain import ApiVersion, CallRecord, PaymentAttempt, Refund
 
 __all__ = [
+    "BillEntry",
     "Clock",
     "CloseAnswer",
     "Gateway",
@@ -147,6 +149,19 @@ class RefundNotice:
 
 
 @dataclass(frozen=True, slots=True)
+class BillEntry:
+    """One line of WeChat's trade bill: a payment (``trade_state`` SUCCESS) or a refund (REFUND)."""
+
+    out_trade_no: str
+    transaction_id: str
+    trade_state: str
+    amount_fen: int | None
+    out_refund_no: str | None = None
+    refund_fen: int | None = None
+    refund_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MerchantConfig:
     """A merchant's identity and policies, as the use cases need them.
 
@@ -204,6 +219,10 @@ class Gateway(Protocol):
 
     def query_refund(self, refund: Refund) -> RefundAnswer:
         """Ask WeChat for the state of ``refund``."""
+        ...
+
+    def trade_bill(self, mchid: str, api: ApiVersion, day: date) -> list[BillEntry]:
+        """WeChat's trade bill of ``day`` (Beijing time); raises ``DomainError`` ``bill_unavailable``."""
         ...
 
     def code2session(self, mchid: str, appid: str, code: str) -> LoginAnswer:
