@@ -86,3 +86,32 @@ def test_serve_command_prints_urls_and_serves(bundle_dir: Path) -> None:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def test_serve_refuses_a_directory_without_a_bundle_and_a_busy_port(tmp_path: Path, bundle_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from weipay.cli.simulator_cmd import simulator
+    from weipay.simulator.server import bind
+
+    runner = CliRunner()
+    empty = runner.invoke(simulator, ["serve", str(tmp_path)])
+    assert empty.exit_code != 0 and "weipay simulator init" in empty.output and "Traceback" not in empty.output
+    busy = bind("127.0.0.1", 0)
+    try:
+        port = str(busy.getsockname()[1])
+        result = runner.invoke(simulator, ["serve", str(bundle_dir), "--port", port, "--https-port", "0"])
+        assert result.exit_code != 0 and "cannot listen" in result.output
+    finally:
+        busy.close()
+
+
+def test_oversized_bodies_are_refused(bundle_dir: Path) -> None:
+    sim = Simulator(bundle_dir)
+    server = start_in_thread(sim, https_port=None)
+    try:
+        response = httpx.post(f"{server.base_url}/v3/pay/transactions/native", content=b"x" * (1024 * 1024 + 1))
+        assert response.status_code == 413
+    finally:
+        server.stop()
+        sim.close()

@@ -83,5 +83,11 @@ def serve(directory: Path, host: str, port: int | None, https_port: int | None, 
 
     if time_scale <= 0:
         raise click.BadParameter("must be positive", param_hint="--time-scale")
-    run(directory, host=host, port=port, https_port=https_port, time_scale=time_scale, strict=strict, seed=seed,
-        echo=click.echo)
+    try:
+        run(directory, host=host, port=port, https_port=https_port, time_scale=time_scale, strict=strict, seed=seed,
+            echo=click.echo)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}: {exc.strerror or exc} (try other --port/--https-port)"
+                                   ) from None

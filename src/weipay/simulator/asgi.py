@@ -27,6 +27,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+# WeChat's own bodies are small (v2 XML is capped at 64 KiB); anything far larger is refused unread.
+MAX_BODY_BYTES = 1024 * 1024
+
 
 class SimulatorApp:
     """ASGI 3 application around ``Simulator.handle``."""
@@ -71,9 +74,15 @@ class SimulatorApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         chunks = []
+        size = 0
         while True:
             message = await receive()
-            chunks.append(message.get("body", b""))
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                await self._send(send, SimResponse.json(413, {"code": "PARAM_ERROR", "message": "请求体过大"}))
+                return
+            chunks.append(chunk)
             if not message.get("more_body"):
                 break
         raw_path = scope.get("raw_path") or scope["path"].encode()
@@ -92,6 +101,10 @@ class SimulatorApp:
             # The work is done (or refused) but the merchant never hears back: hold the line past its timeout.
             await asyncio.sleep(self.sim.hang_s)
             response = SimResponse.text(504, "gateway timeout (fault plan)")
+        await self._send(send, response)
+
+    @staticmethod
+    async def _send(send: Send, response: SimResponse) -> None:
         headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers.items()
                    if name != "content-length"]
         headers.append((b"content-length", str(len(response.body)).encode()))

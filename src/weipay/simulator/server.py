@@ -34,6 +34,17 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _bind_pair(host: str, port: int, https_port: int | None) -> tuple[socket.socket, socket.socket | None]:
+    http_sock = bind(host, port)
+    if https_port is None:
+        return http_sock, None
+    try:
+        return http_sock, bind(host, https_port)
+    except OSError:
+        http_sock.close()
+        raise
+
+
 def _public_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - displaying, not binding
 
@@ -75,7 +86,11 @@ def serve(directory: Path, *, host: str = "127.0.0.1", port: int | None = None, 
     sim = Simulator(directory, time_scale=time_scale, strict=strict, seed=seed)
     port = port if port is not None else int(sim.base_url.rsplit(":", 1)[1])
     https_port = https_port if https_port is not None else int(sim.https_base_url.rsplit(":", 1)[1])
-    http_sock, https_sock = bind(host, port), bind(host, https_port)
+    try:
+        http_sock, https_sock = _bind_pair(host, port, https_port)
+    except OSError:
+        sim.close()
+        raise
     _point_at(sim, host, http_sock, https_sock)
     echo(f"WeChat Pay simulator for merchant {sim.mchid} ({sim.account['verification']}), "
          f"time x{time_scale:g}{', strict' if strict else ''}")
@@ -90,7 +105,7 @@ def serve(directory: Path, *, host: str = "127.0.0.1", port: int | None = None, 
         echo("  note: ports differ from account.json; point your SDK at the URLs above")
     servers = build_servers(sim, http_sock, https_sock, log_level="info")
     try:
-        asyncio.run(_serve_all(servers, [http_sock, https_sock]))
+        asyncio.run(_serve_all(servers, [sock for sock in (http_sock, https_sock) if sock is not None]))
     except KeyboardInterrupt:
         pass
     finally:
@@ -123,8 +138,7 @@ class RunningSimulator:
 def start_in_thread(sim: Simulator, *, host: str = "127.0.0.1", port: int = 0, https_port: int | None = 0,
                     startup_timeout_s: float = 5.0) -> RunningSimulator:
     """Serve ``sim`` on ``host`` (free ports by default) from a daemon thread; ``https_port=None``: HTTP only."""
-    http_sock = bind(host, port)
-    https_sock = bind(host, https_port) if https_port is not None else None
+    http_sock, https_sock = _bind_pair(host, port, https_port)
     _point_at(sim, host, http_sock, https_sock)
     servers = build_servers(sim, http_sock, https_sock)
     sockets = [http_sock] + ([https_sock] if https_sock is not None else [])
