@@ -167,3 +167,23 @@ def test_forced_refund_outcome_is_notified(merchant: V3Merchant, sim: Simulator,
     assert plain["refund_status"] == status and "success_time" not in plain
     # A closed refund gives the money back; an abnormal one keeps it out (WeChat resolves it offline).
     assert sim.ledger.balance(sim.mchid) == (before if status == "CLOSED" else (before[0] - 10, before[1]))
+
+
+def test_orders_ground_truth(merchant: V3Merchant, sim: Simulator) -> None:
+    for number in ("GT-000001", "GT-000002"):
+        assert merchant.request("POST", "/v3/pay/transactions/native", order_body(sim, "native", number, total=300)
+                                ).status_code == 200
+    order = sim.ledger.order(sim.mchid, "GT-000001")
+    assert order is not None
+    sim.pay(order)
+    merchant.request("POST", "/v3/refund/domestic/refunds", {
+        "out_trade_no": "GT-000001", "out_refund_no": "GT-R1", "amount": {"refund": 120, "total": 300,
+                                                                          "currency": "CNY"}})
+    everything = merchant.client.get(f"{BASE_URL}/simulator/orders").json()
+    assert {o["out_trade_no"]: o["state"] for o in everything["orders"]} == {"GT-000001": "SUCCESS",
+                                                                             "GT-000002": "NOTPAY"}
+    assert everything["unsettled_fen"] == 180
+    one = merchant.client.get(f"{BASE_URL}/simulator/orders?out_trade_no=GT-000001").json()["orders"]
+    assert [r["amount_fen"] for r in one[0]["refunds"]] == [120]
+    unpaid = merchant.client.get(f"{BASE_URL}/simulator/orders?state=NOTPAY").json()["orders"]
+    assert [o["out_trade_no"] for o in unpaid] == ["GT-000002"]

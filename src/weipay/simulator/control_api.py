@@ -4,6 +4,8 @@
 - ``POST /simulator/payments {"prepay_id" | "code_url" | ("mchid", "out_trade_no"), "openid"?, "outcome"}``
   -> ``{"transaction_id"?, "trade_state", "trade_state_desc"}``
 - ``GET /simulator/notifications`` -> the delivery log
+- ``GET /simulator/orders[?state=&out_trade_no=]`` -> WeChat's side of the money (ground truth for tests):
+  orders with their refunds, and the balances
 - ``PUT /simulator/faults`` / ``GET /simulator/faults`` -> the fault plan (balances too: ``unsettled_fen``,
   ``available_fen``)
 - ``POST /simulator/refunds {"out_refund_no", "status": "SUCCESS" | "ABNORMAL" | "CLOSED"}`` -> finish a
@@ -111,6 +113,34 @@ def _refund_outcome(sim: Simulator, request: SimRequest) -> SimResponse:
                                   "status": done.status})
 
 
+def _order_json(sim: Simulator, order: Order) -> dict[str, Any]:
+    refunds = [
+        {"out_refund_no": r.out_refund_no, "refund_id": r.refund_id, "api": r.api, "amount_fen": r.amount_fen,
+         "status": r.status, "funds_account": r.funds_account, "created_at": r.created_at,
+         "success_time": r.success_time}
+        for r in sim.ledger.refunds_for_order(order.mchid, order.out_trade_no)
+    ]
+    return {
+        "mchid": order.mchid, "out_trade_no": order.out_trade_no, "api": order.api, "trade_type": order.trade_type,
+        "appid": order.appid, "amount_fen": order.amount_fen, "state": order.state, "prepay_id": order.prepay_id,
+        "code_url": order.code_url, "h5_url": order.h5_url, "transaction_id": order.transaction_id,
+        "payer_openid": order.payer_openid, "created_at": order.created_at, "success_time": order.success_time,
+        "time_expire": order.time_expire, "refunds": refunds,
+    }
+
+
+def _orders(sim: Simulator, request: SimRequest) -> SimResponse:
+    query = request.query_params()
+    if query.get("out_trade_no"):
+        found = sim.ledger.order(query.get("mchid") or sim.mchid, query["out_trade_no"])
+        orders = [found] if found is not None else []
+    else:
+        orders = sim.ledger.orders(state=query.get("state") or None, limit=1000)
+    unsettled, available = sim.ledger.balance(sim.mchid)
+    return SimResponse.json(200, {"orders": [_order_json(sim, order) for order in orders],
+                                  "unsettled_fen": unsettled, "available_fen": available})
+
+
 def _notifications(sim: Simulator) -> SimResponse:
     notifications = []
     for n in sim.ledger.notifications():
@@ -163,6 +193,7 @@ def _route(sim: Simulator, request: SimRequest) -> SimResponse:
         ("POST", "/simulator/login-codes"): lambda: _login_code(sim, request),
         ("POST", "/simulator/payments"): lambda: _payment(sim, request),
         ("GET", "/simulator/notifications"): lambda: _notifications(sim),
+        ("GET", "/simulator/orders"): lambda: _orders(sim, request),
         ("GET", "/simulator/faults"): lambda: _faults(sim, request),
         ("PUT", "/simulator/faults"): lambda: _faults(sim, request),
         ("POST", "/simulator/refunds"): lambda: _refund_outcome(sim, request),
