@@ -264,3 +264,16 @@ def test_fast_time_keeps_signatures_on_wall_time(bundle_dir: Any) -> None:
             assert merchant.request("GET", "/v3/refund/domestic/refunds/FAST-R1").json()["status"] == "SUCCESS"
     finally:
         sim.close()
+
+
+@pytest.mark.parametrize("verification", ["platform_certificate"], indirect=True)
+def test_gray_release_of_public_key_notifications(merchant: V3Merchant, sim: Simulator,
+                                                  notify_log: list[httpx.Request]) -> None:
+    set_faults(merchant, notify_public_key_rate=0.5, seed=5)
+    for index in range(12):
+        create_and_pay(merchant, sim, f"GRAY-{index:04d}")
+    sim.tick()
+    serials = {request.headers["wechatpay-serial"] for request in notify_log}
+    assert serials == {sim.account["platform_serial_no"], sim.account["wechatpay_public_key_id"]}
+    for request in notify_log:  # both kinds verify with a merchant that trusts both keys
+        merchant.verifier.verify(SignedHeaders.from_headers(request.headers), request.content)

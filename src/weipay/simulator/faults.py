@@ -5,11 +5,14 @@ Set through ``PUT /simulator/faults`` (JSON, every field optional)::
     {"latency_ms": 0, "timeout_rate": 0, "http_5xx_rate": 0, "system_error_rate": 0,
      "frequency_limited_rate": 0, "commit_then_timeout_rate": 0,
      "notify_drop_rate": 0, "notify_duplicate_rate": 0, "notify_delay_s": 0, "notify_reorder": false,
-     "signtest_probe_rate": 0, "clock_skew_s": 0, "paths": ["/v3/", "/pay/"], "seed": 7}
+     "signtest_probe_rate": 0, "notify_public_key_rate": 0, "clock_skew_s": 0, "paths": ["/v3/", "/pay/"],
+     "seed": 7}
 
-Rates are probabilities in [0, 1]. ``paths`` limits request faults to path prefixes (default: every
-merchant API, never ``/simulator/``). Decisions come from one ``random.Random(seed)``, so the same seed
-and the same request sequence give the same faults.
+Rates are probabilities in [0, 1]. ``notify_public_key_rate`` plays WeChat's gray release from platform
+certificates to the public key: that share of a certificate-mode merchant's v3 notifications is signed
+with the WeChat Pay public key (``Wechatpay-Serial: PUB_KEY_ID_…``). ``paths`` limits request faults to
+path prefixes (default: every merchant API, never ``/simulator/``). Decisions come from one
+``random.Random(seed)``, so the same seed and the same request sequence give the same faults.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import threading
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["FaultPlan", "Faults", "RequestFault"]
+__all__ = ["FaultPlan", "Faults", "NotificationFate", "RequestFault"]
 
 _RATES = (
     "timeout_rate",
@@ -30,6 +33,7 @@ _RATES = (
     "notify_drop_rate",
     "notify_duplicate_rate",
     "signtest_probe_rate",
+    "notify_public_key_rate",
 )
 
 
@@ -48,6 +52,7 @@ class FaultPlan:
     notify_delay_s: float = 0.0
     notify_reorder: bool = False
     signtest_probe_rate: float = 0.0
+    notify_public_key_rate: float = 0.0
     clock_skew_s: float = 0.0
     paths: list[str] = field(default_factory=lambda: ["/v3/", "/pay/", "/secapi/", "/sns/"])
     seed: int = 0
@@ -101,6 +106,16 @@ class RequestFault:
     lose_answer: bool = False
 
 
+@dataclass(frozen=True)
+class NotificationFate:
+    """What to do to one notification delivery attempt."""
+
+    drop: bool = False
+    duplicate: bool = False
+    probe: bool = False
+    public_key: bool = False
+
+
 class Faults:
     """The current plan plus its seeded random source."""
 
@@ -135,14 +150,15 @@ class Faults:
         error = next((name for name, hit in rolls.items() if hit), None)
         return RequestFault(latency_s=plan.latency_ms / 1000, error=error, lose_answer=lose and error is None)
 
-    def notification_fate(self) -> tuple[bool, bool, bool]:
-        """(drop, duplicate, signtest probe) for one delivery attempt."""
+    def notification_fate(self) -> NotificationFate:
+        """What happens to one delivery attempt."""
         with self._lock:
             plan = self.plan
-            return (
-                self._roll(plan.notify_drop_rate),
-                self._roll(plan.notify_duplicate_rate),
-                self._roll(plan.signtest_probe_rate),
+            return NotificationFate(
+                drop=self._roll(plan.notify_drop_rate),
+                duplicate=self._roll(plan.notify_duplicate_rate),
+                probe=self._roll(plan.signtest_probe_rate),
+                public_key=self._roll(plan.notify_public_key_rate),
             )
 
     def shuffle(self, items: list[Any]) -> None:

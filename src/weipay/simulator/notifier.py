@@ -169,12 +169,12 @@ def _accepted(notification: Notification, response: httpx.Response) -> bool:
         return False
 
 
-def _post(sim: Simulator, client: httpx.Client, notification: Notification, *, probe: bool) -> tuple[int | None, str,
-                                                                                                       bool]:
+def _post(sim: Simulator, client: httpx.Client, notification: Notification, *, probe: bool = False,
+          public_key: bool = False) -> tuple[int | None, str, bool]:
     headers: dict[str, str] = json.loads(notification.headers)
     if notification.api == "v3":
-        headers.update(signed_headers(sim, notification.body, public_key=notification_uses_public_key(sim),
-                                      probe=probe))
+        use_public_key = public_key or notification_uses_public_key(sim)
+        headers.update(signed_headers(sim, notification.body, public_key=use_public_key, probe=probe))
         headers.pop("request-id", None)
     # WeChat sends canonical names (Wechatpay-Signature); some receivers read headers case-sensitively.
     headers = {name.title(): value for name, value in headers.items()}
@@ -188,10 +188,10 @@ def _post(sim: Simulator, client: httpx.Client, notification: Notification, *, p
 
 
 def _send(sim: Simulator, client: httpx.Client, notification: Notification) -> int:
-    drop, duplicate, probe = sim.faults.notification_fate()
+    fate = sim.faults.notification_fate()
     now = sim.now()
     attempts = 0
-    if probe and notification.api == "v3":
+    if fate.probe and notification.api == "v3":
         status, reply, accepted = _post(sim, client, notification, probe=True)
         note = "probe accepted: the merchant does not verify signatures!" if accepted else "probe rejected"
         sim.ledger.log_extra_delivery(notification.id, attempt=notification.attempt + 1, at=now, status=status,
@@ -200,16 +200,16 @@ def _send(sim: Simulator, client: httpx.Client, notification: Notification) -> i
     attempt = notification.attempt + 1
     retry_at = now + RETRY_SCHEDULE_S[attempt - 1] if attempt <= len(RETRY_SCHEDULE_S) else now
     give_up = attempt > len(RETRY_SCHEDULE_S)
-    if drop:
+    if fate.drop:
         sim.ledger.record_delivery(notification, at=now, status=None, reply="[dropped by the fault plan]",
                                    state="failed" if give_up else "pending", next_at=retry_at)
         return attempts + 1
-    status, reply, accepted = _post(sim, client, notification, probe=False)
+    status, reply, accepted = _post(sim, client, notification, public_key=fate.public_key)
     state = "delivered" if accepted else ("failed" if give_up else "pending")
     sim.ledger.record_delivery(notification, at=now, status=status, reply=reply, state=state, next_at=retry_at)
     attempts += 1
-    if accepted and duplicate:
-        status, reply, _ = _post(sim, client, notification, probe=False)
+    if accepted and fate.duplicate:
+        status, reply, _ = _post(sim, client, notification, public_key=fate.public_key)
         sim.ledger.log_extra_delivery(notification.id, attempt=attempt, at=now, status=status,
                                       reply=f"[duplicate] {reply}")
         attempts += 1
