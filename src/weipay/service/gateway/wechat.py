@@ -145,7 +145,8 @@ class WeChatGateway:
             prepay_id = value.prepay_id if attempt.channel not in (Channel.NATIVE, Channel.H5) else None
             return PrepayAnswer(Outcome.SUCCEEDED, result.record, prepay_id=prepay_id or None,
                                 code_url=value.code_url, h5_url=h5_url)  # fmt: skip
-        return PrepayAnswer(_failure_outcome(result), result.record, **_error_fields(result))
+        code, message = _error_fields(result)
+        return PrepayAnswer(_failure_outcome(result), result.record, error_code=code, error_message=message)
 
     def client_params(self, attempt: PaymentAttempt) -> dict[str, str]:
         """``wx.requestPayment`` (jsapi, miniprogram), APP ``PayReq`` (app), ``code_url`` or ``h5_url``."""
@@ -191,7 +192,7 @@ class WeChatGateway:
         result = self._run(attempt.mchid, attempt.api, endpoint, operation, request, lambda _value: {"closed": True})
         if result.refused is None and result.unknown is None:
             return CloseAnswer(Outcome.SUCCEEDED, result.record)
-        return CloseAnswer(_failure_outcome(result), result.record, error_code=_error_fields(result)["error_code"])
+        return CloseAnswer(_failure_outcome(result), result.record, error_code=_error_fields(result)[0])
 
     # -- refunds -------------------------------------------------------------------------------------
 
@@ -230,7 +231,8 @@ class WeChatGateway:
             endpoint = "secapi/pay/refund"
         result = self._run(refund.mchid, refund.api, endpoint, operation, request, _describe_refund)
         if result.value is None:
-            return RefundAnswer(_failure_outcome(result), result.record, **_error_fields(result))
+            code, message = _error_fields(result)
+            return RefundAnswer(_failure_outcome(result), result.record, error_code=code, error_message=message)
         value = result.value
         if refund.api == ApiVersion.V3:
             return _v3_refund_answer(value, result.record, funds_source)
@@ -343,10 +345,11 @@ def _failure_outcome(result: CallResult) -> Outcome:
     return Outcome.UNKNOWN
 
 
-def _error_fields(result: CallResult) -> dict[str, str | None]:
+def _error_fields(result: CallResult) -> tuple[str | None, str | None]:
+    """``(error_code, error_message)`` of a call that did not succeed."""
     error: WeChatPayError | None = result.refused or result.unknown
     code = normalise_code(result.refused.code) if result.refused is not None else None
-    return {"error_code": code, "error_message": error.message[:250] if error is not None else None}
+    return code, error.message[:250] if error is not None else None
 
 
 def _payment_status(value: Any, record: Any) -> PaymentStatus:

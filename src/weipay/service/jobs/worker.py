@@ -119,7 +119,7 @@ HANDLERS: dict[str, Callable[[JobContext, Job], None]] = {
 
 
 def _backoff_s(attempts: int) -> float:
-    return min(_RETRY_CAP_S, _RETRY_BASE_S * 2 ** max(0, attempts - 1))
+    return min(_RETRY_CAP_S, _RETRY_BASE_S * 2.0 ** max(0, attempts - 1))
 
 
 def run_due_jobs(

@@ -10,6 +10,7 @@ Only after the commit may the caller answer WeChat with success.
 from __future__ import annotations
 
 import logging
+from typing import Any, cast
 
 from weipay.service.db import Transaction
 from weipay.service.domain import CallRecord, PaymentAttempt, Refund, RefundStatus
@@ -165,5 +166,5 @@ def record_anomaly(
 ) -> None:
     """Store an anomaly the web layer saw (e.g. ``unverifiable_notification``) and alert it in the log."""
     with uow.write() as tx:
-        add_anomaly(tx, kind, clock(), mchid=mchid, order_id=order_id, **detail)
+        add_anomaly(tx, kind, clock(), mchid=mchid, order_id=order_id, **cast(dict[str, Any], detail))
     logger.warning("anomaly %s (merchant %s)", kind, mchid)

@@ -140,7 +140,7 @@ def start_payment(
 
 def _parse(kind: type[E], value: object, name: str) -> E:
     try:
-        return kind(value)
+        return kind(str(value))
     except ValueError:
         allowed = ", ".join(member.value for member in kind)
         raise InvalidInput(f"invalid_{name}", f"{name} must be one of: {allowed}") from None
