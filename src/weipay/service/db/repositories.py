@@ -191,6 +191,16 @@ class AttemptRepository:
         )
         return [_attempt(row) for row in self._conn.execute(statement)]
 
+    def succeeded_between(self, mchid: str, start: float, end: float) -> list[PaymentAttempt]:
+        """Attempts of ``mchid`` paid within ``[start, end)`` (reconciliation)."""
+        statement = sa.select(payment_attempts).where(
+            payment_attempts.c.mchid == mchid,
+            payment_attempts.c.status == AttemptStatus.SUCCEEDED.value,
+            payment_attempts.c.paid_at >= start,
+            payment_attempts.c.paid_at < end,
+        )
+        return [_attempt(row) for row in self._conn.execute(statement)]
+
     def next_seq(self, order_id: str) -> int:
         """The next attempt number of an order (the unique (order_id, seq) catches a racing twin)."""
         statement = sa.select(sa.func.coalesce(sa.func.max(payment_attempts.c.seq), 0)).where(

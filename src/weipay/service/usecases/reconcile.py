@@ -72,14 +72,7 @@ def reconcile_day(
             discrepancies.append(found)
     start, end = _day_bounds(day)
     with uow.read() as tx:
-        orders = tx.orders.list(mchid=merchant.mchid, limit=100_000)
-        local = [
-            a
-            for order in orders
-            if order.paid_at is not None and start <= order.paid_at < end
-            for a in tx.attempts.for_order(order.id)
-            if a.status == AttemptStatus.SUCCEEDED and a.paid_at is not None and start <= a.paid_at < end
-        ]
+        local = tx.attempts.succeeded_between(merchant.mchid, start, end)
     for attempt in local:
         if attempt.out_trade_no not in billed:
             discrepancies.append(Discrepancy("missing_from_bill", attempt.out_trade_no, attempt.transaction_id or ""))
