@@ -52,13 +52,14 @@ def _public_host(host: str) -> str:
 def build_servers(sim: Simulator, http_sock: socket.socket, https_sock: socket.socket | None, *,
                   log_level: str = "warning") -> list[uvicorn.Server]:
     """uvicorn servers for the HTTP socket and (optionally) the mutual-TLS HTTPS socket."""
+    # timeout_graceful_shutdown: keep-alive clients (requests sessions) must not hold a shutdown for long.
     http_config = uvicorn.Config(create_app(sim, mtls=False, run_ticks=True), log_level=log_level, lifespan="on",
-                                 access_log=False)
+                                 access_log=False, timeout_graceful_shutdown=1)
     servers = [uvicorn.Server(http_config)]
     if https_sock is not None:
         https_config = uvicorn.Config(
             create_app(sim, mtls=True, run_ticks=False), log_level=log_level, lifespan="on", access_log=False,
-            ssl_keyfile=str(sim.paths.https_key), ssl_certfile=str(sim.paths.https_cert),
+            timeout_graceful_shutdown=1, ssl_keyfile=str(sim.paths.https_key), ssl_certfile=str(sim.paths.https_cert),
             ssl_ca_certs=str(sim.paths.ca_cert), ssl_cert_reqs=ssl.CERT_REQUIRED,
         )
         servers.append(uvicorn.Server(https_config))
