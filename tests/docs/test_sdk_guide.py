@@ -12,7 +12,9 @@ import ast
 import contextlib
 import importlib
 import io
+import logging
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,11 +74,16 @@ def test_the_guide_covers_each_topic_with_running_code() -> None:
 
 def test_runnable_blocks_run_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the guide's mkdtemp() lands in tmp_path
+    sdk_logger = logging.getLogger("weipay.sdk")
+    monkeypatch.setattr(sdk_logger, "handlers", list(sdk_logger.handlers))  # the guide adds a handler
+    monkeypatch.setattr(sdk_logger, "level", sdk_logger.level)
     namespace: dict[str, Any] = {"__name__": "sdk_guide"}
     printed = io.StringIO()
     try:
         for block in RUNNABLE:
-            code = compile(block.source, f"docs/sdk.md:{block.line}", "exec")
+            # Leading newlines make traceback line numbers those of docs/sdk.md itself.
+            code = compile("\n" * block.line + block.source, "docs/sdk.md", "exec")
             try:
                 with contextlib.redirect_stdout(printed):
                     exec(code, namespace)  # the guide is our own file, run on purpose
@@ -90,7 +97,7 @@ def test_runnable_blocks_run_in_order(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def _close(namespace: dict[str, Any]) -> None:
     # The guide leaves its clients and simulator open for the next section; close what it opened.
-    for name in ("client", "payer"):
+    for name in ("client", "control"):
         closer = getattr(namespace.get(name), "close", None)
         if callable(closer):
             closer()

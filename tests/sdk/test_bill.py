@@ -240,3 +240,10 @@ def test_v3_fund_flow_bill_round_trip(simulated: tuple[Simulator, Client, Manual
     assert summary.count("资金流水总笔数") == len(bill.rows) == 7
     assert (summary.count("收入笔数"), summary.fen("收入金额")) == (3, sum(income))
     assert (summary.count("支出笔数"), summary.fen("支出金额")) == (4, sum(expense))
+
+
+@pytest.mark.slow
+def test_every_amount_up_to_ten_million_fen_round_trips_exactly() -> None:
+    """RELIABILITY T22: 0 mismatches for every value 0…10⁷ fen through fen → yuan text → fen."""
+    mismatches = [amount_fen for amount_fen in range(10**7 + 1) if yuan_to_fen(yuan(amount_fen)) != amount_fen]
+    assert mismatches == []
