@@ -197,3 +197,21 @@ def test_truncated_text_bill_is_refused() -> None:
     lines = BILL.split(b"\r\n")
     with pytest.raises(ProtocolError):
         parse_bill(b"\r\n".join(lines[:3]))
+
+
+# ---- rules from the shared parser (weipay.sdk._bill) that the v2 parser once lacked ----
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fragment"),
+    [
+        ("商户号,特约商户号".encode(), "商户号,商户号".encode(), "distinct"),  # duplicated column name
+        (b"`0.00,`0.00,`,`,`T", b"`0.00,`0.005,`,`,`T", "充值券退款金额"),  # every money column is whole fen
+        (b"`0.09,", b"`0.085,", "手续费总金额"),  # the fee total is rounded to the fen by WeChat
+        (b"`0.01000,", b"`0.0100000,", "手续费"),  # a fee with seven decimals is not WeChat's
+    ],
+    ids=["duplicate-column", "sub-fen-coupon-refund", "sub-fen-fee-total", "fee-too-precise"],
+)
+def test_shared_rules_apply_to_v2(old: bytes, new: bytes, fragment: str) -> None:
+    with pytest.raises(ProtocolError, match=fragment):
+        parse_bill(_mutated(old, new))
