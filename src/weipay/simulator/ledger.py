@@ -8,112 +8,19 @@ Times are simulated Unix seconds (floats). Business refusals raise :class:`Ledge
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import fields
-from pathlib import Path
-from typing import Any
 
+from .ledger_queues import QueueTables
 from .records import LedgerRefusal, LoginCode, Notification, Order, Refund, from_row
 
 __all__ = ["Ledger", "LedgerRefusal", "LoginCode", "Notification", "Order", "Refund"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS orders (
-    mchid TEXT NOT NULL, out_trade_no TEXT NOT NULL, api TEXT NOT NULL, trade_type TEXT NOT NULL,
-    appid TEXT NOT NULL, description TEXT NOT NULL, amount_fen INTEGER NOT NULL, currency TEXT NOT NULL,
-    notify_url TEXT NOT NULL, attach TEXT NOT NULL DEFAULT '', openid TEXT NOT NULL DEFAULT '',
-    payer_client_ip TEXT NOT NULL DEFAULT '', time_expire REAL NOT NULL, prepay_id TEXT NOT NULL UNIQUE,
-    code_url TEXT UNIQUE, h5_url TEXT, state TEXT NOT NULL, trade_state_desc TEXT NOT NULL,
-    transaction_id TEXT UNIQUE, bank_type TEXT, success_time REAL, sign_type TEXT, fingerprint TEXT NOT NULL,
-    created_at REAL NOT NULL, payer_openid TEXT, extra TEXT NOT NULL DEFAULT '{}',
-    PRIMARY KEY (mchid, out_trade_no)
-);
-CREATE TABLE IF NOT EXISTS refunds (
-    mchid TEXT NOT NULL, out_refund_no TEXT NOT NULL, refund_id TEXT NOT NULL UNIQUE,
-    out_trade_no TEXT NOT NULL, api TEXT NOT NULL, amount_fen INTEGER NOT NULL, total_fen INTEGER NOT NULL,
-    status TEXT NOT NULL, funds_account TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',
-    notify_url TEXT NOT NULL DEFAULT '', fingerprint TEXT NOT NULL, created_at REAL NOT NULL,
-    success_time REAL, user_received_account TEXT NOT NULL, due_at REAL NOT NULL,
-    PRIMARY KEY (mchid, out_refund_no)
-);
-CREATE INDEX IF NOT EXISTS refunds_by_order ON refunds (mchid, out_trade_no);
-CREATE TABLE IF NOT EXISTS notifications (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, api TEXT NOT NULL, url TEXT NOT NULL,
-    headers TEXT NOT NULL, body BLOB NOT NULL, attempt INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending', last_status INTEGER, last_reply TEXT, created_at REAL NOT NULL,
-    subject TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_at);
-CREATE TABLE IF NOT EXISTS deliveries (
-    notification_id INTEGER NOT NULL, attempt INTEGER NOT NULL, at REAL NOT NULL, status INTEGER,
-    reply TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS login_codes (
-    code TEXT PRIMARY KEY, appid TEXT NOT NULL, user TEXT NOT NULL, openid TEXT NOT NULL,
-    used INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS balances (
-    mchid TEXT PRIMARY KEY, unsettled_fen INTEGER NOT NULL DEFAULT 0, available_fen INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-
-
 _REFUND_DESC = "订单发生过退款，退款详情请查询退款单"
 
 
-class Ledger:
-    """Typed access to the simulator's SQLite state."""
-
-    def __init__(self, path: Path | str) -> None:
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` … ``COMMIT``), rolled back on error."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _one(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
-        with self._lock:
-            row: sqlite3.Row | None = self._db.execute(sql, params).fetchone()
-            return row
-
-    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return list(self._db.execute(sql, params).fetchall())
-
-    # -- meta --------------------------------------------------------------------------------------------
-    def get_meta(self, name: str) -> str | None:
-        """A stored setting (e.g. the last simulated time)."""
-        row = self._one("SELECT value FROM meta WHERE name = ?", (name,))
-        return None if row is None else str(row["value"])
-
-    def set_meta(self, name: str, value: str) -> None:
-        """Store a setting."""
-        with self.transaction() as db:
-            db.execute("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = ?",
-                       (name, value, value))
+class Ledger(QueueTables):
+    """Typed access to the simulator's SQLite state: orders, refunds and balances here; notifications and
+    login codes in :class:`QueueTables`; connection and settings in :class:`SqliteStore`."""
 
     # -- orders ------------------------------------------------------------------------------------------
     def create_order(self, order: Order) -> tuple[Order, bool]:
@@ -355,72 +262,3 @@ class Ledger:
             db.execute("INSERT INTO balances (mchid, unsettled_fen, available_fen) VALUES (?, ?, ?) "
                        "ON CONFLICT(mchid) DO UPDATE SET unsettled_fen = ?, available_fen = ?",
                        (mchid, *values, *values))
-
-    # -- notifications -----------------------------------------------------------------------------------
-    def enqueue_notification(
-        self, *, kind: str, api: str, url: str, headers: dict[str, str], body: bytes, next_at: float, now: float,
-        subject: str = "",
-    ) -> int:
-        """Queue a notification; returns its id. ``subject`` names what it is about (out_trade_no…)."""
-        with self.transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO notifications (kind, api, url, headers, body, next_at, created_at, subject) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (kind, api, url, json.dumps(headers), body, next_at, now, subject),
-            )
-            return int(cursor.lastrowid or 0)
-
-    def due_notifications(self, now: float, limit: int = 100) -> list[Notification]:
-        """Pending notifications due at ``now``, oldest first."""
-        rows = self._all("SELECT * FROM notifications WHERE state = 'pending' AND next_at <= ? "
-                         "ORDER BY next_at, id LIMIT ?", (now, limit))
-        return [from_row(Notification, r) for r in rows]
-
-    def notifications(self, limit: int = 500) -> list[Notification]:
-        """All notifications, newest first."""
-        rows = self._all("SELECT * FROM notifications ORDER BY id DESC LIMIT ?", (limit,))
-        return [from_row(Notification, r) for r in rows]
-
-    def deliveries(self, notification_id: int | None = None) -> list[dict[str, Any]]:
-        """The delivery log (one row per attempt)."""
-        if notification_id is None:
-            rows = self._all("SELECT * FROM deliveries ORDER BY at, rowid")
-        else:
-            rows = self._all("SELECT * FROM deliveries WHERE notification_id = ? ORDER BY at, rowid",
-                             (notification_id,))
-        return [dict(r) for r in rows]
-
-    def record_delivery(
-        self, notification: Notification, *, at: float, status: int | None, reply: str, state: str, next_at: float
-    ) -> None:
-        """Log one attempt and move the notification to ``state`` (pending/delivered/failed)."""
-        attempt = notification.attempt + 1
-        with self.transaction() as db:
-            db.execute("INSERT INTO deliveries (notification_id, attempt, at, status, reply) VALUES (?, ?, ?, ?, ?)",
-                       (notification.id, attempt, at, status, reply[:500]))
-            db.execute("UPDATE notifications SET attempt = ?, state = ?, next_at = ?, last_status = ?, "
-                       "last_reply = ? WHERE id = ?",
-                       (attempt, state, next_at, status, reply[:500], notification.id))
-
-    def log_extra_delivery(self, notification_id: int, *, attempt: int, at: float, status: int | None,
-                           reply: str) -> None:
-        """Log a send that is not a scheduled attempt (a signature probe, a duplicate)."""
-        with self.transaction() as db:
-            db.execute("INSERT INTO deliveries (notification_id, attempt, at, status, reply) VALUES (?, ?, ?, ?, ?)",
-                       (notification_id, attempt, at, status, reply[:500]))
-
-    # -- login codes -------------------------------------------------------------------------------------
-    def add_login_code(self, code: LoginCode) -> None:
-        """Store a freshly minted login code."""
-        with self.transaction() as db:
-            db.execute("INSERT INTO login_codes (code, appid, user, openid, used, created_at) "
-                       "VALUES (?, ?, ?, ?, 0, ?)", (code.code, code.appid, code.user, code.openid, code.created_at))
-
-    def use_login_code(self, code: str) -> tuple[LoginCode | None, bool]:
-        """``(code, first_use)``: marks the code used; ``first_use`` is False when it was used before."""
-        with self.transaction() as db:
-            row = db.execute("SELECT * FROM login_codes WHERE code = ?", (code,)).fetchone()
-            if row is None:
-                return None, False
-            cursor = db.execute("UPDATE login_codes SET used = 1 WHERE code = ? AND used = 0", (code,))
-            return from_row(LoginCode, row), cursor.rowcount == 1

@@ -1,0 +1,84 @@
+"""The ledger's queues: notifications with their delivery log, and mini-program login codes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .records import LoginCode, Notification, from_row
+from .store import SqliteStore
+
+__all__ = ["QueueTables"]
+
+
+class QueueTables(SqliteStore):
+    """Notifications to deliver (with every attempt logged) and single-use login codes."""
+
+    # -- notifications -----------------------------------------------------------------------------------
+    def enqueue_notification(
+        self, *, kind: str, api: str, url: str, headers: dict[str, str], body: bytes, next_at: float, now: float,
+        subject: str = "",
+    ) -> int:
+        """Queue a notification; returns its id. ``subject`` names what it is about (out_trade_no…)."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO notifications (kind, api, url, headers, body, next_at, created_at, subject) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (kind, api, url, json.dumps(headers), body, next_at, now, subject),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def due_notifications(self, now: float, limit: int = 100) -> list[Notification]:
+        """Pending notifications due at ``now``, oldest first."""
+        rows = self._all("SELECT * FROM notifications WHERE state = 'pending' AND next_at <= ? "
+                         "ORDER BY next_at, id LIMIT ?", (now, limit))
+        return [from_row(Notification, r) for r in rows]
+
+    def notifications(self, limit: int = 500) -> list[Notification]:
+        """All notifications, newest first."""
+        rows = self._all("SELECT * FROM notifications ORDER BY id DESC LIMIT ?", (limit,))
+        return [from_row(Notification, r) for r in rows]
+
+    def deliveries(self, notification_id: int | None = None) -> list[dict[str, Any]]:
+        """The delivery log (one row per attempt)."""
+        if notification_id is None:
+            rows = self._all("SELECT * FROM deliveries ORDER BY at, rowid")
+        else:
+            rows = self._all("SELECT * FROM deliveries WHERE notification_id = ? ORDER BY at, rowid",
+                             (notification_id,))
+        return [dict(r) for r in rows]
+
+    def record_delivery(
+        self, notification: Notification, *, at: float, status: int | None, reply: str, state: str, next_at: float
+    ) -> None:
+        """Log one attempt and move the notification to ``state`` (pending/delivered/failed)."""
+        attempt = notification.attempt + 1
+        with self.transaction() as db:
+            db.execute("INSERT INTO deliveries (notification_id, attempt, at, status, reply) VALUES (?, ?, ?, ?, ?)",
+                       (notification.id, attempt, at, status, reply[:500]))
+            db.execute("UPDATE notifications SET attempt = ?, state = ?, next_at = ?, last_status = ?, "
+                       "last_reply = ? WHERE id = ?",
+                       (attempt, state, next_at, status, reply[:500], notification.id))
+
+    def log_extra_delivery(self, notification_id: int, *, attempt: int, at: float, status: int | None,
+                           reply: str) -> None:
+        """Log a send that is not a scheduled attempt (a signature probe, a duplicate)."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO deliveries (notification_id, attempt, at, status, reply) VALUES (?, ?, ?, ?, ?)",
+                       (notification_id, attempt, at, status, reply[:500]))
+
+    # -- login codes -------------------------------------------------------------------------------------
+    def add_login_code(self, code: LoginCode) -> None:
+        """Store a freshly minted login code."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO login_codes (code, appid, user, openid, used, created_at) "
+                       "VALUES (?, ?, ?, ?, 0, ?)", (code.code, code.appid, code.user, code.openid, code.created_at))
+
+    def use_login_code(self, code: str) -> tuple[LoginCode | None, bool]:
+        """``(code, first_use)``: marks the code used; ``first_use`` is False when it was used before."""
+        with self.transaction() as db:
+            row = db.execute("SELECT * FROM login_codes WHERE code = ?", (code,)).fetchone()
+            if row is None:
+                return None, False
+            cursor = db.execute("UPDATE login_codes SET used = 1 WHERE code = ? AND used = 0", (code,))
+            return from_row(LoginCode, row), cursor.rowcount == 1
