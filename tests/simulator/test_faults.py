@@ -277,3 +277,15 @@ def test_gray_release_of_public_key_notifications(merchant: V3Merchant, sim: Sim
     assert serials == {sim.account["platform_serial_no"], sim.account["wechatpay_public_key_id"]}
     for request in notify_log:  # both kinds verify with a merchant that trusts both keys
         merchant.verifier.verify(SignedHeaders.from_headers(request.headers), request.content)
+
+
+def test_plans_without_a_seed_use_the_simulators_seed(bundle_dir: Any) -> None:
+    from weipay.simulator.transport import SimulatorTransport
+
+    sim = Simulator(bundle_dir, seed=42)
+    try:
+        with httpx.Client(transport=SimulatorTransport(sim)) as client:
+            plan = client.put(f"{BASE_URL}/simulator/faults", json={"system_error_rate": 0.1}).json()
+        assert plan["seed"] == 42
+    finally:
+        sim.close()

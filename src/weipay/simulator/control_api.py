@@ -165,6 +165,7 @@ def _faults(sim: Simulator, request: SimRequest) -> SimResponse:
         for name, value in balances.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise _ControlError(400, "PARAM_ERROR", f"{name} must be a non-negative integer")
+        data.setdefault("seed", sim.faults.seed)
         try:
             plan = FaultPlan.from_json(data)
         except ValueError as exc:

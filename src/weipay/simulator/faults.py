@@ -120,6 +120,7 @@ class Faults:
     """The current plan plus its seeded random source."""
 
     def __init__(self, seed: int = 0) -> None:
+        self.seed = seed  # the simulator's --seed: a plan without its own seed uses it
         self._lock = threading.Lock()
         self.plan = FaultPlan(seed=seed)
         self._random = random.Random(seed)
