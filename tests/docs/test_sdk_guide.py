@@ -127,3 +127,12 @@ def test_names_the_guide_mentions_exist() -> None:
     assert len(mentioned) > 20
     missing = sorted(f"{owner}.{name}" for owner, name in mentioned if not hasattr(owners[owner], name))
     assert not missing, f"docs/sdk.md mentions names that do not exist: {missing}"
+
+
+def test_contents_links_point_at_headings() -> None:
+    text = GUIDE.read_text(encoding="utf-8")
+    # GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens.
+    headings = re.findall(r"^#+ (.+)$", text, re.MULTILINE)
+    slugs = {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+    links = re.findall(r"\]\(#([^)]+)\)", text)
+    assert links and set(links) <= slugs, sorted(set(links) - slugs)
