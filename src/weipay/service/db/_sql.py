@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import fields
 from enum import Enum
@@ -10,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["insert_ignore", "plain", "upsert"]
+__all__ = ["compare_and_set", "insert", "insert_ignore", "plain", "record_values", "upsert"]
 
 
 def plain(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -29,15 +30,47 @@ def _insert_for(conn: sa.Connection, table: sa.Table) -> Any:
     return sqlite.insert(table)
 
 
+@functools.lru_cache(maxsize=256)
+def _insert_ignore_statement(dialect: str, table: sa.Table, conflict: tuple[str, ...]) -> Any:
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    # RETURNING, not rowcount: drivers disagree on rowcount for INSERT … ON CONFLICT.
+    return insert.on_conflict_do_nothing(index_elements=list(conflict)).returning(sa.literal(1))
+
+
 def insert_ignore(conn: sa.Connection, table: sa.Table, values: Mapping[str, Any], conflict: list[str]) -> bool:
     """Insert one row unless it collides on ``conflict`` columns; True if a row was inserted.
 
     Under concurrency the loser waits for the winner's commit (PostgreSQL) or for the write lock
     (SQLite) and then inserts nothing: the unique constraint decides, not a prior SELECT.
+    The statement is built once and the values bound as parameters (the notification hot path).
     """
-    statement = _insert_for(conn, table).values(plain(values)).on_conflict_do_nothing(index_elements=conflict)
-    # RETURNING, not rowcount: drivers disagree on rowcount for INSERT … ON CONFLICT.
-    return conn.execute(statement.returning(sa.literal(1))).first() is not None
+    statement = _insert_ignore_statement(conn.dialect.name, table, tuple(conflict))
+    return conn.execute(statement, plain(values)).first() is not None
+
+
+def insert(conn: sa.Connection, table: sa.Table, values: Mapping[str, Any]) -> None:
+    """Insert one row with bound parameters (no per-call statement building)."""
+    conn.execute(table.insert(), plain(values))
+
+
+@functools.lru_cache(maxsize=512)
+def _cas_statement(table: sa.Table, keys: tuple[str, ...]) -> Any:
+    return (
+        table.update()
+        .where(table.c.id == sa.bindparam("cas_id"), table.c.status.in_(sa.bindparam("cas_from", expanding=True)))
+        .values({key: sa.bindparam(f"v_{key}") for key in keys})
+    )
+
+
+def compare_and_set(
+    conn: sa.Connection, table: sa.Table, row_id: str, expected: list[str], changes: Mapping[str, Any]
+) -> bool:
+    """``UPDATE table SET … WHERE id = :id AND status IN (:expected)``; True if this call changed the row."""
+    values = plain(changes)
+    statement = _cas_statement(table, tuple(sorted(values)))
+    params = {f"v_{key}": value for key, value in values.items()}
+    params.update(cas_id=row_id, cas_from=list(expected))
+    return conn.execute(statement, params).rowcount == 1
 
 
 def upsert(

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ._sql import insert_ignore, upsert
+from ._sql import insert, insert_ignore, upsert
 from .tables import jobs
 
 __all__ = ["Job", "JobQueue"]
@@ -89,7 +89,7 @@ class JobQueue:
         }
         if dedupe_key is None or not rearm:
             if dedupe_key is None:
-                self._conn.execute(jobs.insert().values(values))
+                insert(self._conn, jobs, values)
                 return True
             return insert_ignore(self._conn, jobs, values, ["dedupe_key"])
         excluded_due = sa.literal(due_at)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from weipay.service.domain import Anomaly, CallRecord
 
-from ._sql import insert_ignore, record_values
+from ._sql import insert, insert_ignore, record_values
 from .tables import anomalies, api_keys, call_log, notifications, user_sessions
 
 __all__ = [
@@ -54,6 +54,11 @@ class UserSession:
         return f"UserSession(appid={self.appid!r}, openid={self.openid!r})"
 
 
+_SET_OUTCOME = (
+    notifications.update().where(notifications.c.event_id == sa.bindparam("e")).values(outcome=sa.bindparam("o"))
+)
+
+
 class NotificationRepository:
     """The raw inbox: one row per WeChat event id, whatever the number of deliveries."""
 
@@ -89,7 +94,7 @@ class NotificationRepository:
 
     def set_outcome(self, event_id: str, outcome: str) -> None:
         """Record what applying the notification did (applied, duplicate, anomaly...)."""
-        self._conn.execute(notifications.update().where(notifications.c.event_id == event_id).values(outcome=outcome))
+        self._conn.execute(_SET_OUTCOME, {"e": event_id, "o": outcome})
 
     def get(self, event_id: str) -> StoredNotification | None:
         """The stored notification with ``event_id``."""
@@ -138,9 +143,10 @@ class CallLogRepository:
 
     def add(self, record: CallRecord, **links: Any) -> None:
         """Store a call record, with ``order_id``/``attempt_id``/``refund_id`` links filled in if given."""
-        values = record_values(replace(record, **{k: v for k, v in links.items() if v is not None}))
+        values = record_values(record)
+        values.update({k: v for k, v in links.items() if v is not None})
         values.pop("id")
-        self._conn.execute(call_log.insert().values(values))
+        insert(self._conn, call_log, values)
 
     def for_order(self, order_id: str, limit: int = 500) -> list[CallRecord]:
         """The order's calls and notifications, oldest first."""

@@ -24,7 +24,7 @@ from weipay.service.domain import (
     RefundStatus,
 )
 
-from ._sql import plain, record_values
+from ._sql import compare_and_set, insert, plain, record_values
 from .tables import orders, payment_attempts, refunds
 
 __all__ = ["AttemptRepository", "OrderRepository", "RefundRepository"]
@@ -64,7 +64,7 @@ class OrderRepository:
 
     def add(self, order: Order) -> None:
         """Insert a new order (unique on (mchid, merchant_order_no) and (mchid, idempotency_key))."""
-        self._conn.execute(orders.insert().values(record_values(order)))
+        insert(self._conn, orders, record_values(order))
 
     def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
         """The order, optionally row-locked (``FOR UPDATE`` on PostgreSQL; SQLite is already serialised)."""
@@ -88,12 +88,7 @@ class OrderRepository:
 
     def compare_and_set(self, order_id: str, expected: Sequence[OrderStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the order is still in one of ``expected``; True if this call won."""
-        statement = (
-            orders.update()
-            .where(orders.c.id == order_id, orders.c.status.in_(_statuses(expected)))
-            .values(plain(changes))
-        )
-        return self._conn.execute(statement).rowcount == 1
+        return compare_and_set(self._conn, orders, order_id, _statuses(expected), changes)
 
     def reserve_refund(self, order_id: str, amount_fen: int, now: float) -> bool:
         """Promise ``amount_fen`` to a refund if it fits in what is still refundable (compare-and-set)."""
@@ -163,7 +158,7 @@ class AttemptRepository:
 
     def add(self, attempt: PaymentAttempt) -> None:
         """Insert a new attempt (unique on (mchid, out_trade_no), (order_id, seq) and transaction_id)."""
-        self._conn.execute(payment_attempts.insert().values(record_values(attempt)))
+        insert(self._conn, payment_attempts, record_values(attempt))
 
     def get(self, attempt_id: str) -> PaymentAttempt | None:
         """The attempt by id."""
@@ -210,12 +205,7 @@ class AttemptRepository:
 
     def compare_and_set(self, attempt_id: str, expected: Sequence[AttemptStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the attempt is still in one of ``expected``; True if this call won."""
-        statement = (
-            payment_attempts.update()
-            .where(payment_attempts.c.id == attempt_id, payment_attempts.c.status.in_(_statuses(expected)))
-            .values(plain(changes))
-        )
-        return self._conn.execute(statement).rowcount == 1
+        return compare_and_set(self._conn, payment_attempts, attempt_id, _statuses(expected), changes)
 
     def touch(self, attempt_id: str, /, **changes: Any) -> None:
         """Update bookkeeping fields (never ``status``: that goes through ``compare_and_set``)."""
@@ -231,7 +221,7 @@ class RefundRepository:
 
     def add(self, refund: Refund) -> None:
         """Insert a new refund (unique out_refund_no, (order_id, kind, seq), (order_id, merchant_refund_no))."""
-        self._conn.execute(refunds.insert().values(record_values(refund)))
+        insert(self._conn, refunds, record_values(refund))
 
     def get(self, refund_id: str) -> Refund | None:
         """The refund by id."""
@@ -267,12 +257,7 @@ class RefundRepository:
 
     def compare_and_set(self, refund_id: str, expected: Sequence[RefundStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the refund is still in one of ``expected``; True if this call won."""
-        statement = (
-            refunds.update()
-            .where(refunds.c.id == refund_id, refunds.c.status.in_(_statuses(expected)))
-            .values(plain(changes))
-        )
-        return self._conn.execute(statement).rowcount == 1
+        return compare_and_set(self._conn, refunds, refund_id, _statuses(expected), changes)
 
     def touch(self, refund_id: str, /, **changes: Any) -> None:
         """Update bookkeeping fields (never ``status``)."""
