@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from .core import H5_PATH, SimRequest, SimResponse, _optional_module
+from .core import H5_PATH, SimRequest, SimResponse, optional_module
 from .faults import FaultPlan
 from .ledger import LedgerRefusal, Order
 from .login_api import mint_code
@@ -179,7 +179,7 @@ def _faults(sim: Simulator, request: SimRequest) -> SimResponse:
 
 
 def _payer_page(sim: Simulator, request: SimRequest) -> SimResponse:
-    page = _optional_module("weipay.simulator.payer_page")
+    page = optional_module("weipay.simulator.payer_page")
     if page is None:
         return SimResponse.text(404, "the payer page is not available in this build")
     response: SimResponse = page.render(sim, request)

@@ -88,7 +88,8 @@ class SimResponse:
         return cls(status, {"content-type": content_type}, text.encode())
 
 
-def _optional_module(name: str) -> ModuleType | None:
+def optional_module(name: str) -> ModuleType | None:
+    """Import ``name`` if it exists (parts written separately: API v2, the payer page); None otherwise."""
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
@@ -132,6 +133,7 @@ class Simulator:
         self.notify_transport = notify_transport
         self.base_url: str = self.account["base_url"]
         self.https_base_url: str = self.account["https_base_url"]
+        # How long the HTTP server holds a request whose answer the fault plan lost (past most client timeouts).
         self.hang_s = 15.0
         self._saved_time = 0.0
         self._closed = False
@@ -230,7 +232,7 @@ class Simulator:
                 return SimResponse.text(
                     403, "/secapi/ requires the merchant API client certificate: use the HTTPS port "
                          f"({self.https_base_url}) with apiclient_cert.pem/apiclient_key.pem")
-            v2 = _optional_module("weipay.simulator.v2_api")
+            v2 = optional_module("weipay.simulator.v2_api")
             if v2 is None:
                 return SimResponse.json(404, {"code": "NOT_FOUND", "message": "API v2 is not available"})
             result: SimResponse = v2.handle(self, request)
@@ -251,7 +253,7 @@ class Simulator:
 
             return v3_api.fault_response(self, request, fault.error or "system_error")
         if request.path.startswith(("/pay/", "/secapi/")):
-            v2 = _optional_module("weipay.simulator.v2_api")
+            v2 = optional_module("weipay.simulator.v2_api")
             if v2 is not None and hasattr(v2, "fault_response"):
                 answer: SimResponse = v2.fault_response(self, request, fault.error)
                 return answer
