@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 
@@ -20,6 +21,7 @@ from .runtime import Runtime
 __all__ = ["MAX_NOTIFY_BODY_BYTES", "build_notify_router", "read_limited"]
 
 MAX_NOTIFY_BODY_BYTES = 64 * 1024
+NOTIFY_THREADS = 8
 
 _V3_EXAMPLE = {
     "id": "EV-2018022511223320873",
@@ -100,6 +102,9 @@ def build_notify_router(runtime: Runtime) -> APIRouter:
     """Both notify endpoints, bound to ``runtime`` (no per-request dependency resolution)."""
     router = APIRouter(prefix="/notify/wechatpay", tags=["notifications"])
     counter = runtime.metrics.notifications
+    # A few threads are enough: the work is short and, on SQLite, writes are serialised anyway; more
+    # threads would only contend for the GIL and stretch the tail under a burst.
+    limiter = anyio.CapacityLimiter(NOTIFY_THREADS)
 
     @router.post("/v3/{mchid}", summary="WeChat Pay API v3 payment and refund notifications", openapi_extra=_V3_DOC,
                  status_code=204, response_class=Response)
@@ -110,7 +115,7 @@ def build_notify_router(runtime: Runtime) -> APIRouter:
             counter.labels("v3", "too_large").inc()
             return _reply(v3_failure(413, "body too large"))
         headers = dict(request.headers)
-        reply = await anyio.to_thread.run_sync(runtime.inbox.accept_v3, mchid, headers, body)
+        reply = await anyio.to_thread.run_sync(runtime.inbox.accept_v3, mchid, headers, body, limiter=limiter)
         counter.labels("v3", reply.outcome).inc()
         return _reply(reply)
 
@@ -122,7 +127,7 @@ def build_notify_router(runtime: Runtime) -> APIRouter:
         except BodyTooLarge:
             counter.labels("v2", "too_large").inc()
             return _reply(v2_failure(413, "body too large"))
-        reply = await anyio.to_thread.run_sync(runtime.inbox.accept_v2, mchid, body)
+        reply = await anyio.to_thread.run_sync(runtime.inbox.accept_v2, mchid, body, limiter=limiter)
         counter.labels("v2", reply.outcome).inc()
         return _reply(reply)
 

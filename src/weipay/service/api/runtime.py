@@ -7,12 +7,14 @@ methods, each of which runs exactly one use case. Nothing here is global.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
 import secrets
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +25,7 @@ from weipay.sdk import Client
 from weipay.sdk.credentials import MerchantCredentials
 
 from .. import usecases
-from ..db import SqlUnitOfWork
+from ..db import SqlUnitOfWork, Transaction
 from ..domain import ApiVersion, Channel, Order, PaymentAttempt, Refund
 from ..settings import MerchantSettings, Settings
 from ..usecases.ports import MerchantConfig
@@ -96,6 +98,28 @@ def _merchant_runtime(
     return MerchantRuntime(merchant, credentials, client, config)
 
 
+class SerializedWrites(SqlUnitOfWork):
+    """On SQLite, write transactions queue on an in-process lock before ``BEGIN IMMEDIATE``.
+
+    SQLite has a single writer; threads that race for it sleep in the busy handler with growing
+    back-off, which turns a burst of notifications into multi-second tail latency. Queueing them on a
+    lock hands the database over without sleeping. Other processes still coordinate through SQLite's own
+    lock (busy_timeout). PostgreSQL writers run concurrently and take no lock here.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        super().__init__(engine)
+        self._lock: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Transaction]:
+        """A write transaction, serialised on SQLite."""
+        with self._lock, super().write() as tx:
+            yield tx
+
+
 class Runtime:
     """Everything the HTTP layer, the console and the worker need, built once from settings."""
 
@@ -147,7 +171,7 @@ class Runtime:
         gateway = WeChatGateway(
             {mchid: m.client for mchid, m in merchants.items()}, notify_base_url=settings.public_base_url, clock=clock
         )
-        uow = SqlUnitOfWork.from_url(settings.database_url)
+        uow = SerializedWrites.from_url(settings.database_url)
         return cls(settings, uow, merchants, gateway, clock)
 
     def close(self) -> None:
