@@ -13,6 +13,7 @@ account with the extra secrets WeChat holds (platform serial, the simulator's to
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import json
 import os
@@ -263,6 +264,14 @@ def init_bundle(
     return account
 
 
+@functools.lru_cache(maxsize=64)
+def _private_key(pem: bytes) -> RSAPrivateKey:
+    # Loading checks the RSA key, which is slow; the same bundle is loaded on every restart and in every test.
+    from weipay.sdk.crypto import load_private_key
+
+    return load_private_key(pem)
+
+
 def load_simulator_account(directory: Path) -> dict[str, Any]:
     """The simulator's view of the account: account.json fields plus loaded keys.
 
@@ -270,7 +279,7 @@ def load_simulator_account(directory: Path) -> dict[str, Any]:
     ``wechatpay_public_key``, ``platform_private_key``, ``platform_certificate``, ``platform_serial_no``,
     ``token_secret`` (bytes).
     """
-    from weipay.sdk.crypto import load_certificate, load_private_key, load_public_key
+    from weipay.sdk.crypto import load_certificate, load_public_key
 
     paths = BundlePaths(Path(directory))
     account_path = paths.simulator / "account.json"
@@ -282,9 +291,9 @@ def load_simulator_account(directory: Path) -> dict[str, Any]:
     account.update(
         merchant_certificate=merchant_certificate,
         merchant_public_key=load_public_key((s / "merchant_cert.pem").read_bytes()),
-        wechatpay_private_key=load_private_key((s / "wechatpay_private_key.pem").read_bytes()),
+        wechatpay_private_key=_private_key((s / "wechatpay_private_key.pem").read_bytes()),
         wechatpay_public_key=load_public_key((s / "wechatpay_public_key.pem").read_bytes()),
-        platform_private_key=load_private_key((s / "platform_key.pem").read_bytes()),
+        platform_private_key=_private_key((s / "platform_key.pem").read_bytes()),
         platform_certificate=load_certificate((s / "platform_cert.pem").read_bytes()),
         token_secret=bytes.fromhex(account["token_secret"]),
     )
