@@ -272,3 +272,15 @@ def test_bill_errors(merchant: V3Merchant, sim: Simulator, clock: ManualClock) -
 def test_bundles_differ_per_test(_bundle_templates: dict[str, Path], tmp_path: Path) -> None:
     copy = copy_bundle(_bundle_templates, "public_key", tmp_path / "x")
     assert not (copy / "simulator" / "ledger.sqlite3").exists()
+
+
+def test_out_trade_no_with_every_allowed_character(merchant: V3Merchant, sim: Simulator) -> None:
+    number = "A-b_1|2*3"
+    assert merchant.request("POST", "/v3/pay/transactions/native", order_body(sim, "native", number)).status_code == 200
+    for path in (f"/v3/pay/transactions/out-trade-no/{number}", "/v3/pay/transactions/out-trade-no/A-b_1%7C2*3"):
+        response = merchant.request("GET", f"{path}?mchid={sim.mchid}")
+        assert response.status_code == 200 and response.json()["out_trade_no"] == number
+    closed = merchant.request("POST", "/v3/pay/transactions/out-trade-no/A-b_1%7C2*3/close", {"mchid": sim.mchid})
+    assert closed.status_code == 204
+    order = sim.ledger.order(sim.mchid, number)
+    assert order is not None and order.state == "CLOSED"
