@@ -268,7 +268,9 @@ class _Walk:
     def step(self, text: str) -> None:
         self.echo(f"- {text}")
 
-    def wait_for(self, what: str, url: str, headers: dict[str, str], done: Callable[[dict[str, Any]], bool]) -> dict:
+    def wait_for(
+        self, what: str, url: str, headers: dict[str, str], done: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + self.timeout_s
         while True:
             body = self.call("GET", url, 200, headers=headers)

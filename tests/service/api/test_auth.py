@@ -66,3 +66,31 @@ def test_login_never_returns_the_session_key(harness: Harness) -> None:
     code = harness.wechat.post("/simulator/login-codes", json={"appid": harness.appid()}).json()
     body = harness.api.post("/v1/login", json={"appid": harness.appid(), "code": code["code"]}).json()
     assert set(body) == {"openid", "token"}
+
+
+BASIC = "Basic b3BzOm9wcy1wYXNzd29yZC1mb3ItdGVzdHM="  # ops:ops-password-for-tests
+
+
+def test_no_secret_appears_in_any_answer(harness: Harness) -> None:
+    from ..web_harness import ADMIN_KEY, API_KEY
+
+    openid, user = harness.login()
+    order = harness.create_order(payer_openid=openid)
+    payment = harness.api.post(f"/v1/orders/{order['id']}/payments", json={"channel": "miniprogram", "api": "v2"},
+                               headers=user).json()
+    harness.pay(payment, openid)
+    harness.deliver()
+    answers = [
+        harness.api.get(f"/v1/orders/{order['id']}/events", headers=harness.merchant).text,
+        harness.api.get("/openapi.json").text,
+        harness.api.get("/metrics").text,
+        harness.api.get("/healthz").text,
+        harness.api.post("/v1/orders", json={"amount": 1.5}, headers=harness.merchant).text,
+        harness.api.get(f"/console/orders/{order['id']}", headers={"Authorization": BASIC}).text,
+        repr(harness.settings),
+    ]
+    secrets = [harness.account["apiv2_key"], harness.account["apiv3_key"], API_KEY, ADMIN_KEY,
+               *harness.account["app_secrets"].values()]
+    for text in answers:
+        for secret in secrets:
+            assert secret not in text

@@ -83,7 +83,7 @@ def _validation_message(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def install_error_handlers(app: FastAPI, domain_error_types: tuple[type[BaseException], ...] = ()) -> None:
+def install_error_handlers(app: FastAPI, domain_error_types: tuple[type[Exception], ...] = ()) -> None:
     """Register the handlers; ``domain_error_types`` are the use cases' error bases to map to 4xx."""
 
     async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
