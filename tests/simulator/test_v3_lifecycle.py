@@ -197,3 +197,28 @@ def test_sdk_client_against_simulator(sim: Simulator, bundle_dir: Any, clock: Ma
         queried = client.call(v3.QueryOrder(out_trade_no="SDK-0001"))
         assert queried.trade_state == "SUCCESS"
         client.call(v3.CloseOrder(out_trade_no="NEVER-001"))  # unknown orders close silently, 204 verified
+
+
+def test_sdk_async_client_against_simulator(sim: Simulator, bundle_dir: Any, clock: ManualClock,
+                                            verification: str) -> None:
+    """weipay.sdk.AsyncClient drives the same core through the transport's async side."""
+    import asyncio
+
+    from weipay.sdk import AsyncClient, v3
+
+    credentials = MerchantCredentials.from_bundle(bundle_dir / "merchant")
+
+    async def run() -> str:
+        async with AsyncClient(credentials, transport=SimulatorTransport(sim), base_url=BASE_URL,
+                               clock=clock) as client:
+            appid = sim.account["appids"]["miniprogram"]
+            await client.call(v3.CreateOrder(channel="jsapi", appid=appid, description="异步", out_trade_no="ASYNC-001",
+                                             amount_fen=88, notify_url=NOTIFY_URL,
+                                             payer_openid=sim.openid_for(appid, "dora")))
+            order = sim.ledger.order(sim.mchid, "ASYNC-001")
+            assert order is not None
+            sim.pay(order)
+            queried = await client.call(v3.QueryOrder(out_trade_no="ASYNC-001"))
+            return str(queried.trade_state)
+
+    assert asyncio.run(run()) == "SUCCESS"
