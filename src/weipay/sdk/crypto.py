@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -82,13 +83,15 @@ def certificate_serial(certificate: x509.Certificate) -> str:
 
 def rsa_sign(private_key: RSAPrivateKey, message: bytes) -> str:
     """Base64 SHA256withRSA (PKCS#1 v1.5) signature of ``message``."""
-    return base64.b64encode(private_key.sign(message, _PKCS1, _SHA256)).decode("ascii")
+    return binascii.b2a_base64(private_key.sign(message, _PKCS1, _SHA256), newline=False).decode("ascii")
 
 
 def rsa_verify(public_key: RSAPublicKey, message: bytes, signature_b64: str) -> bool:
     """True when ``signature_b64`` is a valid SHA256withRSA signature of ``message``."""
     try:
-        signature = base64.b64decode(signature_b64, validate=True)
+        # Same check as ``b64decode(validate=True)`` without its Python wrapper: on the hot path of
+        # every notification and response, and a non-ASCII ``str`` still raises ValueError here.
+        signature = binascii.a2b_base64(signature_b64, strict_mode=True)
     except (binascii.Error, ValueError):
         return False
     try:
@@ -102,6 +105,13 @@ def _gcm(key: bytes) -> AESGCM:
     # WeChat's keys are 32 bytes (AES-256); 16-byte keys appear only in upstream test vectors.
     if len(key) not in (16, 32):
         raise ConfigurationError("APIv3 key must be 32 bytes")
+    return _cached_gcm(bytes(key))
+
+
+@lru_cache(maxsize=8)
+def _cached_gcm(key: bytes) -> AESGCM:
+    # Building the cipher (key schedule) costs as much as decrypting a notification, and a process
+    # holds one or a few APIv3 keys; the small bound keeps at most a handful of old keys after rotation.
     return AESGCM(key)
 
 
@@ -114,7 +124,7 @@ def aes_gcm_encrypt(key: bytes, nonce: str, associated_data: str, plaintext: byt
 def aes_gcm_decrypt(key: bytes, nonce: str, associated_data: str, ciphertext_b64: str) -> bytes:
     """AEAD_AES_256_GCM decryption; any failure is a :class:`SignatureError` (no oracle)."""
     try:
-        sealed = base64.b64decode(ciphertext_b64, validate=True)
+        sealed = binascii.a2b_base64(ciphertext_b64, strict_mode=True)  # = b64decode(validate=True)
         return _gcm(key).decrypt(nonce.encode(), sealed, associated_data.encode())
     except (InvalidTag, binascii.Error, ValueError) as exc:
         raise SignatureError("resource could not be decrypted") from exc

@@ -6,10 +6,10 @@ of the wrong type is a :class:`~weipay.sdk.errors.ProtocolError`. Amounts are in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from ..errors import ProtocolError
 from ._time import parse_rfc3339
@@ -39,6 +39,8 @@ class _Reader:
 
     def _get(self, name: str, kind: type, required: bool) -> Any:
         value = self._data.get(name)
+        if type(value) is kind:  # what JSON decoding yields; bool never passes for int here
+            return value
         if value is None:
             if required:
                 raise ProtocolError(f"{self._what} lacks required field {name!r}")
@@ -73,6 +75,34 @@ class _Reader:
     def mapping(self, name: str, required: bool = True) -> Mapping[str, Any]:
         value: Mapping[str, Any] | None = self._get(name, dict, required)
         return value if value is not None else {}
+
+
+_Model = TypeVar("_Model")
+
+
+def _draft_of(model: type) -> Callable[[], Any]:
+    """A mutable class with ``model``'s exact slot layout, to fill in and then :func:`_seal`.
+
+    A frozen dataclass's ``__init__`` stores each field through ``object.__setattr__``, which costs
+    more than all the checks of a notification's resource; plain attribute stores on a same-layout
+    twin followed by one ``__class__`` assignment build the identical frozen object.
+    """
+    return type(f"_{model.__name__}Draft", (), {"__slots__": vars(model)["__slots__"]})
+
+
+def _seal(draft: Any, model: type[_Model]) -> _Model:
+    """Turn a fully filled draft into the frozen ``model`` (same layout, so CPython allows it)."""
+    draft.__class__ = model
+    return cast(_Model, draft)
+
+
+def _time_or_none(text: str) -> datetime | None:
+    """A zone-aware time, or None for anything :func:`parse_rfc3339` would refuse."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +164,10 @@ class Transaction:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Transaction:
         """Read a Transaction; unpaid orders lack transaction_id, payer, bank_type and success_time."""
+        if cls is Transaction and type(data) is dict:
+            built = _plain_transaction(data)
+            if built is not None:
+                return built
         reader = _Reader(data, "transaction")
         return cls(
             appid=reader.text("appid"),
@@ -149,6 +183,61 @@ class Transaction:
             success_time=reader.time_or_none("success_time"),
             payer_openid=_Reader(reader.mapping("payer", required=False), "transaction.payer").text_or_none("openid"),
         )
+
+
+_TransactionDraft = _draft_of(Transaction)
+_TransactionAmountDraft = _draft_of(TransactionAmount)
+
+
+def _plain_transaction(data: dict[str, Any]) -> Transaction | None:
+    """The usual decoded JSON, built without per-field dispatch; None sends it to the checking reader.
+
+    Same rules as the ``_Reader`` path of :meth:`Transaction.from_json`, which alone words the
+    errors: anything unusual (a missing field, a wrong type, a bad time) returns None here.
+    """
+    get = data.get
+    appid, mchid, out_trade_no, trade_state = get("appid"), get("mchid"), get("out_trade_no"), get("trade_state")
+    amount, payer = get("amount"), get("payer")
+    if not (
+        type(appid) is str
+        and type(mchid) is str
+        and type(out_trade_no) is str
+        and type(trade_state) is str
+        and type(amount) is dict
+        and (payer is None or type(payer) is dict)
+    ):
+        return None
+    optional = get("transaction_id"), get("trade_type"), get("trade_state_desc"), get("bank_type"), get("attach")
+    success_text = get("success_time")
+    payer_openid = None if payer is None else payer.get("openid")
+    for value in (*optional, success_text, payer_openid):
+        if value is not None and type(value) is not str:
+            return None
+    success_time = None
+    if success_text:
+        success_time = _time_or_none(success_text)
+        if success_time is None:
+            return None
+    total, payer_total = amount.get("total"), amount.get("payer_total")
+    currency, payer_currency = amount.get("currency"), amount.get("payer_currency")
+    if not (
+        type(total) is int
+        and (payer_total is None or type(payer_total) is int)
+        and (currency is None or type(currency) is str)
+        and (payer_currency is None or type(payer_currency) is str)
+    ):
+        return None
+    money = _TransactionAmountDraft()
+    money.total_fen, money.payer_total_fen = total, payer_total
+    money.currency, money.payer_currency = currency or "CNY", payer_currency
+    transaction_id, trade_type, trade_state_desc, bank_type, attach = optional
+    draft = _TransactionDraft()
+    draft.appid, draft.mchid, draft.out_trade_no, draft.trade_state = appid, mchid, out_trade_no, trade_state
+    draft.amount = _seal(money, TransactionAmount)
+    draft.transaction_id, draft.trade_type = transaction_id or None, trade_type or None
+    draft.trade_state_desc, draft.bank_type, draft.attach = trade_state_desc or "", bank_type or None, attach
+    draft.success_time, draft.payer_openid = success_time, payer_openid
+    return _seal(draft, Transaction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,8 +372,45 @@ class RefundNotification:
     refund: RefundResult
 
 
+_TransactionNotificationDraft = _draft_of(TransactionNotification)
+_RefundNotificationDraft = _draft_of(RefundNotification)
+
+
+def transaction_notification(
+    notification_id: str, event_type: str, create_time: datetime, summary: str, transaction: Transaction
+) -> TransactionNotification:
+    """``TransactionNotification(...)`` without the frozen ``__init__``'s per-field cost (hot path)."""
+    draft = _TransactionNotificationDraft()
+    draft.id, draft.event_type, draft.create_time, draft.summary = notification_id, event_type, create_time, summary
+    draft.transaction = transaction
+    return _seal(draft, TransactionNotification)
+
+
+def refund_notification(
+    notification_id: str, event_type: str, create_time: datetime, summary: str, refund: RefundResult
+) -> RefundNotification:
+    """``RefundNotification(...)`` without the frozen ``__init__``'s per-field cost (hot path)."""
+    draft = _RefundNotificationDraft()
+    draft.id, draft.event_type, draft.create_time, draft.summary = notification_id, event_type, create_time, summary
+    draft.refund = refund
+    return _seal(draft, RefundNotification)
+
+
 def read_envelope(data: Mapping[str, Any]) -> tuple[str, str, datetime, str]:
     """``(id, event_type, create_time, summary)`` of a notification envelope."""
+    if type(data) is dict:
+        get = data.get
+        notification_id, event_type, summary = get("id"), get("event_type"), get("summary")
+        create_text = get("create_time")
+        if (
+            type(notification_id) is str
+            and type(event_type) is str
+            and type(create_text) is str
+            and (summary is None or type(summary) is str)
+        ):
+            create_time = _time_or_none(create_text)
+            if create_time is not None:
+                return notification_id, event_type, create_time, summary or ""
     reader = _Reader(data, "notification")
     summary = reader.text_or_none("summary") or ""
     return reader.text("id"), reader.text("event_type"), reader.time("create_time"), summary

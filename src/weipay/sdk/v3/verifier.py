@@ -32,8 +32,15 @@ __all__ = [
 
 TIMESTAMP_WINDOW_S = 300
 SIGNTEST_PREFIX = "WECHATPAY/SIGNTEST/"
-_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SERIAL = re.compile(r"PUB_KEY_ID_[0-9A-Za-z_]{1,64}|[0-9A-Fa-f]{1,64}")
+# (lower-case, canonical) spellings: frameworks hand over one or the other, so two dict look-ups
+# usually find a header without lower-casing every name the request carried.
+_TIMESTAMP_HEADER = ("wechatpay-timestamp", "Wechatpay-Timestamp")
+_NONCE_HEADER = ("wechatpay-nonce", "Wechatpay-Nonce")
+_SIGNATURE_HEADER = ("wechatpay-signature", "Wechatpay-Signature")
+_SERIAL_HEADER = ("wechatpay-serial", "Wechatpay-Serial")
+_SIGNATURE_TYPE_HEADER = ("wechatpay-signature-type", "Wechatpay-Signature-Type")
+_REQUEST_ID_HEADER = ("request-id", "Request-ID")
 
 
 def is_valid_serial(serial: str) -> bool:
@@ -63,19 +70,52 @@ class SignedHeaders:
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> SignedHeaders:
         """Read the headers (case-insensitively); a missing one is a :class:`SignatureError`."""
-        lowered = {name.lower(): value for name, value in headers.items()}
-        try:
-            return cls(
-                timestamp=lowered["wechatpay-timestamp"],
-                nonce=lowered["wechatpay-nonce"],
-                signature=lowered["wechatpay-signature"],
-                serial=lowered["wechatpay-serial"],
-                # A missing type is refused rather than assumed: WeChat always sends it, forgers may not.
-                signature_type=lowered["wechatpay-signature-type"],
-                request_id=lowered.get("request-id"),
-            )
-        except KeyError as exc:
-            raise SignatureError(f"missing header {exc.args[0]}") from None
+        timestamp, nonce, signature, serial, signature_type = _signed_values(headers)
+        return cls(timestamp, nonce, signature, serial, signature_type, _header(headers, _REQUEST_ID_HEADER))
+
+
+def _header(headers: Mapping[str, str], spellings: tuple[str, str]) -> str | None:
+    lower, canonical = spellings
+    value = headers.get(lower)
+    if value is None:
+        value = headers.get(canonical)
+        if value is None:
+            # Any other spelling ("WECHATPAY-SERIAL"): fall back to a case-insensitive scan.
+            for name, candidate in headers.items():
+                if name.lower() == lower:
+                    value = candidate
+    return value
+
+
+def _required(headers: Mapping[str, str], spellings: tuple[str, str]) -> str:
+    value = _header(headers, spellings)
+    if value is None:
+        raise SignatureError(f"missing header {spellings[0]}")
+    return value
+
+
+def _signed_values(headers: Mapping[str, str]) -> tuple[str, str, str, str, str]:
+    """``(timestamp, nonce, signature, serial, signature_type)``; a missing one is a SignatureError."""
+    get = headers.get
+    # The spelling of the first header picks the rest: WeChat's canonical one (also what every
+    # case-insensitive mapping answers to) or the lower case frameworks turn it into.
+    timestamp = get("Wechatpay-Timestamp")
+    if timestamp is not None:
+        nonce, signature = get("Wechatpay-Nonce"), get("Wechatpay-Signature")
+        serial, signature_type = get("Wechatpay-Serial"), get("Wechatpay-Signature-Type")
+    else:
+        timestamp, nonce, signature = get("wechatpay-timestamp"), get("wechatpay-nonce"), get("wechatpay-signature")
+        serial, signature_type = get("wechatpay-serial"), get("wechatpay-signature-type")
+    if timestamp is None or nonce is None or signature is None or serial is None or signature_type is None:
+        return (
+            _required(headers, _TIMESTAMP_HEADER),
+            _required(headers, _NONCE_HEADER),
+            _required(headers, _SIGNATURE_HEADER),
+            _required(headers, _SERIAL_HEADER),
+            # A missing type is refused rather than assumed: WeChat always sends it, forgers may not.
+            _required(headers, _SIGNATURE_TYPE_HEADER),
+        )
+    return timestamp, nonce, signature, serial, signature_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +190,14 @@ class Verifier:
             raise UnknownSerial(serial)
         return trusted.key
 
-    def _usable(self, serial: str) -> _TrustedKey | None:
+    def _usable(self, serial: str, now: float | None = None) -> _TrustedKey | None:
         trusted = self._keys.get(serial) or self._keys.get(serial.upper())
         if trusted is None:
             return None
-        now = self._clock()
+        if trusted.not_before is None and trusted.not_after is None:
+            return trusted  # a public key has no validity window: no need to read the clock
+        if now is None:
+            now = self._clock()
         if trusted.not_before is not None and now < trusted.not_before:
             return None
         if trusted.not_after is not None and now > trusted.not_after:
@@ -163,22 +206,33 @@ class Verifier:
 
     def verify(self, headers: SignedHeaders, body: bytes) -> None:
         """Raise :class:`SignatureError` unless ``body`` carries WeChat's valid, fresh signature."""
-        if headers.signature.startswith(SIGNTEST_PREFIX):
+        self._verify(headers.timestamp, headers.nonce, headers.signature, headers.serial, headers.signature_type, body)
+
+    def verify_headers(self, headers: Mapping[str, str], body: bytes) -> None:
+        """:meth:`verify` straight from the ``Wechatpay-*`` headers (any case), as a notification arrives."""
+        self._verify(*_signed_values(headers), body)
+
+    def _verify(
+        self, timestamp: str, nonce: str, signature: str, serial: str, signature_type: str, body: bytes
+    ) -> None:
+        if signature.startswith(SIGNTEST_PREFIX):
             raise SignTestProbe("WeChat signature probe (WECHATPAY/SIGNTEST/) rejected")
-        if headers.signature_type != SCHEME:
+        if signature_type != SCHEME:
             raise SignatureError("unsupported Wechatpay-Signature-Type")
-        if not is_valid_serial(headers.serial):
+        # Every trusted serial was checked when it was added, so only an unknown one needs the pattern.
+        if serial not in self._keys and not is_valid_serial(serial):
             raise SignatureError("malformed Wechatpay-Serial")
-        if _TIMESTAMP.fullmatch(headers.timestamp) is None:
+        # isascii() and isdigit() together are exactly [0-9]+ (isdigit alone takes other scripts' digits).
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
             raise SignatureError("malformed Wechatpay-Timestamp")
-        timestamp = int(headers.timestamp)
-        if abs(self._clock() - timestamp) >= self._window_s:
+        now = self._clock()
+        if abs(now - int(timestamp)) >= self._window_s:
             raise SignatureError("Wechatpay-Timestamp outside the 5-minute window")
-        trusted = self._usable(headers.serial)
+        trusted = self._usable(serial, now)
         if trusted is None:
-            raise UnknownSerial(headers.serial)
-        message = response_message(headers.timestamp, headers.nonce, body)
-        if not rsa_verify(trusted.key, message, headers.signature):
+            raise UnknownSerial(serial)
+        message = response_message(timestamp, nonce, body)
+        if not rsa_verify(trusted.key, message, signature):
             raise SignatureError("signature does not verify")
 
 
