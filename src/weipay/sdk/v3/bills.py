@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlencode, urlsplit
 
+from .._bill import MAX_BILL_BYTES, inflate
 from ..errors import ConfigurationError, ProtocolError
 from ..operation import Api, Context, HttpRequest, HttpResponse
 from ._request import ACCEPT_JSON, read_model
@@ -25,8 +25,6 @@ __all__ = ["MAX_BILL_BYTES", "DownloadBill", "FundFlowBill", "TradeBill", "check
 
 BILL_TYPES = ("ALL", "SUCCESS", "REFUND", "RECHARGE_REFUND", "ALL_SPECIAL", "SUC_SPECIAL", "REF_SPECIAL")
 ACCOUNT_TYPES = ("BASIC", "OPERATION", "FEES")
-MAX_BILL_BYTES = 512 * 1024 * 1024
-"""Refuse to inflate a gzip bill beyond this, so a hostile file cannot exhaust memory."""
 _HASHES = {"SHA1": "sha1", "SHA256": "sha256"}
 
 
@@ -89,19 +87,6 @@ class FundFlowBill:
         return read_model(BillLocation.from_json, expect_json(response, "bill answer"), response)
 
 
-def _gunzip(data: bytes) -> bytes:
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(data, MAX_BILL_BYTES)
-    except zlib.error:
-        raise ProtocolError("bill is not valid gzip") from None
-    if inflater.unconsumed_tail:
-        raise ProtocolError(f"bill inflates beyond {MAX_BILL_BYTES} bytes")
-    if not inflater.eof:
-        raise ProtocolError("bill gzip stream is truncated")
-    return out
-
-
 def check_digest(location: BillLocation, data: bytes) -> None:
     """Compare ``data``'s digest with the signed ``hash_value``, in constant time."""
     algorithm = _HASHES.get(location.hash_type.upper())
@@ -138,7 +123,7 @@ class DownloadBill:
         """Inflate if gzip, check the digest of the uncompressed bytes, then parse."""
         expect_status(response, 200)
         try:
-            data = _gunzip(response.body) if self.gzip else response.body
+            data = inflate(response.body) if self.gzip else response.body
             check_digest(self.location, data)
             return parse_bill(data)
         except ProtocolError as exc:
