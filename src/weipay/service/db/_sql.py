@@ -11,7 +11,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["compare_and_set", "insert", "insert_ignore", "plain", "record_values", "upsert"]
+from weipay.service.usecases.stores import DuplicateRecord
+
+__all__ = ["compare_and_set", "insert", "insert_ignore", "is_unique_violation", "plain", "record_values", "upsert"]
+
+_PG_UNIQUE_VIOLATION = "23505"
+_SQLITE_UNIQUE = ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
 
 
 def plain(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,9 +53,26 @@ def insert_ignore(conn: sa.Connection, table: sa.Table, values: Mapping[str, Any
     return conn.execute(statement, plain(values)).first() is not None
 
 
+def is_unique_violation(error: sa.exc.IntegrityError) -> bool:
+    """True if ``error`` is a unique or primary-key collision (not a CHECK, NOT NULL or foreign-key failure)."""
+    driver_error = error.orig
+    if getattr(driver_error, "sqlstate", None) == _PG_UNIQUE_VIOLATION:
+        return True
+    return getattr(driver_error, "sqlite_errorname", None) in _SQLITE_UNIQUE
+
+
 def insert(conn: sa.Connection, table: sa.Table, values: Mapping[str, Any]) -> None:
-    """Insert one row with bound parameters (no per-call statement building)."""
-    conn.execute(table.insert(), plain(values))
+    """Insert one row with bound parameters (no per-call statement building).
+
+    A unique collision becomes the port-level ``DuplicateRecord``, so use cases can treat a racing
+    twin without knowing the driver; the transaction must still be rolled back (PostgreSQL aborts it).
+    """
+    try:
+        conn.execute(table.insert(), plain(values))
+    except sa.exc.IntegrityError as error:
+        if is_unique_violation(error):
+            raise DuplicateRecord(f"{table.name}: a row with the same unique key exists") from error
+        raise
 
 
 @functools.lru_cache(maxsize=512)

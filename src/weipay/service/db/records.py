@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from weipay.service.domain import Anomaly, CallRecord
+from weipay.service.domain import Anomaly, CallRecord, StoredNotification, UserSession
 
 from ._sql import insert, insert_ignore, record_values
 from .tables import anomalies, api_keys, call_log, notifications, user_sessions
@@ -21,37 +20,6 @@ __all__ = [
     "StoredNotification",
     "UserSession",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class StoredNotification:
-    """A raw notification as received (body redacted of nothing secret: it is WeChat's ciphertext or fields)."""
-
-    id: int
-    event_id: str
-    mchid: str
-    api: str
-    kind: str
-    outcome: str
-    body: str
-    received_at: float
-    out_trade_no: str | None
-    out_refund_no: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class UserSession:
-    """A mini-program user's session; ``session_key`` never leaves the server."""
-
-    mchid: str
-    appid: str
-    openid: str
-    unionid: str | None
-    created_at: float
-    expires_at: float
-
-    def __repr__(self) -> str:
-        return f"UserSession(appid={self.appid!r}, openid={self.openid!r})"
 
 
 _SET_OUTCOME = (

@@ -63,7 +63,7 @@ class OrderRepository:
         self._conn = conn
 
     def add(self, order: Order) -> None:
-        """Insert a new order (unique on (mchid, merchant_order_no) and (mchid, idempotency_key))."""
+        """Insert a new order; ``DuplicateRecord`` if its merchant_order_no or idempotency key is taken."""
         insert(self._conn, orders, record_values(order))
 
     def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
@@ -157,7 +157,7 @@ class AttemptRepository:
         self._conn = conn
 
     def add(self, attempt: PaymentAttempt) -> None:
-        """Insert a new attempt (unique on (mchid, out_trade_no), (order_id, seq) and transaction_id)."""
+        """Insert a new attempt; ``DuplicateRecord`` on (mchid, out_trade_no), (order_id, seq) or transaction_id."""
         insert(self._conn, payment_attempts, record_values(attempt))
 
     def get(self, attempt_id: str) -> PaymentAttempt | None:
@@ -220,7 +220,7 @@ class RefundRepository:
         self._conn = conn
 
     def add(self, refund: Refund) -> None:
-        """Insert a new refund (unique out_refund_no, (order_id, kind, seq), (order_id, merchant_refund_no))."""
+        """Insert a new refund; ``DuplicateRecord`` on out_refund_no, (order_id, kind, seq) or merchant_refund_no."""
         insert(self._conn, refunds, record_values(refund))
 
     def get(self, refund_id: str) -> Refund | None:

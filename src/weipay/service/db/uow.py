@@ -3,12 +3,16 @@
 ``with uow.write() as tx:`` opens a write transaction (``BEGIN IMMEDIATE`` on SQLite), commits when
 the block ends normally and rolls back on an exception. ``uow.read()`` is the same for reads
 (deferred BEGIN on SQLite). Use cases never hold a transaction across a WeChat call.
+
+The use cases see these classes only through their ports (``weipay.service.usecases.ports``:
+``UnitOfWork`` and ``Transaction``), which they satisfy structurally; the type check below keeps it so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -16,6 +20,9 @@ from .engine import READ_ONLY, create_engine_for
 from .job_queue import JobQueue
 from .records import AnomalyRepository, ApiKeyRepository, CallLogRepository, NotificationRepository, SessionRepository
 from .repositories import AttemptRepository, OrderRepository, RefundRepository
+
+if TYPE_CHECKING:
+    from weipay.service.usecases.ports import UnitOfWork
 
 __all__ = ["SqlUnitOfWork", "Transaction"]
 
@@ -74,3 +81,9 @@ class SqlUnitOfWork:
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
+
+
+if TYPE_CHECKING:
+
+    def _satisfies_the_ports(uow: SqlUnitOfWork) -> UnitOfWork:
+        return uow  # mypy fails here if a repository drifts from the use cases' Protocols

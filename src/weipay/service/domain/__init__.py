@@ -14,7 +14,7 @@ from .identifiers import (
     out_trade_no,
 )
 from .money import CURRENCY, MAX_AMOUNT_FEN, check_currency, check_fen, fen_to_yuan, yuan_to_fen
-from .records import Anomaly, CallRecord
+from .records import Anomaly, CallRecord, StoredNotification, UserSession
 from .states import (
     ATTEMPT_TRANSITIONS,
     ORDER_TRANSITIONS,
@@ -56,7 +56,9 @@ __all__ = [
     "RefundEvent",
     "RefundKind",
     "RefundStatus",
+    "StoredNotification",
     "UpstreamError",
+    "UserSession",
     "can_transition",
     "check_currency",
     "check_fen",

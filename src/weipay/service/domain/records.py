@@ -1,10 +1,10 @@
-"""Plain records that are not state machines: the call log entry and the anomaly."""
+"""Plain records that are not state machines: call log entries, anomalies, stored notifications, user sessions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Anomaly", "CallRecord"]
+__all__ = ["Anomaly", "CallRecord", "StoredNotification", "UserSession"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +42,34 @@ class Anomaly:
     refund_id: str | None = None
     resolved_at: float | None = None
     id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredNotification:
+    """A raw notification as received (body redacted of nothing secret: it is WeChat's ciphertext or fields)."""
+
+    id: int
+    event_id: str
+    mchid: str
+    api: str
+    kind: str
+    outcome: str
+    body: str
+    received_at: float
+    out_trade_no: str | None
+    out_refund_no: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserSession:
+    """A mini-program user's session; ``session_key`` never leaves the server."""
+
+    mchid: str
+    appid: str
+    openid: str
+    unionid: str | None
+    created_at: float
+    expires_at: float
+
+    def __repr__(self) -> str:
+        return f"UserSession(appid={self.appid!r}, openid={self.openid!r})"

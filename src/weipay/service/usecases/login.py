@@ -6,8 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from weipay.service.db import UserSession
-from weipay.service.domain import InvalidInput
+from weipay.service.domain import InvalidInput, UserSession
 
 from .ports import Clock, Gateway, MerchantConfig, UnitOfWork
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
-from weipay.service.db import Transaction
 from weipay.service.domain import CallRecord, PaymentAttempt, Refund, RefundStatus
 
 from .outbox import schedule_query, schedule_refund_sync
-from .ports import Clock, MerchantConfig, PaymentNotice, RefundNotice, UnitOfWork
+from .ports import Clock, MerchantConfig, PaymentNotice, RefundNotice, Transaction, UnitOfWork
 from .settlement import Applied, add_anomaly, settle_paid, settle_refund
 
 __all__ = ["accept_payment_notification", "accept_refund_notification", "record_anomaly"]

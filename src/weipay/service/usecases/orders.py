@@ -6,10 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-import sqlalchemy.exc
-
 from weipay.sdk.clock import system_clock
-from weipay.service.db import StoredNotification
 from weipay.service.domain import (
     CURRENCY,
     Anomaly,
@@ -21,13 +18,14 @@ from weipay.service.domain import (
     OrderStatus,
     PaymentAttempt,
     Refund,
+    StoredNotification,
     check_currency,
     check_fen,
     new_order_id,
 )
 
 from .outbox import schedule_expiry
-from .ports import Clock, MerchantConfig, UnitOfWork
+from .ports import Clock, DuplicateRecord, MerchantConfig, UnitOfWork
 
 __all__ = ["CreateOrder", "OrderDetails", "OrderEvents", "create_order", "load_order", "order_details", "order_events"]
 
@@ -138,7 +136,7 @@ def create_order(
         with uow.write() as tx:
             tx.orders.add(order)
             schedule_expiry(tx, order.id, due_at=order.expires_at, now=now)
-    except sqlalchemy.exc.IntegrityError:
+    except DuplicateRecord:
         # A concurrent twin won the unique constraint: answer as its retry would.
         existing = _existing(uow, merchant.mchid, request, idempotency_key)
         if existing is None:

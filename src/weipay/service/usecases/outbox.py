@@ -6,7 +6,7 @@ one webhook per order event, one automatic refund per double-paid attempt.
 
 from __future__ import annotations
 
-from weipay.service.db import Transaction
+from .ports import Transaction
 
 __all__ = [
     "AUTO_REFUND",

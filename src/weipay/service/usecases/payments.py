@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from weipay.service.db import Transaction
 from weipay.service.domain import (
     ApiVersion,
     AttemptEvent,
@@ -30,7 +29,7 @@ from weipay.service.domain import (
 
 from .orders import load_order
 from .outbox import schedule_query
-from .ports import Clock, Gateway, MerchantConfig, Outcome, PaymentStatus, PrepayAnswer, UnitOfWork
+from .ports import Clock, Gateway, MerchantConfig, Outcome, PaymentStatus, PrepayAnswer, Transaction, UnitOfWork
 from .settlement import Applied, add_anomaly, apply_attempt_event, settle_paid
 
 __all__ = ["PaymentStart", "appid_for", "close_open_attempt", "query_delay_s", "start_payment", "sync_attempt"]

@@ -2,8 +2,10 @@
 
 The gateway (``weipay.service.gateway``) implements :class:`Gateway` over ``weipay.sdk``; tests may
 drive it with the simulator as an httpx transport. The unit of work is
-``weipay.service.db.SqlUnitOfWork``. Merchant policy arrives as a :class:`MerchantConfig` value
-built by the web layer from its settings.
+``weipay.service.db.SqlUnitOfWork``: it implements :class:`UnitOfWork` and its transactions
+:class:`Transaction` structurally, without this module knowing it exists. A write that loses a unique
+constraint to a concurrent twin surfaces here as :class:`DuplicateRecord`, never as a driver error.
+Merchant policy arrives as a :class:`MerchantConfig` value built by the web layer from its settings.
 """
 
 from __future__ import annotations
@@ -15,22 +17,44 @@ from datetime import date
 from enum import StrEnum
 from typing import Protocol
 
-from weipay.service.db import Transaction
 from weipay.service.domain import ApiVersion, CallRecord, PaymentAttempt, Refund
 
+from .stores import (
+    AnomalyStore,
+    AttemptStore,
+    CallLog,
+    DuplicateRecord,
+    NotificationInbox,
+    OrderStore,
+    Outbox,
+    RefundStore,
+    SessionStore,
+    Transaction,
+)
+
 __all__ = [
+    "AnomalyStore",
+    "AttemptStore",
     "BillEntry",
+    "CallLog",
     "Clock",
     "CloseAnswer",
+    "DuplicateRecord",
     "Gateway",
     "LoginAnswer",
     "MerchantConfig",
+    "NotificationInbox",
+    "OrderStore",
+    "Outbox",
     "Outcome",
     "PaymentNotice",
     "PaymentStatus",
     "PrepayAnswer",
     "RefundAnswer",
     "RefundNotice",
+    "RefundStore",
+    "SessionStore",
+    "Transaction",
     "UnitOfWork",
 ]
 
@@ -179,7 +203,7 @@ class MerchantConfig:
 
 
 class UnitOfWork(Protocol):
-    """Opens transactions; see ``weipay.service.db.SqlUnitOfWork``."""
+    """Opens transactions (implemented by ``weipay.service.db.SqlUnitOfWork``)."""
 
     def write(self) -> AbstractContextManager[Transaction]:
         """A write transaction (BEGIN IMMEDIATE on SQLite); commits on success."""

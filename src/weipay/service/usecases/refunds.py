@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 
-from weipay.service.db import Transaction
 from weipay.service.domain import (
     REFUND_TRANSITIONS,
     AttemptStatus,
@@ -32,7 +31,7 @@ from weipay.service.domain import (
 )
 
 from .outbox import schedule_refund_sync
-from .ports import Clock, Gateway, MerchantConfig, Outcome, RefundAnswer, UnitOfWork
+from .ports import Clock, Gateway, MerchantConfig, Outcome, RefundAnswer, Transaction, UnitOfWork
 from .settlement import add_anomaly, settle_refund
 
 __all__ = [

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 
-from weipay.service.db import Transaction
 from weipay.service.domain import (
     ATTEMPT_TRANSITIONS,
     ORDER_TRANSITIONS,
@@ -30,6 +29,7 @@ from weipay.service.domain import (
 )
 
 from .outbox import schedule_auto_refund, schedule_webhook
+from .ports import Transaction
 
 __all__ = ["Applied", "add_anomaly", "apply_attempt_event", "settle_paid", "settle_refund"]
 

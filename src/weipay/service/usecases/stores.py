@@ -1,0 +1,288 @@
+"""The storage ports: what the use cases ask of one open transaction, as Protocols.
+
+``weipay.service.db`` implements these structurally (its repositories have exactly these methods);
+the use cases never import it. Each state change is a compare-and-set whose boolean says whether
+this caller won, so a lost race is a harmless no-op rather than an error. Only what a use case calls
+is declared here: console listings and queue claiming stay private to the database layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from weipay.service.domain import (
+    Anomaly,
+    AttemptStatus,
+    CallRecord,
+    Order,
+    OrderStatus,
+    PaymentAttempt,
+    Refund,
+    RefundKind,
+    RefundStatus,
+    StoredNotification,
+    UserSession,
+)
+
+__all__ = [
+    "AnomalyStore",
+    "AttemptStore",
+    "CallLog",
+    "DuplicateRecord",
+    "NotificationInbox",
+    "OrderStore",
+    "Outbox",
+    "RefundStore",
+    "SessionStore",
+    "Transaction",
+]
+
+
+class DuplicateRecord(Exception):
+    """An insert collided with a unique constraint: a concurrent twin stored the same record first.
+
+    The transaction that raised it is rolled back; the caller decides whether the twin's record is
+    the answer (an idempotent retry) or a conflict.
+    """
+
+
+class OrderStore(Protocol):
+    """Business orders."""
+
+    def add(self, order: Order) -> None:
+        """Insert a new order; ``DuplicateRecord`` if (mchid, merchant_order_no) or the idempotency key is taken."""
+        ...
+
+    def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
+        """The order, optionally row-locked for the rest of the transaction."""
+        ...
+
+    def by_merchant_order_no(self, mchid: str, merchant_order_no: str) -> Order | None:
+        """The order the merchant knows by ``merchant_order_no``."""
+        ...
+
+    def by_idempotency_key(self, mchid: str, idempotency_key: str) -> Order | None:
+        """The order created under ``Idempotency-Key``."""
+        ...
+
+    def compare_and_set(self, order_id: str, expected: Sequence[OrderStatus], /, **changes: Any) -> bool:
+        """Apply ``changes`` if the order is still in one of ``expected``; True if this call won."""
+        ...
+
+    def reserve_refund(self, order_id: str, amount_fen: int, now: float) -> bool:
+        """Promise ``amount_fen`` to a refund if it fits in what is still refundable."""
+        ...
+
+    def release_refund(self, order_id: str, amount_fen: int, now: float) -> bool:
+        """Give a failed or rejected refund's reservation back."""
+        ...
+
+    def settle_refund(
+        self, order_id: str, amount_fen: int, status: OrderStatus, expected: OrderStatus, now: float
+    ) -> bool:
+        """Move a succeeded refund's reservation into ``refunded_fen`` and set the order's status."""
+        ...
+
+
+class AttemptStore(Protocol):
+    """Payment attempts: one WeChat order each."""
+
+    def add(self, attempt: PaymentAttempt) -> None:
+        """Insert a new attempt; ``DuplicateRecord`` if its out_trade_no or (order_id, seq) is taken."""
+        ...
+
+    def get(self, attempt_id: str) -> PaymentAttempt | None:
+        """The attempt by id."""
+        ...
+
+    def by_out_trade_no(self, mchid: str, out_trade_no: str) -> PaymentAttempt | None:
+        """The attempt WeChat knows as ``out_trade_no`` for merchant ``mchid``."""
+        ...
+
+    def by_transaction_id(self, transaction_id: str) -> PaymentAttempt | None:
+        """The attempt paid by WeChat transaction ``transaction_id``."""
+        ...
+
+    def for_order(self, order_id: str) -> list[PaymentAttempt]:
+        """Every attempt of an order, oldest first."""
+        ...
+
+    def succeeded_between(self, mchid: str, start: float, end: float) -> list[PaymentAttempt]:
+        """Attempts of ``mchid`` paid within ``[start, end)``."""
+        ...
+
+    def next_seq(self, order_id: str) -> int:
+        """The next attempt number of an order."""
+        ...
+
+    def compare_and_set(self, attempt_id: str, expected: Sequence[AttemptStatus], /, **changes: Any) -> bool:
+        """Apply ``changes`` if the attempt is still in one of ``expected``; True if this call won."""
+        ...
+
+    def touch(self, attempt_id: str, /, **changes: Any) -> None:
+        """Update bookkeeping fields (never ``status``: that goes through ``compare_and_set``)."""
+        ...
+
+
+class RefundStore(Protocol):
+    """Refunds."""
+
+    def add(self, refund: Refund) -> None:
+        """Insert a new refund; ``DuplicateRecord`` if its out_refund_no or merchant_refund_no is taken."""
+        ...
+
+    def get(self, refund_id: str) -> Refund | None:
+        """The refund by id."""
+        ...
+
+    def by_out_refund_no(self, out_refund_no: str) -> Refund | None:
+        """The refund WeChat knows as ``out_refund_no``."""
+        ...
+
+    def by_merchant_refund_no(self, order_id: str, merchant_refund_no: str) -> Refund | None:
+        """The refund the merchant asked for under ``merchant_refund_no``."""
+        ...
+
+    def for_order(self, order_id: str) -> list[Refund]:
+        """Every refund of an order, oldest first."""
+        ...
+
+    def next_seq(self, order_id: str, kind: RefundKind) -> int:
+        """The next refund number of an order for ``kind``."""
+        ...
+
+    def compare_and_set(self, refund_id: str, expected: Sequence[RefundStatus], /, **changes: Any) -> bool:
+        """Apply ``changes`` if the refund is still in one of ``expected``; True if this call won."""
+        ...
+
+    def touch(self, refund_id: str, /, **changes: Any) -> None:
+        """Update bookkeeping fields (never ``status``)."""
+        ...
+
+
+class NotificationInbox(Protocol):
+    """The raw inbox: one row per WeChat event id, whatever the number of deliveries."""
+
+    def insert_once(
+        self,
+        *,
+        event_id: str,
+        mchid: str,
+        api: str,
+        kind: str,
+        outcome: str,
+        body: str,
+        received_at: float,
+        out_trade_no: str | None = None,
+        out_refund_no: str | None = None,
+    ) -> bool:
+        """Store a notification unless its event id is already stored; True for the first delivery."""
+        ...
+
+    def set_outcome(self, event_id: str, outcome: str) -> None:
+        """Record what applying the notification did (applied, duplicate, anomaly...)."""
+        ...
+
+    def for_out_trade_nos(self, out_trade_nos: list[str]) -> list[StoredNotification]:
+        """Notifications about any of ``out_trade_nos``, oldest first."""
+        ...
+
+
+class AnomalyStore(Protocol):
+    """Anomalies: stored, alerted, never applied."""
+
+    def add(self, anomaly: Anomaly) -> None:
+        """Store an anomaly."""
+        ...
+
+    def list(self, *, order_id: str | None = None, kind: str | None = None, limit: int = 100) -> list[Anomaly]:
+        """Newest first."""
+        ...
+
+
+class CallLog(Protocol):
+    """Every WeChat call and notification, per order."""
+
+    def add(self, record: CallRecord, **links: Any) -> None:
+        """Store a call record, with ``order_id``/``attempt_id``/``refund_id`` links filled in if given."""
+        ...
+
+    def for_order(self, order_id: str, limit: int = 500) -> list[CallRecord]:
+        """The order's calls and notifications, oldest first."""
+        ...
+
+
+class Outbox(Protocol):
+    """Follow-up jobs, written in the same transaction as the state change they follow."""
+
+    def enqueue(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        due_at: float,
+        now: float,
+        dedupe_key: str | None = None,
+        order_id: str | None = None,
+        rearm: bool = False,
+        max_attempts: int = 20,
+    ) -> bool:
+        """Add a job; with a ``dedupe_key`` at most one exists per key (``rearm`` makes a finished one due again)."""
+        ...
+
+
+class SessionStore(Protocol):
+    """Mini-program user sessions keyed by the hash of the token handed out."""
+
+    def add(self, *, token_hash: str, session: UserSession, session_key: str) -> None:
+        """Store a session; ``session_key`` stays server-side."""
+        ...
+
+    def get(self, token_hash: str, now: float) -> UserSession | None:
+        """The unexpired session for a token hash."""
+        ...
+
+
+class Transaction(Protocol):
+    """The stores of one open transaction; everything done through them commits or rolls back together."""
+
+    @property
+    def orders(self) -> OrderStore:
+        """Business orders."""
+        ...
+
+    @property
+    def attempts(self) -> AttemptStore:
+        """Payment attempts."""
+        ...
+
+    @property
+    def refunds(self) -> RefundStore:
+        """Refunds."""
+        ...
+
+    @property
+    def notifications(self) -> NotificationInbox:
+        """The raw notification inbox."""
+        ...
+
+    @property
+    def anomalies(self) -> AnomalyStore:
+        """Anomalies."""
+        ...
+
+    @property
+    def calls(self) -> CallLog:
+        """The call log."""
+        ...
+
+    @property
+    def jobs(self) -> Outbox:
+        """The outbox."""
+        ...
+
+    @property
+    def sessions(self) -> SessionStore:
+        """User sessions."""
+        ...
