@@ -55,3 +55,27 @@ def test_db_upgrade_reports_unreachable_database() -> None:
 def test_reconcile_validates_the_date(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["reconcile", "--date", "23/11/2026"])
     assert result.exit_code == 2 and "%Y-%m-%d" in result.output
+
+
+def test_reconcile_a_day_against_the_simulator_over_loopback(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from weipay.cli._service_demo import DemoStack, run_script
+
+    stack = DemoStack(tmp_path / "demo", "127.0.0.1", 0, 0, 0, 1.0)
+    stack.start()
+    try:
+        assert run_script(stack, echo=lambda line: None, timeout_s=20)
+        merchant = stack.runtime.settings.merchants[0]
+        config = tmp_path / "weipay.json"
+        config.write_text(json.dumps({
+            "database_url": stack.database_url,
+            "merchants": [{"mchid": merchant.mchid, "bundle_dir": str(merchant.bundle_dir),
+                           "wechat": merchant.wechat.model_dump(mode="json")}],
+        }))  # fmt: skip
+        today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+        result = CliRunner().invoke(cli, ["reconcile", "--config", str(config), "--date", today])
+    finally:
+        stack.stop()
+    assert result.exit_code == 0, result.output
+    assert f"{merchant.mchid}: 2 bill lines, 1 payments matched, 0 discrepancies" in result.output

@@ -135,7 +135,7 @@ def reconcile(config_path: Path | None, bill_date: dt.datetime, mchid: str | Non
             for merchant_id in merchants:
                 try:
                     report = runtime.reconcile_day(merchant_id, bill_date.date())
-                    progress.console.print(f"{merchant_id}: {report}")
+                    progress.console.print(_describe_report(merchant_id, report))
                 except Exception as exc:  # one merchant's failure must not hide the others' reports
                     failed = True
                     progress.console.print(f"{merchant_id}: failed: {type(exc).__name__}: {exc}")
@@ -148,6 +148,18 @@ def reconcile(config_path: Path | None, bill_date: dt.datetime, mchid: str | Non
 
 def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
+
+
+def _describe_report(mchid: str, report: Any) -> str:
+    discrepancies = list(getattr(report, "discrepancies", []))
+    lines = [
+        f"{mchid}: {getattr(report, 'bill_lines', '?')} bill lines, {getattr(report, 'payments_matched', '?')} "
+        f"payments matched, {len(discrepancies)} discrepancies"
+    ]
+    for item in discrepancies:
+        repaired = "repaired" if getattr(item, "repaired", False) else "to review"
+        lines.append(f"  {item.kind} {item.out_trade_no} {getattr(item, 'detail', '')} ({repaired})")
+    return "\n".join(lines)
 
 
 @click.command()
