@@ -13,12 +13,11 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 
-from weipay.service.db import Job
+from weipay.service.db import Job, SqlUnitOfWork
 from weipay.service.domain import AttemptStatus
 from weipay.service.usecases import (
     Gateway,
     MerchantConfig,
-    UnitOfWork,
     auto_refund_attempt,
     load_order,
     sync_attempt,
@@ -44,7 +43,7 @@ class JobContext:
 
     def __init__(
         self,
-        uow: UnitOfWork,
+        uow: SqlUnitOfWork,
         gateway: Gateway,
         clock: Callable[[], float],
         merchants: Mapping[str, MerchantConfig] | None = None,
@@ -123,7 +122,7 @@ def _backoff_s(attempts: int) -> float:
 
 
 def run_due_jobs(
-    uow: UnitOfWork,
+    uow: SqlUnitOfWork,
     gateway: Gateway,
     clock: Callable[[], float],
     limit: int = 50,
@@ -174,7 +173,7 @@ def _uncounted(job: Job) -> Job:
 
 
 def run_forever(
-    uow: UnitOfWork,
+    uow: SqlUnitOfWork,
     gateway: Gateway,
     clock: Callable[[], float],
     *,
