@@ -45,10 +45,20 @@ def optional_fen(fields: Mapping[str, str], name: str) -> int | None:
 
 def parse_compact_time(text: str, name: str) -> dt.datetime:
     """``yyyyMMddHHmmss`` in Beijing time (``time_end``)."""
-    if not re.fullmatch(r"[0-9]{14}", text):
+    # isascii() and isdigit() together are exactly [0-9]; slicing the fixed columns gives what
+    # strptime("%Y%m%d%H%M%S") gives for 14 digits, for a fraction of its cost (once per notification).
+    if len(text) != 14 or not (text.isascii() and text.isdigit()):
         raise ProtocolError(f"<{name}> is not yyyyMMddHHmmss")
     try:
-        return dt.datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=BEIJING)
+        return dt.datetime(
+            int(text[0:4]),
+            int(text[4:6]),
+            int(text[6:8]),
+            int(text[8:10]),
+            int(text[10:12]),
+            int(text[12:14]),
+            tzinfo=BEIJING,
+        )
     except ValueError as exc:
         raise ProtocolError(f"<{name}> is not a valid time") from exc
 

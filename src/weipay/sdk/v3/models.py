@@ -207,12 +207,19 @@ def _plain_transaction(data: dict[str, Any]) -> Transaction | None:
         and (payer is None or type(payer) is dict)
     ):
         return None
-    optional = get("transaction_id"), get("trade_type"), get("trade_state_desc"), get("bank_type"), get("attach")
-    success_text = get("success_time")
+    transaction_id, trade_type, trade_state_desc = get("transaction_id"), get("trade_type"), get("trade_state_desc")
+    bank_type, attach, success_text = get("bank_type"), get("attach"), get("success_time")
     payer_openid = None if payer is None else payer.get("openid")
-    for value in (*optional, success_text, payer_openid):
-        if value is not None and type(value) is not str:
-            return None
+    if not (
+        (transaction_id is None or type(transaction_id) is str)
+        and (trade_type is None or type(trade_type) is str)
+        and (trade_state_desc is None or type(trade_state_desc) is str)
+        and (bank_type is None or type(bank_type) is str)
+        and (attach is None or type(attach) is str)
+        and (success_text is None or type(success_text) is str)
+        and (payer_openid is None or type(payer_openid) is str)
+    ):
+        return None
     success_time = None
     if success_text:
         success_time = _time_or_none(success_text)
@@ -230,7 +237,6 @@ def _plain_transaction(data: dict[str, Any]) -> Transaction | None:
     money = _TransactionAmountDraft()
     money.total_fen, money.payer_total_fen = total, payer_total
     money.currency, money.payer_currency = currency or "CNY", payer_currency
-    transaction_id, trade_type, trade_state_desc, bank_type, attach = optional
     draft = _TransactionDraft()
     draft.appid, draft.mchid, draft.out_trade_no, draft.trade_state = appid, mchid, out_trade_no, trade_state
     draft.amount = _seal(money, TransactionAmount)
