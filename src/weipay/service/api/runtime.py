@@ -7,28 +7,21 @@ methods, each of which runs exactly one use case. Nothing here is global.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import logging
 import secrets
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
-from weipay.sdk import Client
-from weipay.sdk.credentials import MerchantCredentials
-
 from .. import usecases
-from ..db import SqlUnitOfWork, Transaction
-from ..domain import ApiVersion, Channel, Order, PaymentAttempt, Refund
-from ..settings import MerchantSettings, Settings
-from ..usecases.ports import MerchantConfig
+from ..db import SqlUnitOfWork
+from ..domain import Channel, Order, PaymentAttempt, Refund
+from ..settings import Settings
 from .auth import Authenticator, Principal
 from .errors import ApiError
 from .inbox import NotificationInbox
@@ -36,88 +29,11 @@ from .metrics import Metrics
 from .presenters import order_out
 from .qr import QrSigner
 from .schemas import CreateOrderIn, CreateRefundIn, OrderOut, PaymentOut
+from .wiring import MerchantRuntime, SerializedWrites, merchant_runtime, route_login
 
-__all__ = ["MerchantRuntime", "Runtime"]
+__all__ = ["Runtime"]
 
 log = logging.getLogger("weipay.service")
-
-
-@dataclass(frozen=True)
-class MerchantRuntime:
-    """One merchant: its settings, credentials, SDK client and the use cases' view of it."""
-
-    settings: MerchantSettings
-    credentials: MerchantCredentials
-    client: Client
-    config: MerchantConfig
-
-    @property
-    def mchid(self) -> str:
-        """The merchant id."""
-        return self.settings.mchid
-
-
-def _merchant_runtime(
-    merchant: MerchantSettings,
-    settings: Settings,
-    *,
-    wechat_transport: httpx.BaseTransport | None,
-    secure_transport: httpx.BaseTransport | None,
-    clock: Callable[[], float],
-) -> MerchantRuntime:
-    credentials = merchant.credentials()
-    account = merchant.bundle_account()
-    wechat = merchant.wechat
-    explicit = wechat.model_fields_set
-    base_url = wechat.base_url if "base_url" in explicit or not account else account.get("base_url", wechat.base_url)
-    https_base_url = wechat.https_base_url or account.get("https_base_url") or base_url
-    login_base_url = wechat.login_base_url if "login_base_url" in explicit or not account else base_url
-    ca_path = wechat.ca_path
-    if ca_path is None and merchant.bundle_dir is not None and (merchant.bundle_dir / "simulator_ca.pem").exists():
-        ca_path = merchant.bundle_dir / "simulator_ca.pem"
-    client = Client(
-        credentials,
-        transport=wechat_transport,
-        secure_transport=secure_transport,
-        base_url=base_url,
-        secure_base_url=https_base_url,
-        login_base_url=login_base_url,
-        timeout_s=wechat.timeout_s,
-        clock=clock,
-        verify_tls=str(ca_path) if ca_path is not None else True,
-    )
-    config = MerchantConfig(
-        mchid=merchant.mchid,
-        appids=credentials.appids,
-        default_api=ApiVersion(merchant.default_api),
-        refund_approval_required=merchant.refund_approval_required,
-        notify_expected_after_s=settings.notify_expected_after_s,
-        webhook_url=merchant.webhook_url,
-        webhook_secret=merchant.webhook_secret.get_secret_value() if merchant.webhook_secret else None,
-    )
-    return MerchantRuntime(merchant, credentials, client, config)
-
-
-class SerializedWrites(SqlUnitOfWork):
-    """On SQLite, write transactions queue on an in-process lock before ``BEGIN IMMEDIATE``.
-
-    SQLite has a single writer; threads that race for it sleep in the busy handler with growing
-    back-off, which turns a burst of notifications into multi-second tail latency. Queueing them on a
-    lock hands the database over without sleeping. Other processes still coordinate through SQLite's own
-    lock (busy_timeout). PostgreSQL writers run concurrently and take no lock here.
-    """
-
-    def __init__(self, engine: sa.Engine) -> None:
-        super().__init__(engine)
-        self._lock: contextlib.AbstractContextManager[Any] = (
-            threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
-        )
-
-    @contextlib.contextmanager
-    def write(self) -> Iterator[Transaction]:
-        """A write transaction, serialised on SQLite."""
-        with self._lock, super().write() as tx:
-            yield tx
 
 
 class Runtime:
@@ -162,8 +78,8 @@ class Runtime:
 
         clock = clock or time.time
         merchants = {
-            m.mchid: _merchant_runtime(
-                m, settings, wechat_transport=_route_login(wechat_transport, login_transport, m),
+            m.mchid: merchant_runtime(
+                m, settings, wechat_transport=route_login(wechat_transport, login_transport, m),
                 secure_transport=secure_transport, clock=clock,
             )
             for m in settings.merchants
@@ -383,32 +299,6 @@ class Runtime:
             mchid=mchid if mchid in self.merchants else None,
             reason=reason, size_bytes=len(body), sha256=hashlib.sha256(body).hexdigest()[:16],
         )
-
-
-class _LoginRouter(httpx.BaseTransport):
-    """Sends requests for the login host to ``login``, everything else to ``api``."""
-
-    def __init__(self, api: httpx.BaseTransport, login: httpx.BaseTransport, login_host: str) -> None:
-        self._api, self._login, self._login_host = api, login, login_host
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """Route by host."""
-        target = self._login if request.url.host == self._login_host else self._api
-        return target.handle_request(request)
-
-    def close(self) -> None:
-        """Close both."""
-        self._api.close()
-        self._login.close()
-
-
-def _route_login(
-    api: httpx.BaseTransport | None, login: httpx.BaseTransport | None, merchant: MerchantSettings
-) -> httpx.BaseTransport | None:
-    if login is None or login is api:
-        return api
-    login_host = httpx.URL(merchant.wechat.login_base_url).host
-    return _LoginRouter(api or httpx.HTTPTransport(), login, login_host)
 
 
 def _call_row(call: Any) -> dict[str, Any]:
