@@ -182,7 +182,9 @@ class DemoStack:
                 ],
             },
         )
-        self.runtime = Runtime.build(settings)
+        # One clock for both: the simulator signs notifications with its (possibly scaled, persisted) time,
+        # and the service checks them against the same time, whatever --time-scale says.
+        self.runtime = Runtime.build(settings, clock=self.simulator.now)
         self._add_server(ThreadedServer(create_app(settings, runtime=self.runtime), self.host, self.port))
         self._spawn(self._worker, "service-worker")
 
