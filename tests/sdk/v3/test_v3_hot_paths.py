@@ -12,7 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from weipay.sdk.errors import ProtocolError, SignatureError
-from weipay.sdk.v3 import SignedHeaders, Transaction, TransactionNotification, Verifier, parse_notification
+from weipay.sdk.v3 import (
+    RefundResult,
+    SignedHeaders,
+    Transaction,
+    TransactionNotification,
+    Verifier,
+    parse_notification,
+)
+from weipay.sdk.v3._fast_models import plain_refund_result, plain_transaction
 from weipay.sdk.v3.models import read_envelope
 from weipay.sdk.v3.wechat_side import build_notification
 
@@ -72,11 +80,15 @@ def _outcome(build: Any, data: Any) -> object:
         return ("ProtocolError", str(exc))
 
 
+def _shortcut_or_general(data: Any) -> object:
+    """What parse_notification does: the shortcut, or from_json when the shortcut declines."""
+    return _outcome(lambda value: plain_transaction(value) or Transaction.from_json(value), data)
+
+
 @settings(max_examples=600, deadline=None)
 @given(_transactions())
 def test_plain_dict_transaction_matches_the_general_reader(data: dict[str, Any]) -> None:
-    """A read-only mapping takes the general ``_Reader`` path; a dict takes the shortcut."""
-    assert _outcome(Transaction.from_json, data) == _outcome(Transaction.from_json, MappingProxyType(data))
+    assert _shortcut_or_general(data) == _outcome(Transaction.from_json, data)
 
 
 _ODD = [None, "", "x", 0, 1, True, False, 1.5, [], {}, ["x"], {"openid": 1}, {"openid": "o"}, "2026-01-04T18:30:59Z"]
@@ -104,12 +116,50 @@ def test_every_single_field_change_reads_alike(change: tuple[str, str | None, ob
         del target[key]
     else:
         target[key] = value
-    assert _outcome(Transaction.from_json, data) == _outcome(Transaction.from_json, MappingProxyType(data))
+    assert _shortcut_or_general(data) == _outcome(Transaction.from_json, data)
+
+
+REFUND: dict[str, Any] = {
+    "mchid": "1230000109",
+    "out_trade_no": "ORDER_000001",
+    "transaction_id": "4200000483202001042069747825",
+    "out_refund_no": "R_000001",
+    "refund_id": "50300103182020010413419046597",
+    "refund_status": "SUCCESS",
+    "success_time": "2026-01-05T10:00:00+08:00",
+    "user_received_account": "支付用户零钱",
+    "amount": {"total": 100, "refund": 40, "payer_total": 90, "payer_refund": 40, "settlement_total": 100},
+}
+
+
+def _refund_changes() -> list[tuple[str, str | None, object]]:
+    changes: list[tuple[str, str | None, object]] = []
+    for name in sorted(REFUND):
+        changes += [(name, None, value) for value in [_ABSENT, *_ODD, "2026-01-05T10:00:00", "2026-01-05"]]
+    members = ("total", "refund", "payer_total", "payer_refund", "settlement_total", "settlement_refund")
+    for member in (*members, "discount_refund", "currency"):
+        changes += [("amount", member, value) for value in [_ABSENT, *_ODD, -1, 2**70]]
+    return changes
+
+
+@pytest.mark.parametrize("change", _refund_changes(), ids=repr)
+def test_every_single_refund_field_change_reads_alike(change: tuple[str, str | None, object]) -> None:
+    name, member, value = change
+    data = json.loads(json.dumps(REFUND))
+    target = data if member is None else data[name]
+    key = name if member is None else member
+    if value is _ABSENT:
+        target.pop(key, None)
+    else:
+        target[key] = value
+    shortcut = _outcome(lambda value: plain_refund_result(value) or RefundResult.from_json(value), data)
+    assert shortcut == _outcome(RefundResult.from_json, data)
 
 
 def test_shortcut_objects_are_the_frozen_dataclasses() -> None:
-    fast = Transaction.from_json(dict(TRANSACTION))
-    general = Transaction.from_json(MappingProxyType(TRANSACTION))
+    fast = plain_transaction(dict(TRANSACTION))
+    general = Transaction.from_json(TRANSACTION)
+    assert fast is not None
     assert type(fast) is Transaction and type(fast.amount) is type(general.amount)
     assert fast == general and hash(fast.amount) == hash(general.amount) and repr(fast) == repr(general)
     with pytest.raises(AttributeError):

@@ -6,10 +6,10 @@ of the wrong type is a :class:`~weipay.sdk.errors.ProtocolError`. Amounts are in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from ..errors import ProtocolError
 from ._time import parse_rfc3339
@@ -77,34 +77,6 @@ class _Reader:
         return value if value is not None else {}
 
 
-_Model = TypeVar("_Model")
-
-
-def _draft_of(model: type) -> Callable[[], Any]:
-    """A mutable class with ``model``'s exact slot layout, to fill in and then :func:`_seal`.
-
-    A frozen dataclass's ``__init__`` stores each field through ``object.__setattr__``, which costs
-    more than all the checks of a notification's resource; plain attribute stores on a same-layout
-    twin followed by one ``__class__`` assignment build the identical frozen object.
-    """
-    return type(f"_{model.__name__}Draft", (), {"__slots__": vars(model)["__slots__"]})
-
-
-def _seal(draft: Any, model: type[_Model]) -> _Model:
-    """Turn a fully filled draft into the frozen ``model`` (same layout, so CPython allows it)."""
-    draft.__class__ = model
-    return cast(_Model, draft)
-
-
-def _time_or_none(text: str) -> datetime | None:
-    """A zone-aware time, or None for anything :func:`parse_rfc3339` would refuse."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo is not None else None
-
-
 @dataclass(frozen=True, slots=True)
 class PrepayResult:
     """The answer of a prepay call: one of the three is set, depending on the channel."""
@@ -164,10 +136,6 @@ class Transaction:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Transaction:
         """Read a Transaction; unpaid orders lack transaction_id, payer, bank_type and success_time."""
-        if cls is Transaction and type(data) is dict:
-            built = _plain_transaction(data)
-            if built is not None:
-                return built
         reader = _Reader(data, "transaction")
         return cls(
             appid=reader.text("appid"),
@@ -183,67 +151,6 @@ class Transaction:
             success_time=reader.time_or_none("success_time"),
             payer_openid=_Reader(reader.mapping("payer", required=False), "transaction.payer").text_or_none("openid"),
         )
-
-
-_TransactionDraft = _draft_of(Transaction)
-_TransactionAmountDraft = _draft_of(TransactionAmount)
-
-
-def _plain_transaction(data: dict[str, Any]) -> Transaction | None:
-    """The usual decoded JSON, built without per-field dispatch; None sends it to the checking reader.
-
-    Same rules as the ``_Reader`` path of :meth:`Transaction.from_json`, which alone words the
-    errors: anything unusual (a missing field, a wrong type, a bad time) returns None here.
-    """
-    get = data.get
-    appid, mchid, out_trade_no, trade_state = get("appid"), get("mchid"), get("out_trade_no"), get("trade_state")
-    amount, payer = get("amount"), get("payer")
-    if not (
-        type(appid) is str
-        and type(mchid) is str
-        and type(out_trade_no) is str
-        and type(trade_state) is str
-        and type(amount) is dict
-        and (payer is None or type(payer) is dict)
-    ):
-        return None
-    transaction_id, trade_type, trade_state_desc = get("transaction_id"), get("trade_type"), get("trade_state_desc")
-    bank_type, attach, success_text = get("bank_type"), get("attach"), get("success_time")
-    payer_openid = None if payer is None else payer.get("openid")
-    if not (
-        (transaction_id is None or type(transaction_id) is str)
-        and (trade_type is None or type(trade_type) is str)
-        and (trade_state_desc is None or type(trade_state_desc) is str)
-        and (bank_type is None or type(bank_type) is str)
-        and (attach is None or type(attach) is str)
-        and (success_text is None or type(success_text) is str)
-        and (payer_openid is None or type(payer_openid) is str)
-    ):
-        return None
-    success_time = None
-    if success_text:
-        success_time = _time_or_none(success_text)
-        if success_time is None:
-            return None
-    total, payer_total = amount.get("total"), amount.get("payer_total")
-    currency, payer_currency = amount.get("currency"), amount.get("payer_currency")
-    if not (
-        type(total) is int
-        and (payer_total is None or type(payer_total) is int)
-        and (currency is None or type(currency) is str)
-        and (payer_currency is None or type(payer_currency) is str)
-    ):
-        return None
-    money = _TransactionAmountDraft()
-    money.total_fen, money.payer_total_fen = total, payer_total
-    money.currency, money.payer_currency = currency or "CNY", payer_currency
-    draft = _TransactionDraft()
-    draft.appid, draft.mchid, draft.out_trade_no, draft.trade_state = appid, mchid, out_trade_no, trade_state
-    draft.amount = _seal(money, TransactionAmount)
-    draft.transaction_id, draft.trade_type = transaction_id or None, trade_type or None
-    draft.trade_state_desc, draft.bank_type, draft.attach = trade_state_desc or "", bank_type or None, attach
-    draft.success_time, draft.payer_openid = success_time, payer_openid
-    return _seal(draft, Transaction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,30 +285,6 @@ class RefundNotification:
     refund: RefundResult
 
 
-_TransactionNotificationDraft = _draft_of(TransactionNotification)
-_RefundNotificationDraft = _draft_of(RefundNotification)
-
-
-def transaction_notification(
-    notification_id: str, event_type: str, create_time: datetime, summary: str, transaction: Transaction
-) -> TransactionNotification:
-    """``TransactionNotification(...)`` without the frozen ``__init__``'s per-field cost (hot path)."""
-    draft = _TransactionNotificationDraft()
-    draft.id, draft.event_type, draft.create_time, draft.summary = notification_id, event_type, create_time, summary
-    draft.transaction = transaction
-    return _seal(draft, TransactionNotification)
-
-
-def refund_notification(
-    notification_id: str, event_type: str, create_time: datetime, summary: str, refund: RefundResult
-) -> RefundNotification:
-    """``RefundNotification(...)`` without the frozen ``__init__``'s per-field cost (hot path)."""
-    draft = _RefundNotificationDraft()
-    draft.id, draft.event_type, draft.create_time, draft.summary = notification_id, event_type, create_time, summary
-    draft.refund = refund
-    return _seal(draft, RefundNotification)
-
-
 def read_envelope(data: Mapping[str, Any]) -> tuple[str, str, datetime, str]:
     """``(id, event_type, create_time, summary)`` of a notification envelope."""
     if type(data) is dict:
@@ -414,8 +297,11 @@ def read_envelope(data: Mapping[str, Any]) -> tuple[str, str, datetime, str]:
             and type(create_text) is str
             and (summary is None or type(summary) is str)
         ):
-            create_time = _time_or_none(create_text)
-            if create_time is not None:
+            try:
+                create_time = datetime.fromisoformat(create_text)
+            except ValueError:
+                create_time = None  # the reader below words the error
+            if create_time is not None and create_time.tzinfo is not None:
                 return notification_id, event_type, create_time, summary or ""
     reader = _Reader(data, "notification")
     summary = reader.text_or_none("summary") or ""

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..crypto import aes_gcm_decrypt
 from ..errors import ConfigurationError, ProtocolError
+from ._fast_models import plain_refund_result, plain_transaction, refund_notification, transaction_notification
 from ._json import load_json_object
 from .models import (
     RefundNotification,
@@ -21,8 +22,6 @@ from .models import (
     Transaction,
     TransactionNotification,
     read_envelope,
-    refund_notification,
-    transaction_notification,
 )
 from .verifier import Verifier
 
@@ -95,11 +94,12 @@ def parse_notification(
     if not is_transaction and event_type not in REFUND_EVENTS:
         raise ProtocolError(f"unhandled notification event_type {event_type[:64]!r}")
     resource = _decrypt_resource(api_v3_key, envelope.get("resource"))
+    # The plain_* shortcuts give what from_json gives, or None, and then from_json words the error.
     if is_transaction:
-        return transaction_notification(
-            notification_id, event_type, create_time, summary, Transaction.from_json(resource)
-        )
-    return refund_notification(notification_id, event_type, create_time, summary, RefundResult.from_json(resource))
+        transaction = plain_transaction(resource) or Transaction.from_json(resource)
+        return transaction_notification(notification_id, event_type, create_time, summary, transaction)
+    refund = plain_refund_result(resource) or RefundResult.from_json(resource)
+    return refund_notification(notification_id, event_type, create_time, summary, refund)
 
 
 def success_reply() -> tuple[int, bytes]:
