@@ -4,8 +4,9 @@ Run: ``.venv/bin/python bench/sdk_bench.py [--runs 15] [--seconds 0.15] [--only 
 
 Each row is the median ops/s (per CPU second of this thread) over ``--runs`` runs (at least 7); in a
 run, every side is timed in short slices taken in rotating order. Ratios are medians of the per-run
-ratios; above 1 means ours is faster. Targets (docs/benchmarks.md): v3 signing and v3 notification verify+decrypt within 10 %
-of the raw primitive (ours/raw >= 0.90), and no operation slower than the peer (ours/peer >= 1.0).
+ratios; above 1 means ours is faster. Targets (docs/benchmarks.md): v3 signing and v3 notification
+verify+decrypt within 10 % of the raw primitive (ours/raw >= 0.90), and no operation slower than the
+peer (ours/peer >= 1.0).
 """
 
 from __future__ import annotations
