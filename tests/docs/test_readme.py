@@ -230,3 +230,21 @@ def test_the_curl_session_runs_against_weipay_demo(stack: DemoStack) -> None:
         f"GET /v1/refunds/{variables['REFUND']}",
     ]
     assert real_answer["status"] == "succeeded"
+
+
+def test_architecture_lists_the_enforced_contracts_and_real_names() -> None:
+    import tomllib
+
+    from weipay.service.domain import states
+
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    contracts = {c["name"] for c in config["tool"]["importlinter"]["contracts"]}
+    table = text[text.index("## The layer arrows"): text.index("## Where the state machines live")]
+    documented = set(re.findall(r"^\| ([A-Z][^|]+?) \|", table, re.MULTILINE)) - {"Contract"}
+    assert documented == contracts
+    for name in ("ORDER_TRANSITIONS", "ATTEMPT_TRANSITIONS", "REFUND_TRANSITIONS", "transition", "sources_of"):
+        assert f"`{name}" in text and hasattr(states, name), name
+    for path in re.findall(r"`((?:src/weipay|service|simulator)/[\w/]+\.py)`", text):
+        candidates = [ROOT / path, ROOT / "src" / "weipay" / path]
+        assert any(p.exists() for p in candidates), path
