@@ -96,6 +96,11 @@ def test_cli_overview_names_every_command() -> None:
     overview = next(f for f in _fences(_section(TEXT, "The `weipay` command")) if f.lang == "text").body
     listed = set(re.findall(r"^  (\w+) ", overview, re.MULTILINE))
     assert listed == set(cli.commands), (listed, set(cli.commands))
+    # Sub-commands and options it names are real too.
+    for group, sub in re.findall(r"weipay (\w+) (\w+)", overview):
+        assert sub in getattr(cli.commands[group], "commands", {sub: None}) or sub.startswith("--"), (group, sub)
+    assert "--date" in {o for p in cli.commands["reconcile"].params for o in p.opts}
+    assert "--script" in {o for p in cli.commands["demo"].params for o in p.opts}
 
 
 # ---------------------------------------------------------------- the curl session
