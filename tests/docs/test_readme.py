@@ -237,6 +237,16 @@ def test_the_curl_session_runs_against_weipay_demo(stack: DemoStack) -> None:
     assert real_answer["status"] == "succeeded"
 
 
+def test_the_pages_the_session_points_at_exist(stack: DemoStack) -> None:
+    session = _section(TEXT, "From order to refund with curl")
+    for url in sorted(set(re.findall(r"<(http://127\.0\.0\.1:[^>]+)>", session))):
+        real = url.replace(DOC_SERVICE, stack.service_url).replace(DOC_SIMULATOR, stack.simulator_url)
+        response = httpx.get(real, timeout=10, follow_redirects=True)
+        assert response.status_code == 200, f"{url}: {response.status_code}"
+    for name in re.findall(r"`weipay-demo/([\w./]+)`", session):
+        assert (stack.directory / name).is_file(), name
+
+
 def test_architecture_lists_the_enforced_contracts_and_real_names() -> None:
     import tomllib
 
