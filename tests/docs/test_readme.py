@@ -198,7 +198,7 @@ def test_the_curl_session_runs_against_weipay_demo(stack: DemoStack) -> None:
     real_answer: Any = None
     pending: httpx.Request | None = None
     ran: list[str] = []
-    with httpx.Client(timeout=15) as client:
+    with httpx.Client(timeout=15, trust_env=False) as client:  # loopback: no proxy from the environment
         for fence in session:
             if fence.lang == "json":
                 assert pending is not None, f"README line {fence.line}: an answer without a curl command"
@@ -241,7 +241,7 @@ def test_the_pages_the_session_points_at_exist(stack: DemoStack) -> None:
     session = _section(TEXT, "From order to refund with curl")
     for url in sorted(set(re.findall(r"<(http://127\.0\.0\.1:[^>]+)>", session))):
         real = url.replace(DOC_SERVICE, stack.service_url).replace(DOC_SIMULATOR, stack.simulator_url)
-        response = httpx.get(real, timeout=10, follow_redirects=True)
+        response = httpx.get(real, timeout=10, follow_redirects=True, trust_env=False)
         assert response.status_code == 200, f"{url}: {response.status_code}"
     for name in re.findall(r"`weipay-demo/([\w./]+)`", session):
         assert (stack.directory / name).is_file(), name
