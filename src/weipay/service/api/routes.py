@@ -7,6 +7,7 @@ on the resource, then calls exactly one use case.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -90,8 +91,7 @@ def build_router() -> APIRouter:
             if payer_openid not in (None, principal.openid):
                 raise ApiError(403, "payer_not_caller", "a user can only pay as themselves")
             payer_openid = principal.openid
-        client_ip = body.client_ip or (request.client.host if request.client else "127.0.0.1")
-        return runtime.start_payment(order, body.channel, body.api, payer_openid, client_ip)
+        return runtime.start_payment(order, body.channel, body.api, payer_openid, _client_ip(body.client_ip, request))
 
     @router.get("/orders/{order_id}", response_model=OrderOut, tags=["orders"],
                 summary="Current state (queries WeChat first if a notification is overdue)")
@@ -171,3 +171,21 @@ def build_router() -> APIRouter:
 def json_error(status: int, code: str, message: str) -> JSONResponse:
     """Shortcut used by non-API routes that answer in the API's error shape."""
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _client_ip(given: str | None, request: Request) -> str:
+    """The payer's IP for WeChat (v2 ``spbill_create_ip``, v3 ``payer_client_ip``).
+
+    An explicit ``client_ip`` must be an IP address (422 otherwise); the peer address is used only when it
+    is one (test clients and unix sockets report names), else loopback.
+    """
+    if given is not None:
+        try:
+            return str(ipaddress.ip_address(given))
+        except ValueError:
+            raise ApiError(422, "invalid_client_ip", "client_ip must be an IPv4 or IPv6 address") from None
+    peer = request.client.host if request.client else ""
+    try:
+        return str(ipaddress.ip_address(peer))
+    except ValueError:
+        return "127.0.0.1"
