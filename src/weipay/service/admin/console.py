@@ -88,6 +88,10 @@ def build_console_router(runtime: Runtime) -> APIRouter:
 
     @router.post("/logout")
     def logout(request: Request, csrf_token: str = Form("")) -> Response:
+        session = current(request)
+        # A forged cross-site POST must not end an operator's session: only this session's own form may.
+        if session is not None and not codec.check_csrf(session, csrf_token):
+            return HTMLResponse("invalid CSRF token; reload the page", status_code=403)
         response = to_login()
         response.delete_cookie(COOKIE_NAME, path=PREFIX)
         return response

@@ -42,6 +42,7 @@ def refund_out(refund: Refund) -> RefundOut:
         amount=refund.amount_fen,
         reason=refund.reason,
         status=str(refund.status),
+        rejection_reason=refund.rejection_reason,
         refund_id=refund.refund_id,
         created_at=iso(refund.created_at),
     )

@@ -252,7 +252,7 @@ class Runtime:
     def reject_refund(self, refund: Refund, *, operator: str, reason: str | None) -> Refund:
         """Reject a requested refund."""
         log.info("refund %s rejected by %s: %s", refund.id, operator, reason or "-")
-        return usecases.reject_refund(self.uow, self.clock, refund.id, refund.mchid)
+        return usecases.reject_refund(self.uow, self.clock, refund.id, refund.mchid, reason=reason)
 
     def run_due_jobs(self, limit: int = 50) -> int:
         """Run the jobs due now (queries, expiries, refunds, webhooks); the number run."""

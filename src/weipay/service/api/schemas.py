@@ -111,6 +111,7 @@ class RefundOut(BaseModel):
         amount=500,
         reason="damaged",
         status="processing",
+        rejection_reason=None,
         refund_id=None,
         created_at="2026-11-23T01:20:00Z",
     )
@@ -121,6 +122,7 @@ class RefundOut(BaseModel):
     amount: int
     reason: str | None = None
     status: str
+    rejection_reason: str | None = None
     refund_id: str | None = None
     created_at: str | None = None
 

@@ -128,6 +128,7 @@ refunds = sa.Table(
     sa.Column("funds_source", sa.String(48)),
     sa.Column("error_code", sa.String(64)),
     sa.Column("error_message", sa.String(256)),
+    sa.Column("rejection_reason", sa.String(200)),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("submitted_at", sa.Float),

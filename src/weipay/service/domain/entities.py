@@ -134,3 +134,4 @@ class Refund:
     submitted_at: float | None = None
     succeeded_at: float | None = None
     request_hash: str = ""
+    rejection_reason: str | None = None

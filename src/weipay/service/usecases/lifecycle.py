@@ -25,6 +25,8 @@ logger = logging.getLogger("weipay.service.orders")
 
 _MIN_SYNC_INTERVAL_S = 2.0
 _EXPIRY_RETRY_S = 60.0
+# WeChat refuses to close one of its orders within five minutes of creating it.
+_WECHAT_CLOSE_AFTER_S = 300.0
 
 
 def get_order(
@@ -70,7 +72,23 @@ def expire_order(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str)
         with uow.write() as tx:
             schedule_expiry(tx, order.id, due_at=order.expires_at, now=now)
         return order
+    _wait_for_wechat_close_window(uow, gateway, clock, order)
     return _end(uow, gateway, clock, order_id, None, OrderEvent.EXPIRE)
+
+
+def _wait_for_wechat_close_window(uow: UnitOfWork, gateway: Gateway, clock: Clock, order: Order) -> None:
+    """An open attempt younger than five minutes cannot be closed at WeChat yet: query it instead (past its
+    time_expire WeChat may already report it CLOSED, or paid); if it is still open, come back later."""
+    now = clock()
+    with uow.read() as tx:
+        young = [a for a in tx.attempts.for_order(order.id) if a.is_open and now - a.created_at < _WECHAT_CLOSE_AFTER_S]
+    for attempt in young:
+        if sync_attempt(uow, gateway, clock, attempt.id).is_open:
+            raise UpstreamError(
+                "close_too_early",
+                "WeChat refuses closes within five minutes of creation; retry later",
+                attempt_id=attempt.id,
+            )
 
 
 def _end(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str, mchid: str | None, event: OrderEvent) -> Order:

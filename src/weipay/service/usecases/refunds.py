@@ -158,8 +158,11 @@ def approve_refund(uow: UnitOfWork, gateway: Gateway, clock: Clock, refund_id: s
     return submit_refund(uow, gateway, clock, refund_id)
 
 
-def reject_refund(uow: UnitOfWork, clock: Clock, refund_id: str, mchid: str | None = None) -> Refund:
-    """An operator rejects a requested refund; its reserved amount becomes refundable again."""
+def reject_refund(
+    uow: UnitOfWork, clock: Clock, refund_id: str, mchid: str | None = None, *, reason: str | None = None
+) -> Refund:
+    """An operator rejects a requested refund, with an optional ``reason`` stored on it (at most 200
+    characters); its reserved amount becomes refundable again."""
     get_refund(uow, refund_id, mchid)
     now = clock()
     with uow.write() as tx:
@@ -168,7 +171,10 @@ def reject_refund(uow: UnitOfWork, clock: Clock, refund_id: str, mchid: str | No
         if refund.status == RefundStatus.REJECTED:
             return refund
         rejected = transition(REFUND_TRANSITIONS, refund.status, RefundEvent.REJECT)
-        if not tx.refunds.compare_and_set(refund.id, [RefundStatus.REQUESTED], status=rejected, updated_at=now):
+        if not tx.refunds.compare_and_set(
+            refund.id, [RefundStatus.REQUESTED], status=rejected, updated_at=now,
+            rejection_reason=reason[:200] if reason else None,
+        ):  # fmt: skip
             raise Conflict("invalid_transition", "the refund changed meanwhile; read it again")
         tx.orders.release_refund(refund.order_id, refund.amount_fen, now)
         current = tx.refunds.get(refund_id)
