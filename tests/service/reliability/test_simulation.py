@@ -93,12 +93,12 @@ def _pay(s: Scenario) -> None:
 
 
 def _refund(s: Scenario) -> None:
-    if not s.orders:
-        return None
-    order_id = s.rng.choice(s.orders)
-    order = s.harness.api.get(f"/v1/orders/{order_id}", headers=s.harness.merchant).json()
-    room = order.get("paid_amount", 0) - order.get("refunded_amount", 0)
-    if room <= 0:
+    for order_id in s.rng.sample(s.orders, min(6, len(s.orders))):  # look for a paid order, as an operator would
+        order = s.harness.api.get(f"/v1/orders/{order_id}", headers=s.harness.merchant).json()
+        room = order.get("paid_amount", 0) - order.get("refunded_amount", 0)
+        if room > 0:
+            break
+    else:
         return None
     s.refunds += 1
     amount = s.rng.randint(1, room) if s.rng.random() < 0.7 else room + s.rng.randint(0, 50)
@@ -193,6 +193,8 @@ def run_seed(harness: Harness, seed: int, steps: int = STEPS) -> list[str]:
         problems = check_invariants(uow, harness.sim, MCHID, harness.clock(), history, set(scenario.orders))
     except AssertionError as error:
         problems = [f"step failed: {error}"]
+    reached = sorted({str(st) for (kind, _id), states in history.seen.items() if kind != "attempt" for st in states})
+    print(f"seed {seed}: {len(scenario.orders)} orders, {scenario.refunds} refunds asked; states reached {reached}")
     if problems:
         print(f"\nseed {seed} failed; replay: WEIPAY_SIM_SEEDS={seed} pytest {__file__} -k test_seeded")
         print("\n".join(scenario.log[-40:]))
