@@ -78,7 +78,7 @@ class NotificationInbox:
             log.info("v3 signature probe from WeChat for %s answered FAIL", mchid)
             return v3_failure(401, "signature did not verify", "probe")
         except (SignatureError, ProtocolError, ConfigurationError) as exc:
-            return self._unverifiable(mchid, "v3", exc, body, v3_failure)
+            return self.unverifiable(mchid, "v3", exc, body, v3_failure)
         return self._apply(mchid, "v3", notice, v3_success, v3_failure)
 
     def accept_v2(self, mchid: str, body: bytes) -> NotifyReply:
@@ -88,7 +88,7 @@ class NotificationInbox:
         try:
             notice = self._verify_v2(mchid, body)
         except (SignatureError, ProtocolError, ConfigurationError) as exc:
-            return self._unverifiable(mchid, "v2", exc, body, v2_failure)
+            return self.unverifiable(mchid, "v2", exc, body, v2_failure)
         return self._apply(mchid, "v2", notice, v2_success, v2_failure)
 
     def _apply(
@@ -109,9 +109,10 @@ class NotificationInbox:
             return failure(500, "not applied, retry", "error")
         return success(outcome)
 
-    def _unverifiable(
+    def unverifiable(
         self, mchid: str, api: str, exc: Exception, body: bytes, failure: Callable[[int, str, str], NotifyReply]
     ) -> NotifyReply:
+        """Log and store an anomaly for a message that did not verify; the FAIL reply (401, or 400 if malformed)."""
         reason = f"{type(exc).__name__}: {exc}"[:300]
         log.warning("unverifiable %s notification for %s: %s", api, mchid, reason)
         try:

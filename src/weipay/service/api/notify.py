@@ -16,6 +16,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 
 from .inbox import NotifyReply, v2_failure, v3_failure
+from .notify_fast import FastNotifyPath
 from .runtime import Runtime
 
 __all__ = ["MAX_NOTIFY_BODY_BYTES", "build_notify_router", "read_limited"]
@@ -105,6 +106,8 @@ def build_notify_router(runtime: Runtime) -> APIRouter:
     # A few threads are enough: the work is short and, on SQLite, writes are serialised anyway; more
     # threads would only contend for the GIL and stretch the tail under a burst.
     limiter = anyio.CapacityLimiter(NOTIFY_THREADS)
+    fast = FastNotifyPath(runtime)
+    runtime.on_close.append(fast.close)
 
     @router.post("/v3/{mchid}", summary="WeChat Pay API v3 payment and refund notifications", openapi_extra=_V3_DOC,
                  status_code=204, response_class=Response)
@@ -114,8 +117,7 @@ def build_notify_router(runtime: Runtime) -> APIRouter:
         except BodyTooLarge:
             counter.labels("v3", "too_large").inc()
             return _reply(v3_failure(413, "body too large"))
-        headers = dict(request.headers)
-        reply = await anyio.to_thread.run_sync(runtime.inbox.accept_v3, mchid, headers, body, limiter=limiter)
+        reply = await fast.accept_v3(mchid, request.headers, body)
         counter.labels("v3", reply.outcome).inc()
         return _reply(reply)
 

@@ -54,6 +54,7 @@ class Runtime:
         self.clock = clock
         self.metrics = Metrics()
         self._webhook_sender: Any = None
+        self.on_close: list[Callable[[], None]] = []
         secret = settings.admin.session_secret
         self.secret = secret.get_secret_value().encode() if secret else secrets.token_bytes(32)
         self.qr_signer = QrSigner(self.secret)
@@ -91,7 +92,9 @@ class Runtime:
         return cls(settings, uow, merchants, gateway, clock)
 
     def close(self) -> None:
-        """Close HTTP pools and database connections."""
+        """Stop helpers (the notification writer), then close HTTP pools and database connections."""
+        for hook in self.on_close:
+            hook()
         for merchant in self.merchants.values():
             merchant.client.close()
         self.uow.dispose()
@@ -286,11 +289,16 @@ class Runtime:
         return verify_v2_payment(self.gateway, mchid, body)
 
     def _accept_notification(self, mchid: str, notice: Any) -> str:
+        return self.accept_notification(mchid, notice)
+
+    def accept_notification(self, mchid: str, notice: Any, uow: Any = None) -> str:
+        """Apply a verified notice (in ``uow``, e.g. a group-commit batch, or a transaction of its own)."""
         config = self.merchants[mchid].config
+        uow = uow if uow is not None else self.uow
         if isinstance(notice, usecases.PaymentNotice):
-            result = usecases.accept_payment_notification(self.uow, config, notice, self.clock)
+            result = usecases.accept_payment_notification(uow, config, notice, self.clock)
         else:
-            result = usecases.accept_refund_notification(self.uow, config, notice, self.clock)
+            result = usecases.accept_refund_notification(uow, config, notice, self.clock)
         return str(getattr(result, "value", result))
 
     def _record_unverifiable(self, mchid: str, api: str, reason: str, body: bytes) -> None:

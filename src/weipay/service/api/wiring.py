@@ -90,14 +90,14 @@ class SerializedWrites(SqlUnitOfWork):
 
     def __init__(self, engine: sa.Engine) -> None:
         super().__init__(engine)
-        self._lock: contextlib.AbstractContextManager[Any] = (
+        self.write_lock: contextlib.AbstractContextManager[Any] = (
             threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Transaction]:
         """A write transaction, serialised on SQLite."""
-        with self._lock, super().write() as tx:
+        with self.write_lock, super().write() as tx:
             yield tx
 
 
