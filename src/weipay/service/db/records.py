@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from weipay.service.domain import Anomaly, CallRecord, StoredNotification, UserSession
 
-from ._sql import insert, insert_ignore, record_values
+from ._sql import driver_execute, insert, insert_ignore, record_values
 from .tables import anomalies, api_keys, call_log, notifications, user_sessions
 
 __all__ = [
@@ -62,7 +62,7 @@ class NotificationRepository:
 
     def set_outcome(self, event_id: str, outcome: str) -> None:
         """Record what applying the notification did (applied, duplicate, anomaly...)."""
-        self._conn.execute(_SET_OUTCOME, {"e": event_id, "o": outcome})
+        driver_execute(self._conn, _SET_OUTCOME, {"e": event_id, "o": outcome}).close()
 
     def get(self, event_id: str) -> StoredNotification | None:
         """The stored notification with ``event_id``."""

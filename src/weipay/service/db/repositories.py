@@ -24,8 +24,14 @@ from weipay.service.domain import (
     RefundStatus,
 )
 
-from ._sql import compare_and_set, insert, plain, record_values
+from ._sql import compare_and_set, driver_first, insert, plain, record_values
 from .tables import orders, payment_attempts, refunds
+
+# The notification hot path's lookups, built once (see ``driver_first``).
+_BY_OUT_TRADE_NO = sa.select(payment_attempts).where(
+    payment_attempts.c.mchid == sa.bindparam("mchid"), payment_attempts.c.out_trade_no == sa.bindparam("otn")
+)
+_BY_TRANSACTION_ID = sa.select(payment_attempts).where(payment_attempts.c.transaction_id == sa.bindparam("tid"))
 
 __all__ = ["AttemptRepository", "OrderRepository", "RefundRepository"]
 
@@ -37,7 +43,10 @@ def _order(row: sa.Row[Any]) -> Order:
 
 
 def _attempt(row: sa.Row[Any]) -> PaymentAttempt:
-    values = dict(row._mapping)
+    return _attempt_from(dict(row._mapping))
+
+
+def _attempt_from(values: dict[str, Any]) -> PaymentAttempt:
     values["status"] = AttemptStatus(values["status"])
     values["api"] = ApiVersion(values["api"])
     values["channel"] = Channel(values["channel"])
@@ -166,18 +175,14 @@ class AttemptRepository:
         return _attempt(row) if row else None
 
     def by_out_trade_no(self, mchid: str, out_trade_no: str) -> PaymentAttempt | None:
-        """The attempt WeChat knows as ``out_trade_no`` for merchant ``mchid``."""
-        statement = sa.select(payment_attempts).where(
-            payment_attempts.c.mchid == mchid, payment_attempts.c.out_trade_no == out_trade_no
-        )
-        row = self._conn.execute(statement).first()
-        return _attempt(row) if row else None
+        """The attempt WeChat knows as ``out_trade_no`` for merchant ``mchid`` (notification hot path)."""
+        row = driver_first(self._conn, _BY_OUT_TRADE_NO, {"mchid": mchid, "otn": out_trade_no})
+        return _attempt_from(row) if row else None
 
     def by_transaction_id(self, transaction_id: str) -> PaymentAttempt | None:
-        """The attempt paid by WeChat transaction ``transaction_id``."""
-        statement = sa.select(payment_attempts).where(payment_attempts.c.transaction_id == transaction_id)
-        row = self._conn.execute(statement).first()
-        return _attempt(row) if row else None
+        """The attempt paid by WeChat transaction ``transaction_id`` (notification hot path)."""
+        row = driver_first(self._conn, _BY_TRANSACTION_ID, {"tid": transaction_id})
+        return _attempt_from(row) if row else None
 
     def for_order(self, order_id: str) -> list[PaymentAttempt]:
         """Every attempt of an order, oldest first."""
