@@ -12,7 +12,7 @@ from ..domain import DomainError
 from ..settings import Settings
 from .errors import install_error_handlers
 from .metrics import MetricsMiddleware, metrics_endpoint
-from .notify import build_notify_router
+from .notify import build_notify_router, install_fast_lane
 from .routes import build_router
 from .runtime import Runtime
 
@@ -70,6 +70,7 @@ def create_app(
     app.include_router(build_notify_router(runtime))
     _add_operations(app, runtime)
     _mount_console(app, runtime)
+    install_fast_lane(app, runtime)  # the notification hot path skips routing (the route stays for OpenAPI)
     app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)
     return app
 

@@ -1,13 +1,18 @@
-"""Group commit for SQLite: one writer thread, several notifications per transaction, one fsync per batch.
+"""Group commit: writer threads, several notifications per transaction, one commit (one fsync) per batch.
 
-SQLite has a single writer and, with ``synchronous=FULL``, every commit waits for the disk. A burst of
-notifications handled one transaction each is therefore bounded by the fsync rate. Here the event loop
-hands each verified notification to one writer thread; the thread takes everything queued meanwhile (up
-to ``max_batch``), runs each use case inside its own SAVEPOINT of ONE ``BEGIN IMMEDIATE`` transaction
-(a failing notification rolls back alone), commits once, and only then resolves the callers' futures:
-no reply leaves before the state it reports is durable. If the commit fails, every caller of that batch
-gets the error (WeChat delivers again). Exactly-once is unchanged: the use case's unique inserts and
-compare-and-set updates run on the same connection, so a duplicate later in the batch sees the first.
+SQLite has a single writer and, with ``synchronous=FULL``, every commit waits for the disk; PostgreSQL
+flushes its WAL at every commit and each statement is a round trip. A burst of notifications handled one
+transaction each is therefore bounded by the commit rate. Here the event loop hands each verified
+notification to the writer threads (one for SQLite, a few for PostgreSQL so that round trips overlap); a
+thread takes everything queued meanwhile (up to ``max_batch``), runs each use case in ONE write
+transaction, commits once, and only then resolves the callers' futures: no reply leaves before the state
+it reports is durable. If a use case raises, the batch is rolled back and its notifications are run again
+one transaction each, so a failure costs only its own reply (500: WeChat delivers again); if the commit
+fails, every caller of that batch gets the error. Exactly-once is unchanged: the use case's unique inserts and
+compare-and-set updates run on the same connection, so a duplicate later in the batch sees the first; a
+duplicate in another thread's batch waits on the unique event id until that batch commits (PostgreSQL;
+should two batches ever deadlock on crossed duplicates, PostgreSQL aborts one of them, which is then run
+one notification per transaction).
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ class BatchUnitOfWork:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Transaction]:
-        """The batch transaction (inside this notification's savepoint)."""
+        """The batch transaction."""
         yield Transaction(self._conn)
 
     @contextlib.contextmanager
@@ -75,12 +80,20 @@ class GroupCommitWriter:
     queue behind it instead of spinning in SQLite's busy handler.
     """
 
-    def __init__(self, engine: sa.Engine, lock: contextlib.AbstractContextManager[Any], max_batch: int = 128) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        lock: contextlib.AbstractContextManager[Any],
+        *,
+        threads: int = 1,
+        max_batch: int = 128,
+    ) -> None:
         self._engine = engine
         self._lock = lock
+        self._threads_wanted = threads
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
 
     async def submit(self, work: Callable[[BatchUnitOfWork], T]) -> T:
@@ -92,18 +105,22 @@ class GroupCommitWriter:
         return await future
 
     def close(self) -> None:
-        """Finish queued work and stop the thread."""
-        if self._thread is not None:
+        """Finish queued work and stop the threads."""
+        with self._start_lock:
+            threads, self._threads = self._threads, []
+        for _ in threads:
             self._queue.put(None)
-            self._thread.join(10)
-            self._thread = None
+        for thread in threads:
+            thread.join(10)
 
     def _ensure_started(self) -> None:
-        if self._thread is None:
+        if not self._threads:
             with self._start_lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="weipay-group-commit", daemon=True)
-                    self._thread.start()
+                if not self._threads:
+                    for index in range(self._threads_wanted):
+                        thread = threading.Thread(target=self._run, name=f"weipay-group-commit-{index}", daemon=True)
+                        thread.start()
+                        self._threads.append(thread)
 
     def _run(self) -> None:
         while True:
@@ -123,26 +140,39 @@ class GroupCommitWriter:
             self._run_batch(batch)
 
     def _run_batch(self, batch: list[_Job]) -> None:
-        outcomes: list[tuple[Any, BaseException | None]] = []
         try:
-            with self._lock, self._engine.connect() as conn, conn.begin():
-                uow = BatchUnitOfWork(conn)
-                # Savepoints on the driver's cursor: SQLAlchemy's begin_nested() costs more than the statement.
-                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-                for job in batch:
-                    cursor.execute("SAVEPOINT notification")
-                    try:
-                        value = job.work(uow)
-                    except Exception as error:  # this notification alone is undone; the batch goes on
-                        cursor.execute("ROLLBACK TO SAVEPOINT notification")
-                        cursor.execute("RELEASE SAVEPOINT notification")
-                        outcomes.append((None, error))
-                    else:
-                        cursor.execute("RELEASE SAVEPOINT notification")
-                        outcomes.append((value, None))
-                cursor.close()
-        except Exception as error:  # the commit (or BEGIN) failed: nothing of this batch is durable
+            outcomes = self._transaction(batch)
+        except _JobFailed:
+            # Something in the batch failed: the whole transaction was rolled back. Run each notification
+            # alone, so that one bad message (or a crossed duplicate) costs only its own reply.
+            outcomes = []
+            for job in batch:
+                try:
+                    outcomes.extend(self._transaction([job]))
+                except _JobFailed as failed:
+                    outcomes.append((None, failed.error))
+                except Exception as error:
+                    outcomes.append((None, error))
+        except Exception as error:  # BEGIN or COMMIT failed: nothing of this batch is durable
             log.exception("group commit of %d notifications failed", len(batch))
             outcomes = [(None, error)] * len(batch)
         for job, (value, failure) in zip(batch, outcomes, strict=True):
             job.loop.call_soon_threadsafe(_resolve, job.future, value, failure)
+
+    def _transaction(self, batch: list[_Job]) -> list[tuple[Any, BaseException | None]]:
+        """Every job of ``batch`` in one transaction, committed; ``_JobFailed`` (rolled back) if one raises."""
+        with self._lock, self._engine.connect() as conn, conn.begin():
+            uow = BatchUnitOfWork(conn)
+            values = []
+            for job in batch:
+                try:
+                    values.append(job.work(uow))
+                except Exception as error:
+                    raise _JobFailed(error) from error
+        return [(value, None) for value in values]
+
+
+class _JobFailed(Exception):
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error

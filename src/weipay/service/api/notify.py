@@ -9,6 +9,7 @@ crash before it makes WeChat retry instead of losing the payment.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -16,10 +17,10 @@ import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 
 from .inbox import NotifyReply, v2_failure, v3_failure
-from .notify_fast import FastNotifyPath
+from .notify_fast import FastNotifyPath, NotifyFastLane
 from .runtime import Runtime
 
-__all__ = ["MAX_NOTIFY_BODY_BYTES", "build_notify_router", "read_limited"]
+__all__ = ["MAX_NOTIFY_BODY_BYTES", "build_notify_router", "install_fast_lane", "read_limited"]
 
 MAX_NOTIFY_BODY_BYTES = 64 * 1024
 NOTIFY_THREADS = 8
@@ -99,6 +100,23 @@ def _reply(reply: NotifyReply) -> Response:
     return Response(reply.body, status_code=reply.status, media_type=reply.media_type)
 
 
+def runtime_fast_path(runtime: Runtime) -> FastNotifyPath:
+    """The runtime's one :class:`FastNotifyPath` (built on first use, closed with the runtime)."""
+    fast = getattr(runtime, "_fast_notify", None)
+    if fast is None:
+        fast = FastNotifyPath(runtime)
+        runtime.on_close.append(fast.close)
+        runtime._fast_notify = fast  # type: ignore[attr-defined]
+    return fast
+
+
+def install_fast_lane(app: Any, runtime: Runtime) -> None:
+    """Put :class:`NotifyFastLane` in front of the app's routing (call before the metrics middleware)."""
+    route = SimpleNamespace(path="/notify/wechatpay/v3/{mchid}")  # what the metrics middleware reads
+    app.add_middleware(NotifyFastLane, fast=runtime_fast_path(runtime), route=route,
+                       counter=runtime.metrics.notifications, limit_bytes=MAX_NOTIFY_BODY_BYTES)
+
+
 def build_notify_router(runtime: Runtime) -> APIRouter:
     """Both notify endpoints, bound to ``runtime`` (no per-request dependency resolution)."""
     router = APIRouter(prefix="/notify/wechatpay", tags=["notifications"])
@@ -106,8 +124,7 @@ def build_notify_router(runtime: Runtime) -> APIRouter:
     # A few threads are enough: the work is short and, on SQLite, writes are serialised anyway; more
     # threads would only contend for the GIL and stretch the tail under a burst.
     limiter = anyio.CapacityLimiter(NOTIFY_THREADS)
-    fast = FastNotifyPath(runtime)
-    runtime.on_close.append(fast.close)
+    fast = runtime_fast_path(runtime)
 
     @router.post("/v3/{mchid}", summary="WeChat Pay API v3 payment and refund notifications", openapi_extra=_V3_DOC,
                  status_code=204, response_class=Response)

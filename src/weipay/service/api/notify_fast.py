@@ -5,9 +5,9 @@ on the event loop with the merchant's verifier and API v3 key; it cannot do I/O 
 signed with a serial we do not hold (``UnknownSerial``, which may need a certificate download) takes the
 general thread path of :class:`NotificationInbox` instead. The write then happens in one hop:
 
-- SQLite: the :class:`GroupCommitWriter` thread (several notifications per transaction, one fsync);
-- PostgreSQL: one short transaction on a pooled connection in a worker thread (writers run concurrently;
-  duplicates meet on the unique event id and the compare-and-set).
+- SQLite: the :class:`GroupCommitWriter`'s one thread (several notifications per transaction, one fsync);
+- PostgreSQL: the same with a few threads on pooled connections, so that round trips overlap (duplicates
+  meet on the unique event id and the compare-and-set).
 
 Either way the use case is the same ``accept_payment_notification`` / ``accept_refund_notification``,
 and the reply is chosen only after its transaction committed.
@@ -23,6 +23,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+from starlette.datastructures import Headers
 
 from weipay.sdk.errors import ConfigurationError, ProtocolError, SignatureError, SignTestProbe, WeChatPayError
 from weipay.sdk.v3.notify import Notification, parse_notification
@@ -33,12 +34,14 @@ from .group_commit import GroupCommitWriter
 from .inbox import NotifyReply, v3_failure, v3_success
 from .runtime import Runtime
 
-__all__ = ["FastNotifyPath"]
+__all__ = ["FastNotifyPath", "NotifyFastLane"]
 
 log = logging.getLogger("weipay.service.notify")
 
-# PostgreSQL: enough threads to overlap the round trips to the server, within the engine's pool.
-_PG_THREADS = 16
+# Threads for the general (off-loop) path: unknown serials and unverifiable messages.
+_THREADS = 8
+# PostgreSQL writer threads: enough to overlap round trips, within the engine's pool (10 + overflow).
+_PG_WRITERS = 4
 
 
 class _OfflineClient:
@@ -69,17 +72,18 @@ class FastNotifyPath:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
         self._offline = _OfflineVerification(runtime)
-        self._writer: GroupCommitWriter | None = None
         if runtime.uow.dialect == "sqlite":
             # Share SerializedWrites' lock, so API writers in other threads queue behind a batch.
             lock = getattr(runtime.uow, "write_lock", None) or contextlib.nullcontext()
-            self._writer = GroupCommitWriter(runtime.uow.engine, lock)
-        self._limiter = anyio.CapacityLimiter(_PG_THREADS)
+            self._writer = GroupCommitWriter(runtime.uow.engine, lock, threads=1, max_batch=128)
+        else:
+            self._writer = GroupCommitWriter(runtime.uow.engine, contextlib.nullcontext(), threads=_PG_WRITERS,
+                                             max_batch=32)
+        self._limiter = anyio.CapacityLimiter(_THREADS)
 
     def close(self) -> None:
-        """Stop the writer thread (queued notifications are finished first)."""
-        if self._writer is not None:
-            self._writer.close()
+        """Stop the writer threads (queued notifications are finished first)."""
+        self._writer.close()
 
     async def accept_v3(self, mchid: str, headers: Mapping[str, str], body: bytes) -> NotifyReply:
         """One v3 delivery: 204 after commit; 401 unverifiable; 404 unknown merchant; 500 retry later."""
@@ -99,10 +103,7 @@ class FastNotifyPath:
             )
         apply = functools.partial(runtime.accept_notification, mchid, notice)
         try:
-            if self._writer is not None:
-                outcome = await self._writer.submit(apply)
-            else:
-                outcome = await anyio.to_thread.run_sync(apply, limiter=self._limiter)
+            outcome = await self._writer.submit(apply)
         except WeChatPayError as exc:
             log.warning("v3 notification for %s not applied: %s", mchid, type(exc).__name__)
             return v3_failure(500, "not applied, retry", "error")
@@ -110,3 +111,63 @@ class FastNotifyPath:
             log.exception("v3 notification for %s not applied", mchid)
             return v3_failure(500, "not applied, retry", "error")
         return v3_success(outcome)
+
+
+_V3_PREFIX = "/notify/wechatpay/v3/"
+
+
+class NotifyFastLane:
+    """Plain ASGI in front of FastAPI for ``POST /notify/wechatpay/v3/{mchid}``.
+
+    The FastAPI route stays (OpenAPI, and the same behaviour); this lane answers the same requests without
+    routing, dependency solving and the exception middlewares, which cost more than verifying a signature.
+    It sets ``scope["route"]`` to that route so the metrics middleware labels it the same way.
+    """
+
+    def __init__(self, app: Any, fast: FastNotifyPath, route: Any, counter: Any, limit_bytes: int) -> None:
+        self.app = app
+        self._fast = fast
+        self._route = route
+        self._counter = counter
+        self._limit_bytes = limit_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Serve a v3 notification, or pass the request on."""
+        path: str = scope.get("path", "") if scope["type"] == "http" else ""
+        mchid = path[len(_V3_PREFIX):] if path.startswith(_V3_PREFIX) and scope["method"] == "POST" else ""
+        if not mchid or "/" in mchid:
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = self._route
+        headers = Headers(scope=scope)
+        body = await self._read(headers, receive)
+        if body is None:
+            reply = v3_failure(413, "body too large")
+            self._counter.labels("v3", "too_large").inc()
+        else:
+            reply = await self._fast.accept_v3(mchid, headers, body)
+            self._counter.labels("v3", reply.outcome).inc()
+        response_headers = [(b"content-length", str(len(reply.body)).encode())]
+        if reply.media_type:
+            response_headers.append((b"content-type", reply.media_type.encode()))
+        await send({"type": "http.response.start", "status": reply.status, "headers": response_headers})
+        await send({"type": "http.response.body", "body": reply.body})
+
+    async def _read(self, headers: Headers, receive: Any) -> bytes | None:
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._limit_bytes:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self._limit_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        return b"".join(chunks)
