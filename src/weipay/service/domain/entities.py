@@ -19,6 +19,21 @@ class Channel(StrEnum):
     APP = "app"
     H5 = "h5"
 
+    @property
+    def trade_type(self) -> str:
+        """WeChat's ``trade_type`` for this channel, as notifications and queries report it."""
+        return _TRADE_TYPES[self]
+
+
+# Both in-WeChat channels pay through JSAPI: WeChat does not tell a mini program from an official account.
+_TRADE_TYPES = {
+    Channel.JSAPI: "JSAPI",
+    Channel.MINIPROGRAM: "JSAPI",
+    Channel.NATIVE: "NATIVE",
+    Channel.APP: "APP",
+    Channel.H5: "MWEB",
+}
+
 
 class ApiVersion(StrEnum):
     """Which WeChat Pay API an attempt speaks."""

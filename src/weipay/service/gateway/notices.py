@@ -36,6 +36,7 @@ def verify_v3(
             amount_fen=transaction.amount.total_fen, currency=transaction.amount.currency, body=_text(body),
             transaction_id=transaction.transaction_id, payer_amount_fen=transaction.amount.payer_total_fen,
             paid_at=transaction.success_time.timestamp() if transaction.success_time else None,
+            trade_type=transaction.trade_type, event_type=notification.event_type,
         )  # fmt: skip
     refund = notification.refund
     return RefundNotice(
@@ -55,6 +56,7 @@ def verify_v2_payment(gateway: WeChatGateway, mchid: str, body: bytes) -> Paymen
         trade_state="SUCCESS" if notice.result_code == "SUCCESS" else "PAYERROR", amount_fen=notice.total_fee_fen,
         currency=notice.fee_type or "CNY", body=_text(body), transaction_id=notice.transaction_id,
         payer_amount_fen=notice.cash_fee_fen, paid_at=notice.time_end.timestamp() if notice.time_end else None,
+        trade_type=notice.trade_type,
     )  # fmt: skip
 
 

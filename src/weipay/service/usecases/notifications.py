@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
-from weipay.service.domain import CallRecord, PaymentAttempt, Refund, RefundStatus
+from weipay.service.domain import ApiVersion, CallRecord, PaymentAttempt, Refund, RefundStatus
 
 from .outbox import schedule_query, schedule_refund_sync
 from .ports import Clock, MerchantConfig, PaymentNotice, RefundNotice, Transaction, UnitOfWork
@@ -23,6 +23,7 @@ __all__ = ["accept_payment_notification", "accept_refund_notification", "record_
 logger = logging.getLogger("weipay.service.notifications")
 
 _NOTIFICATION_QUERY_DELAY_S = 5.0
+_PAYMENT_EVENT = "TRANSACTION.SUCCESS"
 
 
 def _inbound(notice: PaymentNotice | RefundNotice, kind: str, outcome: str, now: float) -> CallRecord:
@@ -70,22 +71,32 @@ def _apply_payment(
         if attempt is not None and attempt.is_open:
             schedule_query(tx, attempt.id, attempt.order_id, due_at=now + _NOTIFICATION_QUERY_DELAY_S, now=now)
         return Applied.ANOMALY
-    if notice.trade_state != "SUCCESS":
-        if attempt.is_open:
-            schedule_query(tx, attempt.id, attempt.order_id, due_at=now + _NOTIFICATION_QUERY_DELAY_S, now=now)
-        return Applied.IGNORED
     return settle_paid(tx, attempt, transaction_id=notice.transaction_id, paid_at=notice.paid_at, now=now)
 
 
 def _payment_mismatch(merchant: MerchantConfig, notice: PaymentNotice, attempt: PaymentAttempt | None) -> list[str]:
+    """The names of the fields that contradict the stored attempt (WeChat's names for this API version).
+
+    A verified notification that says anything but "paid" is a mismatch too: WeChat notifies payments only
+    once they succeed, so NOTPAY/CLOSED/REFUND (v2 ``result_code`` FAIL) or an envelope that is not
+    ``TRANSACTION.SUCCESS`` means the message is not what it claims; the attempt is queried instead.
+    """
     if attempt is None:
         return ["out_trade_no"]
+    v3 = notice.api == ApiVersion.V3
+    succeeded = notice.trade_state == "SUCCESS"
     checks = {
         "mchid": notice.mchid == merchant.mchid == attempt.mchid,
         "appid": notice.appid == attempt.appid,
         "amount": notice.amount_fen == attempt.amount_fen,
+        # Coupons make the payer pay less than the total, never more.
+        "payer_total" if v3 else "cash_fee": notice.payer_amount_fen is None
+        or notice.payer_amount_fen <= notice.amount_fen,
         "currency": notice.currency == attempt.currency,
-        "transaction_id": notice.trade_state != "SUCCESS" or bool(notice.transaction_id),
+        "trade_type": notice.trade_type is None or notice.trade_type == attempt.channel.trade_type,
+        "event_type": not v3 or notice.event_type == _PAYMENT_EVENT,
+        "trade_state" if v3 else "result_code": succeeded,
+        "transaction_id": not succeeded or bool(notice.transaction_id),
     }
     return [name for name, ok in checks.items() if not ok]
 

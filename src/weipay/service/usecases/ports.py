@@ -138,7 +138,9 @@ class PaymentNotice:
     """A verified, decrypted payment notification, in one shape for v2 and v3.
 
     ``event_id`` is WeChat's notification id (v3) or a digest of the body (v2, which has no id).
-    ``body`` is the raw body as received, kept in the inbox.
+    ``body`` is the raw body as received, kept in the inbox. ``trade_type`` (JSAPI/NATIVE/APP/MWEB) and,
+    for v3, the envelope's ``event_type`` are carried so the use case can check them against the attempt.
+    ``payer_amount_fen`` is what the payer paid (v3 ``payer_total``, v2 ``cash_fee``): coupons make it smaller.
     """
 
     event_id: str
@@ -153,6 +155,8 @@ class PaymentNotice:
     transaction_id: str | None = None
     payer_amount_fen: int | None = None
     paid_at: float | None = None
+    trade_type: str | None = None
+    event_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
