@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from ..db import Transaction
+from ..db import Transaction, deferred_writes, flush_deferred
 
 __all__ = ["BatchUnitOfWork", "GroupCommitWriter"]
 
@@ -161,7 +161,7 @@ class GroupCommitWriter:
 
     def _transaction(self, batch: list[_Job]) -> list[tuple[Any, BaseException | None]]:
         """Every job of ``batch`` in one transaction, committed; ``_JobFailed`` (rolled back) if one raises."""
-        with self._lock, self._engine.connect() as conn, conn.begin():
+        with self._lock, self._engine.connect() as conn, conn.begin(), deferred_writes(conn):
             uow = BatchUnitOfWork(conn)
             values = []
             for job in batch:
@@ -169,6 +169,11 @@ class GroupCommitWriter:
                     values.append(job.work(uow))
                 except Exception as error:
                     raise _JobFailed(error) from error
+            try:
+                # The last writes nobody read yet; an error here may be any job's, so the batch is re-run.
+                flush_deferred(conn)
+            except Exception as error:
+                raise _JobFailed(error) from error
         return [(value, None) for value in values]
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import fields
 from enum import Enum
 from typing import Any
@@ -14,8 +15,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 from weipay.service.usecases.stores import DuplicateRecord
 
 __all__ = [
-    "compare_and_set", "driver_execute", "driver_first", "insert", "insert_ignore", "is_unique_violation", "plain",
-    "record_values", "upsert",
+    "MISSING",
+    "compare_and_set",
+    "deferred_writes",
+    "driver_execute",
+    "driver_execute_later",
+    "driver_first",
+    "flush_before_sqlalchemy",
+    "flush_deferred",
+    "insert",
+    "insert_ignore",
+    "insert_ignore_then_first",
+    "insert_later",
+    "is_unique_violation",
+    "plain",
+    "record_values",
+    "take_prefetched",
+    "upsert",
 ]
 
 _PG_UNIQUE_VIOLATION = "23505"
@@ -39,24 +55,161 @@ def _driver_sql(dialect: sa.Dialect, statement: Any) -> tuple[str, tuple[str, ..
     return compiled.string, order
 
 
+# Keys in the pooled connection's ``info`` (see ``deferred_writes`` and ``insert_ignore_then_first``).
+_DEFERRED = "weipay_deferred"
+_PREFETCHED = "weipay_prefetched"
+
+_Bound = tuple[str, Any]
+
+
+def _bind(conn: sa.Connection, statement: Any, params: Mapping[str, Any]) -> _Bound:
+    sql, order = _driver_sql(conn.dialect, statement)
+    return sql, (tuple(params[name] for name in order) if order is not None else params)
+
+
+def _run(conn: sa.Connection, items: list[_Bound]) -> list[Any]:
+    """Run ``items`` on the driver in order; one round trip for all of them on PostgreSQL (pipeline mode)."""
+    dbapi_conn: Any = conn.connection.dbapi_connection
+    dbapi = conn.dialect.loaded_dbapi
+    cursors: list[Any] = []
+    try:
+        if len(items) == 1:
+            cursors.append(dbapi_conn.cursor())
+            cursors[0].execute(*items[0])
+        else:
+            # psycopg 3 pipeline mode: the statements are sent back to back and the results read at the
+            # end of the block, so statements whose answers are not needed in between cost no round trip.
+            with dbapi_conn.pipeline():
+                for sql, bound in items:
+                    cursors.append(dbapi_conn.cursor())
+                    cursors[-1].execute(sql, bound)
+    except dbapi.Error as error:
+        for cursor in cursors:
+            cursor.close()
+        sql, bound = items[-1] if len(items) == 1 else (" ; ".join(sql for sql, _ in items), None)
+        raise sa.exc.DBAPIError.instance(sql, bound, error, dbapi.Error) from error
+    return cursors
+
+
+def _pending(conn: sa.Connection) -> list[_Bound]:
+    """Deferred statements to send first (emptied), and forget any prefetched row: something runs now."""
+    info = conn.info
+    info.pop(_PREFETCHED, None)
+    deferred: list[_Bound] | None = info.get(_DEFERRED)
+    if not deferred:
+        return []
+    items = list(deferred)
+    deferred.clear()
+    return items
+
+
 def driver_execute(conn: sa.Connection, statement: Any, params: Mapping[str, Any]) -> Any:
     """Run a prebuilt statement on the driver's cursor; returns the open cursor (close it).
 
     The hot path's statements are few and fixed: compiled once per dialect, they skip SQLAlchemy's
     per-execution machinery (about 100 µs a statement, ten times the driver's own cost). Only for
     statements whose parameters need no type processing (strings, numbers, None). Driver errors come out
-    as SQLAlchemy's (``IntegrityError`` …), as from ``conn.execute``.
+    as SQLAlchemy's (``IntegrityError`` …), as from ``conn.execute``. Statements deferred by
+    ``driver_execute_later`` go first, in the same round trip.
     """
-    sql, order = _driver_sql(conn.dialect, statement)
-    bound: Any = tuple(params[name] for name in order) if order is not None else params
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    dbapi = conn.dialect.loaded_dbapi
-    try:
-        cursor.execute(sql, bound)
-    except dbapi.Error as error:
+    cursors = _run(conn, [*_pending(conn), _bind(conn, statement, params)])
+    for cursor in cursors[:-1]:
         cursor.close()
-        raise sa.exc.DBAPIError.instance(sql, bound, error, dbapi.Error) from error
-    return cursor
+    return cursors[-1]
+
+
+def driver_execute_later(conn: sa.Connection, statement: Any, params: Mapping[str, Any]) -> None:
+    """Run a write whose result nobody reads: inside ``deferred_writes`` it rides with the next statement.
+
+    Outside ``deferred_writes`` (and on SQLite, where a statement costs no round trip) it runs now.
+    An error it raises surfaces at the next statement or at ``flush_deferred``; the transaction is then
+    aborted anyway, so the caller rolls back as for any failed statement.
+    """
+    deferred: list[_Bound] | None = conn.info.get(_DEFERRED)
+    if deferred is None:
+        driver_execute(conn, statement, params).close()
+    else:
+        conn.info.pop(_PREFETCHED, None)
+        deferred.append(_bind(conn, statement, params))
+
+
+def flush_deferred(conn: sa.Connection) -> None:
+    """Send the deferred writes now (before a commit): one round trip; raises what they raise."""
+    items = _pending(conn)
+    if items:
+        for cursor in _run(conn, items):
+            cursor.close()
+
+
+@contextlib.contextmanager
+def deferred_writes(conn: sa.Connection) -> Iterator[None]:
+    """Within the block, ``driver_execute_later`` statements wait for the next round trip (PostgreSQL only).
+
+    Call ``flush_deferred`` before leaving the block normally: leaving it drops what was not sent (the
+    transaction is being rolled back). SQLAlchemy-level statements flush them first (``engine.py``), so
+    the order of statements on the connection is the order the code issued them.
+    """
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    conn.info[_DEFERRED] = []
+    try:
+        yield
+    finally:
+        conn.info.pop(_DEFERRED, None)
+        conn.info.pop(_PREFETCHED, None)
+
+
+def insert_ignore_then_first(
+    conn: sa.Connection,
+    table: sa.Table,
+    values: Mapping[str, Any],
+    conflict: list[str],
+    lookup: Any,
+    lookup_params: Mapping[str, Any],
+    key: tuple[Any, ...],
+) -> bool:
+    """``insert_ignore``, and on PostgreSQL the row ``lookup`` will be asked for next, in the same round trip.
+
+    The row is kept for ``take_prefetched(conn, key)``; any other statement on the connection forgets it,
+    so it is only ever handed out as the answer the very next statement would have given.
+    """
+    if conn.dialect.name != "postgresql":
+        return insert_ignore(conn, table, values, conflict)
+    statement = _insert_ignore_statement(conn.dialect.name, table, tuple(conflict), tuple(values))
+    items = [*_pending(conn), _bind(conn, statement, plain(values)), _bind(conn, lookup, lookup_params)]
+    cursors = _run(conn, items)
+    try:
+        inserted = cursors[-2].fetchone() is not None
+        if inserted:
+            row = cursors[-1].fetchone()
+            found = None if row is None else dict(zip([d[0] for d in cursors[-1].description], row, strict=True))
+            conn.info[_PREFETCHED] = (key, found)
+        return inserted
+    finally:
+        for cursor in cursors:
+            cursor.close()
+
+
+_MISSING = object()
+
+
+def take_prefetched(conn: sa.Connection, key: tuple[Any, ...]) -> Any:
+    """The row prefetched under ``key`` (a dict, or None for no row), or ``MISSING`` if there is none."""
+    prefetched = conn.info.pop(_PREFETCHED, None)
+    if prefetched is None or prefetched[0] != key:
+        return _MISSING
+    return prefetched[1]
+
+
+MISSING = _MISSING
+
+
+def flush_before_sqlalchemy(conn: sa.Connection) -> None:
+    """For the engine's ``before_cursor_execute``: statements SQLAlchemy runs come after the deferred ones."""
+    info = conn.info
+    if info.get(_PREFETCHED) is not None or info.get(_DEFERRED):
+        flush_deferred(conn)
 
 
 def driver_first(conn: sa.Connection, statement: Any, params: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -115,6 +268,12 @@ def insert(conn: sa.Connection, table: sa.Table, values: Mapping[str, Any]) -> N
         if is_unique_violation(error):
             raise DuplicateRecord(f"{table.name}: a row with the same unique key exists") from error
         raise
+
+
+def insert_later(conn: sa.Connection, table: sa.Table, values: Mapping[str, Any]) -> None:
+    """Insert one row into a table without unique keys, deferred like ``driver_execute_later``."""
+    values = plain(values)
+    driver_execute_later(conn, _insert_statement(table, tuple(values)), values)
 
 
 @functools.lru_cache(maxsize=256)
