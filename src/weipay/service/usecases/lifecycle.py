@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from weipay.service.domain import (
@@ -10,6 +11,7 @@ from weipay.service.domain import (
     Order,
     OrderEvent,
     OrderStatus,
+    PaymentAttempt,
     UpstreamError,
     transition,
 )
@@ -27,6 +29,8 @@ _MIN_SYNC_INTERVAL_S = 2.0
 _EXPIRY_RETRY_S = 60.0
 # WeChat refuses to close one of its orders within five minutes of creating it.
 _WECHAT_CLOSE_AFTER_S = 300.0
+# Our attempt's created_at precedes WeChat's creation of the order by the create call's latency.
+_CLOSE_MARGIN_S = 5.0
 
 
 def get_order(
@@ -100,7 +104,7 @@ def _end(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str, mchid: 
     with uow.read() as tx:
         open_attempts = [a for a in tx.attempts.for_order(order.id) if a.is_open]
     for attempt in open_attempts:
-        close_open_attempt(uow, gateway, clock, attempt)  # raises if WeChat says paid or cannot tell
+        _close_at_wechat(uow, gateway, clock, attempt, event)  # raises if WeChat says paid or cannot tell
     now = clock()
     target = transition(ORDER_TRANSITIONS, OrderStatus.PENDING, event)
     with uow.write() as tx:
@@ -112,6 +116,37 @@ def _end(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str, mchid: 
     if not won and current.status not in (OrderStatus.CLOSED, OrderStatus.EXPIRED):
         raise Conflict("order_already_paid", "the order was paid meanwhile")
     return current
+
+
+def _close_at_wechat(
+    uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: PaymentAttempt, event: OrderEvent
+) -> None:
+    """Close one attempt at WeChat. A merchant's close refused under WeChat's five-minute rule becomes a 409
+    ``close_not_yet_allowed`` naming the earliest time, instead of an opaque upstream failure.
+
+    The merchant is told to come back rather than the close being scheduled: a scheduled close leaves the
+    order open at WeChat meanwhile, and the merchant's answer would not say whether it will end closed or paid.
+    WeChat applies the rule before looking at the order, so the attempt is queried first: paid or already
+    closed at WeChat, the order ends accordingly (``_end`` reports a payment as ``order_already_paid``).
+    """
+    try:
+        close_open_attempt(uow, gateway, clock, attempt)
+    except UpstreamError as error:
+        earliest_at = attempt.created_at + _WECHAT_CLOSE_AFTER_S + _CLOSE_MARGIN_S
+        refused = error.detail.get("wechat_code") is not None  # a definite refusal, not a timeout
+        if event != OrderEvent.CLOSE or not refused or clock() >= earliest_at:
+            raise
+        if not sync_attempt(uow, gateway, clock, attempt.id).is_open:
+            return
+        wait_s = max(1, int(earliest_at - clock() + 0.999))
+        when = dt.datetime.fromtimestamp(earliest_at, tz=dt.UTC).isoformat(timespec="seconds")
+        raise Conflict(
+            "close_not_yet_allowed",
+            f"WeChat accepts a close five minutes after the payment started: retry at {when} (in {wait_s} s)",
+            earliest_close_at=earliest_at,
+            retry_after_s=wait_s,
+            attempt_id=attempt.id,
+        ) from None
 
 
 def expire_or_retry(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str) -> float | None:

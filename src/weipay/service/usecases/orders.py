@@ -29,7 +29,11 @@ from .ports import Clock, DuplicateRecord, MerchantConfig, UnitOfWork
 
 __all__ = ["CreateOrder", "OrderDetails", "OrderEvents", "create_order", "load_order", "order_details", "order_events"]
 
-_MIN_TTL_S = 60
+# WeChat's shortest order life: v2 refuses a time_expire less than five minutes away (production rule, the
+# simulator's --strict) and the SDK refuses a v3 create with under 60 s left. The attempt's time_expire is the
+# order's expiry, so a shorter order could not be paid on v2 at all: refuse it (422) rather than extend it
+# silently, which would let WeChat take a payment after the merchant's deadline.
+_MIN_TTL_S = 300
 _MAX_TTL_S = 7 * 24 * 3600
 
 
@@ -84,7 +88,13 @@ def _check(request: CreateOrder, merchant: MerchantConfig) -> int:
         raise InvalidInput("invalid_attach", "attach must be at most 127 characters")
     ttl_s = merchant.order_ttl_s if request.expire_after_s is None else request.expire_after_s
     if isinstance(ttl_s, bool) or not isinstance(ttl_s, int) or not _MIN_TTL_S <= ttl_s <= _MAX_TTL_S:
-        raise InvalidInput("invalid_expiry", f"expire_after_s must be {_MIN_TTL_S}-{_MAX_TTL_S} seconds")
+        raise InvalidInput(
+            "invalid_expiry",
+            f"expire_after_s must be {_MIN_TTL_S}-{_MAX_TTL_S} seconds (WeChat keeps an order open at least"
+            " five minutes)",
+            min_s=_MIN_TTL_S,
+            max_s=_MAX_TTL_S,
+        )
     return ttl_s
 
 
