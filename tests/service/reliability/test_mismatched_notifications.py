@@ -175,3 +175,42 @@ def test_one_changed_field_changes_nothing_and_leaves_one_anomaly(core: Core, ap
     assert core.notify(request).status_code in (200, 204)
     assert order_details(core.uow, order.id).order.status == OrderStatus.PAID
     assert _webhooks(core, order.id) == 1
+
+
+COUPON_V3: Edit = _set("amount.payer_total", lambda ctx: ctx["amount_fen"] - 500)
+COUPON_V2 = {"cash_fee": lambda ctx: ctx["amount_fen"] - 500}
+
+
+@pytest.mark.parametrize("api", ["v3", "v2"])
+def test_payer_paying_less_than_total_with_a_coupon_is_paid(core: Core, api: str) -> None:
+    # The payer-amount check refuses only more than the total: a coupon legitimately makes it smaller.
+    order, _attempt, request = _paid_order(core, api, "m-coupon")
+    ctx: dict[str, Any] = {"amount_fen": 3000, "seen": []}
+    if api == "v3":
+        body, headers = _forge_v3(core, request, COUPON_V3, ctx)
+    else:
+        body, headers = _forge_v2(core, request, COUPON_V2, ctx)
+    before = _anomaly_count(core)
+    assert _deliver(core, request, body, headers).status_code in (200, 204)
+    details = order_details(core.uow, order.id)
+    assert (details.order.status, details.order.paid_fen) == (OrderStatus.PAID, 3000)
+    assert _webhooks(core, order.id) == 1
+    assert _anomaly_count(core) == before
+
+
+@pytest.mark.parametrize("api", ["v3", "v2"])
+@pytest.mark.parametrize("channel", ["jsapi", "miniprogram", "native", "app", "h5"])
+def test_genuine_notification_matches_its_channel_trade_type(core: Core, api: str, channel: str) -> None:
+    # trade_type is checked against the channel: each channel's genuine notification must still apply.
+    order = create_order(core.uow, core.merchant, CreateOrder(f"m-{channel}", 3000, "tea"), clock=core.clock)
+    start = start_payment(
+        core.uow, core.gateway, core.clock, core.merchant, order.id, channel, api,
+        payer_openid="o-payer-0001", client_ip="203.0.113.7",
+    )  # fmt: skip
+    core.pay(start.attempt.out_trade_no, deliver=False)
+    captured = core.capture_notifications()
+    assert len(captured) == 1
+    before = _anomaly_count(core)
+    assert core.notify(captured[0]).status_code in (200, 204)
+    assert order_details(core.uow, order.id).order.status == OrderStatus.PAID
+    assert _anomaly_count(core) == before
