@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -96,3 +97,29 @@ def test_close_without_production_rules_still_closes_at_once(core: Core, api: st
     closed = close_order(core.uow, core.gateway, core.clock, order.id, core.merchant.mchid)
     assert closed.status == OrderStatus.CLOSED
     assert core.sim_order(attempt.out_trade_no).state == "CLOSED"
+
+
+def test_over_http_short_expiry_is_422_and_early_close_is_409(harness: Any) -> None:
+    short = harness.api.post(
+        "/v1/orders", headers=harness.merchant,
+        json={"merchant_order_no": "http-short", "amount": 900, "description": "mug", "expire_in_s": 120},
+    )  # fmt: skip
+    assert short.status_code == 422, short.text
+    assert short.json()["error"]["code"] == "invalid_expiry"
+
+    order = harness.create_order(900, number="http-early-close")
+    started = harness.api.post(
+        f"/v1/orders/{order['id']}/payments", headers=harness.merchant, json={"channel": "native", "api": "v3"}
+    )
+    assert started.status_code in (200, 201), started.text
+    harness.sim.strict = True  # production's five-minute close rule from here on
+    harness.clock.advance(60)
+    early = harness.api.post(f"/v1/orders/{order['id']}/close", headers=harness.merchant)
+    assert early.status_code == 409, early.text
+    error = early.json()["error"]
+    assert error["code"] == "close_not_yet_allowed" and "retry at" in error["message"]
+    assert harness.order(order["id"])["status"] == "pending"
+    harness.clock.advance(250)
+    closed = harness.api.post(f"/v1/orders/{order['id']}/close", headers=harness.merchant)
+    assert closed.status_code == 200, closed.text
+    assert harness.order(order["id"])["status"] == "closed"
