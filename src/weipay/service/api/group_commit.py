@@ -12,7 +12,9 @@ fails, every caller of that batch gets the error. Exactly-once is unchanged: the
 compare-and-set updates run on the same connection, so a duplicate later in the batch sees the first; a
 duplicate in another thread's batch waits on the unique event id until that batch commits (PostgreSQL;
 should two batches ever deadlock on crossed duplicates, PostgreSQL aborts one of them, which is then run
-one notification per transaction).
+one notification per transaction). Inside a batch on PostgreSQL, the writes nobody reads the answer of (the
+inbox outcome, the call-log row) are merged into one statement (``weipay.service.db.deferred_writes``); what
+is still waiting is sent before the commit, and an error there re-runs the batch one notification at a time.
 """
 
 from __future__ import annotations

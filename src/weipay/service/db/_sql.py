@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import fields
 from enum import Enum
@@ -58,6 +59,7 @@ def _driver_sql(dialect: sa.Dialect, statement: Any) -> tuple[str, tuple[str, ..
 # Keys in the pooled connection's ``info`` (see ``deferred_writes`` and ``insert_ignore_then_first``).
 _DEFERRED = "weipay_deferred"
 _PREFETCHED = "weipay_prefetched"
+_NAMED_PARAM = re.compile(r"%\((\w+)\)s")
 
 _Bound = tuple[str, Any]
 
@@ -67,40 +69,23 @@ def _bind(conn: sa.Connection, statement: Any, params: Mapping[str, Any]) -> _Bo
     return sql, (tuple(params[name] for name in order) if order is not None else params)
 
 
-def _run(conn: sa.Connection, items: list[_Bound]) -> list[Any]:
-    """Run ``items`` on the driver in order; one round trip for all of them on PostgreSQL (pipeline mode)."""
-    dbapi_conn: Any = conn.connection.dbapi_connection
+def _run(conn: sa.Connection, sql: str, bound: Any) -> Any:
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     dbapi = conn.dialect.loaded_dbapi
-    cursors: list[Any] = []
     try:
-        if len(items) == 1:
-            cursors.append(dbapi_conn.cursor())
-            cursors[0].execute(*items[0])
-        else:
-            # psycopg 3 pipeline mode: the statements are sent back to back and the results read at the
-            # end of the block, so statements whose answers are not needed in between cost no round trip.
-            with dbapi_conn.pipeline():
-                for sql, bound in items:
-                    cursors.append(dbapi_conn.cursor())
-                    cursors[-1].execute(sql, bound)
+        cursor.execute(sql, bound)
     except dbapi.Error as error:
-        for cursor in cursors:
-            cursor.close()
-        sql, bound = items[-1] if len(items) == 1 else (" ; ".join(sql for sql, _ in items), None)
+        cursor.close()
         raise sa.exc.DBAPIError.instance(sql, bound, error, dbapi.Error) from error
-    return cursors
+    return cursor
 
 
-def _pending(conn: sa.Connection) -> list[_Bound]:
-    """Deferred statements to send first (emptied), and forget any prefetched row: something runs now."""
+def _take_deferred(conn: sa.Connection) -> _Bound | None:
+    """The deferred write (removed from the slot), forgetting any prefetched row: something runs now."""
     info = conn.info
     info.pop(_PREFETCHED, None)
-    deferred: list[_Bound] | None = info.get(_DEFERRED)
-    if not deferred:
-        return []
-    items = list(deferred)
-    deferred.clear()
-    return items
+    slot: list[_Bound] | None = info.get(_DEFERRED)
+    return slot.pop() if slot else None
 
 
 def driver_execute(conn: sa.Connection, statement: Any, params: Mapping[str, Any]) -> Any:
@@ -109,44 +94,58 @@ def driver_execute(conn: sa.Connection, statement: Any, params: Mapping[str, Any
     The hot path's statements are few and fixed: compiled once per dialect, they skip SQLAlchemy's
     per-execution machinery (about 100 µs a statement, ten times the driver's own cost). Only for
     statements whose parameters need no type processing (strings, numbers, None). Driver errors come out
-    as SQLAlchemy's (``IntegrityError`` …), as from ``conn.execute``. Statements deferred by
-    ``driver_execute_later`` go first, in the same round trip.
+    as SQLAlchemy's (``IntegrityError`` …), as from ``conn.execute``. A write deferred by
+    ``driver_execute_later`` runs first.
     """
-    cursors = _run(conn, [*_pending(conn), _bind(conn, statement, params)])
-    for cursor in cursors[:-1]:
-        cursor.close()
-    return cursors[-1]
+    deferred = _take_deferred(conn)
+    if deferred is not None:
+        _run(conn, *deferred).close()
+    return _run(conn, *_bind(conn, statement, params))
+
+
+@functools.lru_cache(maxsize=64)
+def _merged_sql(first: str, second: str) -> str:
+    # PostgreSQL runs a data-modifying statement in WITH even without RETURNING: two writes, one statement.
+    first, second = _NAMED_PARAM.sub(r"%(w0_\1)s", first), _NAMED_PARAM.sub(r"%(w1_\1)s", second)
+    return f"WITH w0 AS ({first}) {second}"
 
 
 def driver_execute_later(conn: sa.Connection, statement: Any, params: Mapping[str, Any]) -> None:
-    """Run a write whose result nobody reads: inside ``deferred_writes`` it rides with the next statement.
+    """A write whose answer nobody reads: inside ``deferred_writes`` it waits for the next write like it.
 
-    Outside ``deferred_writes`` (and on SQLite, where a statement costs no round trip) it runs now.
-    An error it raises surfaces at the next statement or at ``flush_deferred``; the transaction is then
-    aborted anyway, so the caller rolls back as for any failed statement.
+    Two such writes in a row (the inbox outcome, then the call-log row) go to PostgreSQL as ONE statement;
+    anything else that runs on the connection first sends the waiting one alone. Outside
+    ``deferred_writes`` (and on SQLite) it runs now. An error surfaces at the statement that sends it; the
+    transaction is then aborted anyway and the caller rolls back as for any failed statement.
     """
-    deferred: list[_Bound] | None = conn.info.get(_DEFERRED)
-    if deferred is None:
+    slot: list[_Bound] | None = conn.info.get(_DEFERRED)
+    if slot is None:
         driver_execute(conn, statement, params).close()
-    else:
-        conn.info.pop(_PREFETCHED, None)
-        deferred.append(_bind(conn, statement, params))
+        return
+    conn.info.pop(_PREFETCHED, None)
+    sql, bound = _bind(conn, statement, params)
+    if not slot:
+        slot.append((sql, bound))
+        return
+    first_sql, first_bound = slot.pop()
+    merged = {f"w0_{key}": value for key, value in first_bound.items()}
+    merged.update({f"w1_{key}": value for key, value in bound.items()})
+    _run(conn, _merged_sql(first_sql, sql), merged).close()
 
 
 def flush_deferred(conn: sa.Connection) -> None:
-    """Send the deferred writes now (before a commit): one round trip; raises what they raise."""
-    items = _pending(conn)
-    if items:
-        for cursor in _run(conn, items):
-            cursor.close()
+    """Send the deferred write now (before a commit); raises what it raises."""
+    deferred = _take_deferred(conn)
+    if deferred is not None:
+        _run(conn, *deferred).close()
 
 
 @contextlib.contextmanager
 def deferred_writes(conn: sa.Connection) -> Iterator[None]:
-    """Within the block, ``driver_execute_later`` statements wait for the next round trip (PostgreSQL only).
+    """Within the block, ``driver_execute_later`` writes may wait to be merged (PostgreSQL only).
 
     Call ``flush_deferred`` before leaving the block normally: leaving it drops what was not sent (the
-    transaction is being rolled back). SQLAlchemy-level statements flush them first (``engine.py``), so
+    transaction is being rolled back). SQLAlchemy-level statements send it first (``engine.py``), so
     the order of statements on the connection is the order the code issued them.
     """
     if conn.dialect.name != "postgresql":
@@ -160,53 +159,67 @@ def deferred_writes(conn: sa.Connection) -> Iterator[None]:
         conn.info.pop(_PREFETCHED, None)
 
 
+@functools.lru_cache(maxsize=16)
+def _insert_then_lookup_sql(insert_sql: str, table: str, columns: tuple[str, ...]) -> str:
+    match = " AND ".join(f"looked_up.{column} = %(lookup_{column})s" for column in columns)
+    # Names and statements come from our own table metadata, never from input.
+    select = "SELECT EXISTS (SELECT 1 FROM inserted) AS weipay_inserted, looked_up.* FROM (SELECT 1) AS one"
+    return f"WITH inserted AS ({insert_sql}) {select} LEFT JOIN {table} AS looked_up ON {match}"
+
+
 def insert_ignore_then_first(
     conn: sa.Connection,
     table: sa.Table,
     values: Mapping[str, Any],
     conflict: list[str],
-    lookup: Any,
-    lookup_params: Mapping[str, Any],
-    key: tuple[Any, ...],
+    lookup_table: sa.Table,
+    lookup: Mapping[str, Any],
 ) -> bool:
-    """``insert_ignore``, and on PostgreSQL the row ``lookup`` will be asked for next, in the same round trip.
+    """``insert_ignore``, and on PostgreSQL the ``lookup_table`` row matching ``lookup`` in the same statement.
 
-    The row is kept for ``take_prefetched(conn, key)``; any other statement on the connection forgets it,
-    so it is only ever handed out as the answer the very next statement would have given.
+    A data-modifying CTE: the insert-or-ignore and the lookup the caller makes next cost one statement.
+    The row (or its absence) is kept for ``take_prefetched(conn, lookup_table, lookup)``; any other
+    statement on the connection forgets it, so it is only ever handed out as the answer the very next
+    statement would have given (the lookup sees the same committed rows as a statement issued right after).
     """
     if conn.dialect.name != "postgresql":
         return insert_ignore(conn, table, values, conflict)
-    statement = _insert_ignore_statement(conn.dialect.name, table, tuple(conflict), tuple(values))
-    items = [*_pending(conn), _bind(conn, statement, plain(values)), _bind(conn, lookup, lookup_params)]
-    cursors = _run(conn, items)
+    deferred = _take_deferred(conn)
+    if deferred is not None:
+        _run(conn, *deferred).close()
+    insert_sql, _ = _driver_sql(
+        conn.dialect, _insert_ignore_statement("postgresql", table, tuple(conflict), tuple(values))
+    )
+    columns = tuple(lookup)
+    params = plain(values)
+    params.update({f"lookup_{column}": value for column, value in lookup.items()})
+    cursor = _run(conn, _insert_then_lookup_sql(insert_sql, lookup_table.name, columns), params)
     try:
-        inserted = cursors[-2].fetchone() is not None
-        if inserted:
-            row = cursors[-1].fetchone()
-            found = None if row is None else dict(zip([d[0] for d in cursors[-1].description], row, strict=True))
-            conn.info[_PREFETCHED] = (key, found)
-        return inserted
+        row = cursor.fetchone()
+        names = [d[0] for d in cursor.description]
     finally:
-        for cursor in cursors:
-            cursor.close()
+        cursor.close()
+    inserted = bool(row[0])
+    if inserted:
+        found = dict(zip(names[1:], row[1:], strict=True))
+        conn.info[_PREFETCHED] = ((lookup_table.name, *lookup.items()), None if found["id"] is None else found)
+    return inserted
 
 
 _MISSING = object()
+MISSING = _MISSING
 
 
-def take_prefetched(conn: sa.Connection, key: tuple[Any, ...]) -> Any:
-    """The row prefetched under ``key`` (a dict, or None for no row), or ``MISSING`` if there is none."""
+def take_prefetched(conn: sa.Connection, table: sa.Table, lookup: Mapping[str, Any]) -> Any:
+    """The row prefetched for ``lookup`` (a dict, or None for no row), or ``MISSING`` if there is none."""
     prefetched = conn.info.pop(_PREFETCHED, None)
-    if prefetched is None or prefetched[0] != key:
+    if prefetched is None or prefetched[0] != (table.name, *lookup.items()):
         return _MISSING
     return prefetched[1]
 
 
-MISSING = _MISSING
-
-
 def flush_before_sqlalchemy(conn: sa.Connection) -> None:
-    """For the engine's ``before_cursor_execute``: statements SQLAlchemy runs come after the deferred ones."""
+    """For the engine's ``before_cursor_execute``: statements SQLAlchemy runs come after the deferred one."""
     info = conn.info
     if info.get(_PREFETCHED) is not None or info.get(_DEFERRED):
         flush_deferred(conn)

@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from weipay.service.domain import Anomaly, CallRecord, StoredNotification, UserSession
 
 from ._sql import driver_execute_later, insert_ignore, insert_ignore_then_first, insert_later, record_values
-from .lookups import BY_OUT_TRADE_NO
-from .tables import anomalies, api_keys, call_log, notifications, user_sessions
+from .tables import anomalies, api_keys, call_log, notifications, payment_attempts, user_sessions
 
 __all__ = [
     "AnomalyRepository",
@@ -63,7 +62,7 @@ class NotificationRepository:
             # The use case asks for the attempt next: on PostgreSQL its row comes in the insert's round trip.
             return insert_ignore_then_first(
                 self._conn, notifications, values, ["event_id"],
-                BY_OUT_TRADE_NO, {"mchid": mchid, "otn": out_trade_no}, (mchid, out_trade_no),
+                payment_attempts, {"mchid": mchid, "out_trade_no": out_trade_no},
             )  # fmt: skip
         return insert_ignore(self._conn, notifications, values, ["event_id"])
 

@@ -25,8 +25,13 @@ from weipay.service.domain import (
 )
 
 from ._sql import MISSING, compare_and_set, driver_first, insert, plain, record_values, take_prefetched
-from .lookups import BY_OUT_TRADE_NO, BY_TRANSACTION_ID
 from .tables import orders, payment_attempts, refunds
+
+# The notification hot path's lookups, built once (see ``driver_first``).
+BY_OUT_TRADE_NO = sa.select(payment_attempts).where(
+    payment_attempts.c.mchid == sa.bindparam("mchid"), payment_attempts.c.out_trade_no == sa.bindparam("otn")
+)
+BY_TRANSACTION_ID = sa.select(payment_attempts).where(payment_attempts.c.transaction_id == sa.bindparam("tid"))
 
 __all__ = ["AttemptRepository", "OrderRepository", "RefundRepository"]
 
@@ -171,7 +176,8 @@ class AttemptRepository:
 
     def by_out_trade_no(self, mchid: str, out_trade_no: str) -> PaymentAttempt | None:
         """The attempt WeChat knows as ``out_trade_no`` for merchant ``mchid`` (notification hot path)."""
-        row = take_prefetched(self._conn, (mchid, out_trade_no))  # read with the inbox insert just before
+        # Read with the inbox insert just before (PostgreSQL), else now.
+        row = take_prefetched(self._conn, payment_attempts, {"mchid": mchid, "out_trade_no": out_trade_no})
         if row is MISSING:
             row = driver_first(self._conn, BY_OUT_TRADE_NO, {"mchid": mchid, "otn": out_trade_no})
         return _attempt_from(row) if row else None
