@@ -49,13 +49,21 @@ def test_amounts_must_be_positive_integer_fen(harness: Harness, amount: Any, cod
 @pytest.mark.parametrize(
     "body",
     [{}, {**ORDER, "currency": "USD"}, {**ORDER, "merchant_order_no": "has space"}, {**ORDER, "description": ""},
-     {**ORDER, "extra": 1}, {**ORDER, "expire_in_s": 5}, [1, 2], "text"],
+     {**ORDER, "extra": 1}, [1, 2], "text"],
 )
 def test_malformed_bodies_are_422_with_a_code(harness: Harness, body: Any) -> None:
     response = post_order(harness, body)
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "invalid_request" and error["message"]
+
+
+@pytest.mark.parametrize("expire_in_s", [5, 299, "600", 8 * 24 * 3600])
+def test_an_order_lifetime_wechat_cannot_honour_is_invalid_expiry(harness: Harness, expire_in_s: Any) -> None:
+    response = post_order(harness, {**ORDER, "expire_in_s": expire_in_s})
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid_expiry" and "expire_in_s" in error["message"]
 
 
 def test_broken_json_and_wrong_content(harness: Harness) -> None:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import pytest
@@ -118,6 +119,8 @@ def test_over_http_short_expiry_is_422_and_early_close_is_409(harness: Any) -> N
     assert early.status_code == 409, early.text
     error = early.json()["error"]
     assert error["code"] == "close_not_yet_allowed" and "retry at" in error["message"]
+    assert error["detail"]["earliest_close_at"] and 0 < error["detail"]["retry_after_s"] <= 305
+    assert early.headers["Retry-After"] == str(math.ceil(error["detail"]["retry_after_s"]))
     assert harness.order(order["id"])["status"] == "pending"
     harness.clock.advance(250)
     closed = harness.api.post(f"/v1/orders/{order['id']}/close", headers=harness.merchant)

@@ -9,9 +9,11 @@ no detail, so no secret or traceback ever leaves the process.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -44,9 +46,18 @@ class ApiError(Exception):
         self.message = message
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The JSON error body every 4xx/5xx uses."""
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """The JSON error body every 4xx/5xx uses; ``detail`` only when there is something a program can act on."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if detail:
+        error["detail"] = jsonable_encoder(detail)
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
 def status_for(exc: BaseException) -> int:
@@ -69,6 +80,8 @@ def _validation_code(errors: list[dict[str, Any]]) -> str:
         loc = [str(part) for part in error.get("loc", ())]
         if "amount" in loc and error.get("type") != "missing":
             return "invalid_amount"
+        if "expire_in_s" in loc:
+            return "invalid_expiry"
         if error.get("type") == "json_invalid":
             return "invalid_json"
     return "invalid_request"
@@ -95,7 +108,13 @@ def install_error_handlers(app: FastAPI, domain_error_types: tuple[type[Exceptio
         status = status_for(exc)
         if status >= 500:
             log.warning("upstream trouble on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        return error_response(status, _domain_code(exc), _domain_message(exc))
+        detail = getattr(exc, "detail", None)
+        detail = detail if isinstance(detail, dict) else None
+        retry_after_s = (detail or {}).get("retry_after_s")
+        headers = None
+        if isinstance(retry_after_s, int | float):
+            headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))}
+        return error_response(status, _domain_code(exc), _domain_message(exc), headers, detail)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -42,10 +42,13 @@ class ErrorBody(BaseModel):
 
     code: str
     message: str
+    detail: dict[str, Any] | None = Field(
+        default=None, description="facts for a program, e.g. refundable_fen, earliest_close_at, retry_after_s"
+    )
 
 
 class ErrorOut(BaseModel):
-    """Every 4xx answer: ``{"error": {"code", "message"}}``."""
+    """Every 4xx answer: ``{"error": {"code", "message", "detail"?}}``."""
 
     model_config = _example(error={"code": "order_not_found", "message": "no order 01J9Z3..."})
     error: ErrorBody
@@ -84,7 +87,9 @@ class CreateOrderIn(BaseModel):
     currency: Literal["CNY"] = "CNY"
     description: str = Field(min_length=1, max_length=127)
     attach: str | None = Field(default=None, max_length=127)
-    expire_in_s: StrictInt = Field(default=7200, ge=60, le=7 * 24 * 3600, description="seconds until the order expires")
+    expire_in_s: StrictInt = Field(
+        default=7200, ge=300, le=7 * 24 * 3600, description="seconds until the order expires (WeChat: at least 300)"
+    )
     payer_openid: str | None = Field(default=None, max_length=128)
 
 
