@@ -18,19 +18,15 @@ from weipay.service.domain import (
 
 from .orders import load_order
 from .outbox import schedule_expiry
-from .payments import close_open_attempt, sync_attempt
+from .payments import CLOSE_MARGIN_S, WECHAT_CLOSE_AFTER_S, close_open_attempt, sync_attempt
 from .ports import Clock, Gateway, UnitOfWork
 
-__all__ = ["close_order", "expire_order", "get_order"]
+__all__ = ["close_order", "close_superseded", "expire_order", "get_order"]
 
 logger = logging.getLogger("weipay.service.orders")
 
 _MIN_SYNC_INTERVAL_S = 2.0
 _EXPIRY_RETRY_S = 60.0
-# WeChat refuses to close one of its orders within five minutes of creating it.
-_WECHAT_CLOSE_AFTER_S = 300.0
-# Our attempt's created_at precedes WeChat's creation of the order by the create call's latency.
-_CLOSE_MARGIN_S = 5.0
 
 
 def get_order(
@@ -85,7 +81,7 @@ def _wait_for_wechat_close_window(uow: UnitOfWork, gateway: Gateway, clock: Cloc
     time_expire WeChat may already report it CLOSED, or paid); if it is still open, come back later."""
     now = clock()
     with uow.read() as tx:
-        young = [a for a in tx.attempts.for_order(order.id) if a.is_open and now - a.created_at < _WECHAT_CLOSE_AFTER_S]
+        young = [a for a in tx.attempts.for_order(order.id) if a.is_open and now - a.created_at < WECHAT_CLOSE_AFTER_S]
     for attempt in young:
         if sync_attempt(uow, gateway, clock, attempt.id).is_open:
             raise UpstreamError(
@@ -132,7 +128,7 @@ def _close_at_wechat(
     try:
         close_open_attempt(uow, gateway, clock, attempt)
     except UpstreamError as error:
-        earliest_at = attempt.created_at + _WECHAT_CLOSE_AFTER_S + _CLOSE_MARGIN_S
+        earliest_at = attempt.created_at + WECHAT_CLOSE_AFTER_S + CLOSE_MARGIN_S
         refused = error.detail.get("wechat_code") is not None  # a definite refusal, not a timeout
         if event != OrderEvent.CLOSE or not refused or clock() >= earliest_at:
             raise
@@ -149,15 +145,47 @@ def _close_at_wechat(
         ) from None
 
 
+def close_superseded(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str) -> float | None:
+    """Close the attempts a newer one superseded while WeChat's five-minute rule kept them open (every
+    open attempt but the newest; all of them once the order is no longer pending). Returns when to try
+    again if one is still too young or its close is unresolved. A close that reveals a payment settles it
+    (the double-payment path refunds the later payment)."""
+    order = load_order(uow, order_id)
+    with uow.read() as tx:
+        attempts = tx.attempts.for_order(order.id)
+    latest = max(attempts, key=lambda a: a.seq, default=None)
+    retry_at: float | None = None
+    for attempt in attempts:
+        if not attempt.is_open or (order.status == OrderStatus.PENDING and latest and attempt.id == latest.id):
+            continue
+        earliest_at = attempt.created_at + WECHAT_CLOSE_AFTER_S + CLOSE_MARGIN_S
+        if clock() < earliest_at:
+            retry_at = min(retry_at or earliest_at, earliest_at)
+            continue
+        try:
+            close_open_attempt(uow, gateway, clock, attempt)
+        except UpstreamError as error:
+            logger.warning("close of superseded attempt %s postponed: %s", attempt.id, error.code)
+            later = clock() + _EXPIRY_RETRY_S
+            retry_at = min(retry_at or later, later)
+        except Conflict as error:
+            if error.code != "order_already_paid":
+                raise
+    return retry_at
+
+
 def expire_or_retry(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str) -> float | None:
-    """Run expiry; on an unresolved close, return when to try again (jobs use this)."""
+    """The expiry/close job: close superseded attempts, then run expiry; on an unresolved close, return
+    when to try again (jobs use this)."""
+    retry_at = close_superseded(uow, gateway, clock, order_id)
     try:
         expire_order(uow, gateway, clock, order_id)
     except UpstreamError as error:
         logger.warning("expiry of %s postponed: %s", order_id, error.code)
-        return clock() + _EXPIRY_RETRY_S
+        later = clock() + _EXPIRY_RETRY_S
+        return min(retry_at or later, later)
     except Conflict as error:
         if error.code == "order_already_paid":
-            return None
+            return retry_at
         raise
-    return None
+    return retry_at

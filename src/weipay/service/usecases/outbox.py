@@ -18,6 +18,7 @@ __all__ = [
     "schedule_expiry",
     "schedule_query",
     "schedule_refund_sync",
+    "schedule_superseded_close",
     "schedule_webhook",
 ]
 
@@ -49,6 +50,20 @@ def schedule_expiry(tx: Transaction, order_id: str, *, due_at: float, now: float
         due_at=due_at,
         now=now,
         dedupe_key=f"{EXPIRE_ORDER}:{order_id}",
+        order_id=order_id,
+        rearm=True,
+    )
+
+
+def schedule_superseded_close(tx: Transaction, attempt_id: str, order_id: str, *, due_at: float, now: float) -> None:
+    """Close a superseded attempt once WeChat allows it (an expiry/close job of its own, keyed by attempt,
+    so it neither moves nor is moved by the order's expiry)."""
+    tx.jobs.enqueue(
+        EXPIRE_ORDER,
+        {"order_id": order_id, "attempt_id": attempt_id},
+        due_at=due_at,
+        now=now,
+        dedupe_key=f"{EXPIRE_ORDER}:{order_id}:close:{attempt_id}",
         order_id=order_id,
         rearm=True,
     )

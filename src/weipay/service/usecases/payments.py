@@ -28,11 +28,21 @@ from weipay.service.domain import (
 )
 
 from .orders import load_order
-from .outbox import schedule_query
+from .outbox import schedule_query, schedule_superseded_close
 from .ports import Clock, Gateway, MerchantConfig, Outcome, PaymentStatus, PrepayAnswer, Transaction, UnitOfWork
 from .settlement import Applied, add_anomaly, apply_attempt_event, settle_paid
 
-__all__ = ["PaymentStart", "appid_for", "close_open_attempt", "query_delay_s", "start_payment", "sync_attempt"]
+__all__ = [
+    "CLOSE_MARGIN_S",
+    "WECHAT_CLOSE_AFTER_S",
+    "WECHAT_MIN_V2_EXPIRY_S",
+    "PaymentStart",
+    "appid_for",
+    "close_open_attempt",
+    "query_delay_s",
+    "start_payment",
+    "sync_attempt",
+]
 
 logger = logging.getLogger("weipay.service.payments")
 E = TypeVar("E", Channel, ApiVersion)
@@ -48,6 +58,13 @@ _APPID_KIND = {
     Channel.NATIVE: ("official_account", "miniprogram", "app"),
 }
 _PAID_STATES = frozenset({"SUCCESS", "REFUND"})
+# WeChat refuses to close one of its orders within five minutes of creating it.
+WECHAT_CLOSE_AFTER_S = 300.0
+# Our attempt's created_at precedes WeChat's creation of the order by the create call's latency.
+CLOSE_MARGIN_S = 5.0
+# v2 unifiedorder refuses a time_expire less than five minutes away (production rule).
+WECHAT_MIN_V2_EXPIRY_S = 300.0
+_V2_TOO_EARLY_CODE = "FREQUENCY_LIMITED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,13 +143,17 @@ def start_payment(
         raise InvalidInput("client_ip_required", "channel h5 needs the payer's client IP")
     appid = appid_for(merchant, channel)
     with uow.read() as tx:
-        open_attempts = [a for a in tx.attempts.for_order(order.id) if a.is_open]
-    for attempt in reversed(open_attempts):
-        if _same_request(attempt, channel, api, appid, openid):
-            return _resume(uow, gateway, clock, attempt)
-    for attempt in open_attempts:
-        close_open_attempt(uow, gateway, clock, attempt)
-    attempt = _new_attempt(uow, gateway, clock, order, channel, api, appid, openid, client_ip)
+        attempts = tx.attempts.for_order(order.id)
+    open_attempts = [a for a in attempts if a.is_open]
+    # Only the newest attempt can be resumed: an older open one was superseded and awaits its close.
+    latest = max(attempts, key=lambda a: a.seq, default=None)
+    if latest is not None and latest.is_open and _same_request(latest, channel, api, appid, openid):
+        if not (latest.status == AttemptStatus.PENDING and _has_prepay(latest)):
+            _check_v2_time_left(order, api, clock())
+        return _resume(uow, gateway, clock, latest)
+    _check_v2_time_left(order, api, clock())
+    left_open = [a.id for a in open_attempts if not _close_or_defer(uow, gateway, clock, a)]
+    attempt = _new_attempt(uow, gateway, clock, order, channel, api, appid, openid, client_ip, left_open)
     answer = gateway.create_payment(attempt)
     return _apply_prepay(uow, gateway, clock, attempt, answer)
 
@@ -150,8 +171,57 @@ def _same_request(attempt: PaymentAttempt, channel: Channel, api: ApiVersion, ap
     return attempt.channel == channel and attempt.api == api and attempt.appid == appid and same_payer
 
 
+def _has_prepay(attempt: PaymentAttempt) -> bool:
+    return bool(attempt.prepay_id or attempt.code_url or attempt.h5_url)
+
+
+def _check_v2_time_left(order: Order, api: ApiVersion, now: float) -> None:
+    """v2 refuses a ``time_expire`` less than five minutes away: say so before asking (v3 has no such rule)."""
+    if api == ApiVersion.V2 and order.expires_at - now < WECHAT_MIN_V2_EXPIRY_S:
+        raise Conflict(
+            "order_expiring",
+            "less than five minutes left: WeChat cannot take this order; create a new one",
+            expires_at=order.expires_at,
+        )
+
+
+def _close_or_defer(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: PaymentAttempt) -> bool:
+    """Close a superseded attempt before starting a new one; True if it is no longer open.
+
+    WeChat refuses closes within five minutes of an order's creation. Such a refusal does not block the
+    new attempt: the old one stays pending and an expiry/close job closes it at the earliest allowed
+    time. WeChat applies the rule before looking at the order, so the old attempt is queried first; if
+    both end up paid, the double-payment path refunds the later one. Any other failure (a timeout, an
+    ambiguous answer, a payment) raises as before.
+    """
+    try:
+        close_open_attempt(uow, gateway, clock, attempt)
+        return True
+    except UpstreamError as error:
+        earliest_at = attempt.created_at + WECHAT_CLOSE_AFTER_S + CLOSE_MARGIN_S
+        if not _refused_as_too_early(error) or clock() >= earliest_at:
+            raise
+    current = sync_attempt(uow, gateway, clock, attempt.id)
+    if current.status == AttemptStatus.SUCCEEDED:
+        raise Conflict("order_already_paid", "the previous payment attempt was paid")
+    if not current.is_open:
+        return True
+    now = clock()
+    with uow.write() as tx:
+        schedule_superseded_close(tx, attempt.id, attempt.order_id, due_at=earliest_at, now=now)
+    logger.info("attempt %s superseded; WeChat allows its close from %.0f", attempt.id, earliest_at)
+    return False
+
+
+def _refused_as_too_early(error: UpstreamError) -> bool:
+    """A close refusal that, within five minutes of the order's creation, is WeChat's five-minute rule:
+    v2 answers ``FREQUENCY_LIMITED`` (which the SDK counts as retryable), v3 a definite 400. Timeouts and
+    other retryable refusals (``SYSTEMERROR``) are not: they keep blocking the new attempt."""
+    return bool(error.detail.get("definite_refusal")) or error.detail.get("wechat_code") == _V2_TOO_EARLY_CODE
+
+
 def _resume(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: PaymentAttempt) -> PaymentStart:
-    if attempt.status == AttemptStatus.PENDING and (attempt.prepay_id or attempt.code_url or attempt.h5_url):
+    if attempt.status == AttemptStatus.PENDING and _has_prepay(attempt):
         return PaymentStart(attempt, gateway.client_params(attempt))
     # CREATED / UNKNOWN, or pending without prepay data: re-send the identical create (same out_trade_no).
     return _apply_prepay(uow, gateway, clock, attempt, gateway.create_payment(attempt))
@@ -167,13 +237,14 @@ def _new_attempt(
     appid: str,
     openid: str | None,
     client_ip: str | None,
+    left_open: list[str],
 ) -> PaymentAttempt:
     now = clock()
     with uow.write() as tx:
         current = tx.orders.get(order.id, for_update=True)
         assert current is not None
         _payable(current, now)
-        if any(a.is_open for a in tx.attempts.for_order(order.id)):
+        if any(a.is_open and a.id not in left_open for a in tx.attempts.for_order(order.id)):
             raise Conflict("payment_in_progress", "another payment attempt was started concurrently; retry")
         seq = tx.attempts.next_seq(order.id)
         attempt = PaymentAttempt(
@@ -246,6 +317,7 @@ def close_open_attempt(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt:
         "the previous payment attempt could not be closed at WeChat; retry later",
         attempt_id=attempt.id,
         wechat_code=answer.error_code,
+        definite_refusal=answer.outcome == Outcome.FAILED,
     )
 
 
