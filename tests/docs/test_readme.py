@@ -14,19 +14,17 @@ import re
 import shlex
 import subprocess
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+import guides
 import httpx
 import pytest
 
 from weipay.cli._service_demo import DemoStack
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = guides.ROOT
 README = ROOT / "README.md"
 TEXT = README.read_text(encoding="utf-8")
-_FENCE = re.compile(r"^```(\w*)[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 DOC_SERVICE, DOC_SIMULATOR = "http://127.0.0.1:8000", "http://127.0.0.1:8900"
 # Values that stay the same from run to run; everything else (ids, tokens, times) only keeps its type.
 STABLE = {"status", "amount", "paid_amount", "refunded_amount", "currency", "description", "merchant_order_no",
@@ -38,19 +36,6 @@ BINDINGS: dict[str, tuple[str, ...]] = {"CODE": ("code",), "OPENID": ("openid",)
                                         "PREPAY_ID": ("request_payment", "package")}
 
 
-@dataclass(frozen=True)
-class Fence:
-    """One fenced block."""
-
-    lang: str
-    body: str
-    line: int
-
-
-def _fences(text: str) -> list[Fence]:
-    return [Fence(m.group(1), m.group(2), text.count("\n", 0, m.start()) + 1) for m in _FENCE.finditer(text)]
-
-
 def _section(text: str, heading: str) -> str:
     start = text.index(f"## {heading}")
     end = text.find("\n## ", start + 1)
@@ -59,9 +44,9 @@ def _section(text: str, heading: str) -> str:
 
 def test_first_screen_gives_the_two_commands_and_they_are_what_ci_runs() -> None:
     first_screen = "\n".join(TEXT.splitlines()[:25])
-    blocks = [f for f in _fences(first_screen) if f.lang == "bash"]
+    blocks = [f for f in guides.blocks(first_screen) if f.lang == "bash"]
     assert blocks, "no command block on the first screen"
-    commands = [line.split("#", 1)[0].strip() for line in blocks[0].body.splitlines() if line.strip()]
+    commands = [line.split("#", 1)[0].strip() for line in blocks[0].source.splitlines() if line.strip()]
     assert commands == ["python3 scripts/dev.py demo", "python3 scripts/dev.py test"]
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^python3 scripts/dev\.py test\s*$", ci, re.MULTILINE), ".ci/run must call the README's command"
@@ -84,8 +69,8 @@ def test_linked_files_exist() -> None:
 
 
 def test_layout_lists_real_paths() -> None:
-    layout = next(f for f in _fences(_section(TEXT, "Project layout")) if f.lang == "text")
-    paths = [line.split()[0] for line in layout.body.splitlines() if line and not line.startswith(" ")]
+    layout = next(f for f in guides.blocks(_section(TEXT, "Project layout")) if f.lang == "text")
+    paths = [line.split()[0] for line in layout.source.splitlines() if line and not line.startswith(" ")]
     missing = [p for p in paths if not (ROOT / p).exists()]
     assert paths and not missing, missing
 
@@ -93,7 +78,7 @@ def test_layout_lists_real_paths() -> None:
 def test_cli_overview_names_every_command() -> None:
     from weipay.cli.main import cli
 
-    overview = next(f for f in _fences(_section(TEXT, "The `weipay` command")) if f.lang == "text").body
+    overview = next(f for f in guides.blocks(_section(TEXT, "The `weipay` command")) if f.lang == "text").source
     listed = set(re.findall(r"^  (\w+) ", overview, re.MULTILINE))
     assert listed == set(cli.commands), (listed, set(cli.commands))
     # Sub-commands and options it names are real too.
@@ -191,7 +176,7 @@ def _send(client: httpx.Client, request: httpx.Request, documented: Any) -> Any:
 
 
 def test_the_curl_session_runs_against_weipay_demo(stack: DemoStack) -> None:
-    session = _fences(_section(TEXT, "From order to refund with curl"))
+    session = guides.blocks(_section(TEXT, "From order to refund with curl"))
     assert session, "no curl session"
     variables: dict[str, str] = {}
     documented_answer: Any = None
@@ -202,14 +187,14 @@ def test_the_curl_session_runs_against_weipay_demo(stack: DemoStack) -> None:
         for fence in session:
             if fence.lang == "json":
                 assert pending is not None, f"README line {fence.line}: an answer without a curl command"
-                documented_answer = json.loads(fence.body)
+                documented_answer = json.loads(fence.source)
                 real_answer = _send(client, pending, documented_answer)
                 _assert_like(documented_answer, real_answer, f"README line {fence.line}")
                 ran.append(f"{pending.method} {pending.url.path}")
                 pending = None
                 continue
             assert fence.lang == "bash", f"README line {fence.line}: unexpected ```{fence.lang} block in the session"
-            for line in _logical_lines(fence.body):
+            for line in _logical_lines(fence.source):
                 if line.startswith("curl "):
                     assert pending is None, f"README line {fence.line}: two curl commands without an answer between"
                     pending = _curl(line, variables, stack)

@@ -9,56 +9,28 @@ one of the two markers, so no example escapes checking by accident.
 from __future__ import annotations
 
 import ast
-import contextlib
 import importlib
-import io
 import logging
 import re
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import guides
 import pytest
+from guides import Block
 
-GUIDE = Path(__file__).resolve().parents[2] / "docs" / "sdk.md"
-_FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
-_MARKERS = ("# runnable", "# illustration")
-
-
-@dataclass(frozen=True)
-class Block:
-    """One fenced Python block of the guide."""
-
-    kind: str
-    source: str
-    line: int
-    section: str
-
-
-def _blocks(text: str) -> list[Block]:
-    blocks = []
-    for match in _FENCE.finditer(text):
-        source = match.group(1)
-        first = source.split("\n", 1)[0].strip()
-        line = text.count("\n", 0, match.start()) + 1
-        headings = re.findall(r"^## (.+)$", text[: match.start()], re.MULTILINE)
-        blocks.append(Block(first, source, line, headings[-1] if headings else "(top)"))
-    return blocks
-
-
-BLOCKS = _blocks(GUIDE.read_text(encoding="utf-8"))
-RUNNABLE = [block for block in BLOCKS if block.kind == "# runnable"]
-ILLUSTRATIONS = [block for block in BLOCKS if block.kind == "# illustration"]
+GUIDE = guides.ROOT / "docs" / "sdk.md"
+BLOCKS = guides.python(guides.blocks(GUIDE.read_text(encoding="utf-8")))
+RUNNABLE = guides.of_kind(BLOCKS, guides.RUNNABLE)
+ILLUSTRATIONS = guides.of_kind(BLOCKS, guides.ILLUSTRATION)
 
 
 def test_every_python_block_is_marked() -> None:
-    unmarked = [f"line {block.line} ({block.section})" for block in BLOCKS if block.kind not in _MARKERS]
+    unmarked = [f"line {block.line} ({block.section})" for block in guides.unmarked(BLOCKS)]
     assert not unmarked, f"python blocks without '# runnable' or '# illustration': {unmarked}"
 
 
 def test_the_guide_covers_each_topic_with_running_code() -> None:
-    code = "\n".join(block.source for block in RUNNABLE)
     expected = [
         "MerchantCredentials.from_bundle", "MerchantCredentials.from_files", "AsyncClient", "Code2Session",
         "v3.CreateOrder", "v3.QueryOrder", "v3.CloseOrder", "v3.CreateRefund", "v3.QueryRefund",
@@ -68,42 +40,21 @@ def test_the_guide_covers_each_topic_with_running_code() -> None:
         "client.v2_refund_notification", "OutcomeUnknown", "WeChatRefused", "RetryPolicy", "weipay.sdk",
         "start_in_thread",
     ]
-    missing = [name for name in expected if name not in code]
+    missing = guides.missing_names(RUNNABLE, expected)
     assert not missing, f"the guide's runnable code never uses {missing}"
 
 
 def test_runnable_blocks_run_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the guide's mkdtemp() lands in tmp_path
     sdk_logger = logging.getLogger("weipay.sdk")
     monkeypatch.setattr(sdk_logger, "handlers", list(sdk_logger.handlers))  # the guide adds a handler
     monkeypatch.setattr(sdk_logger, "level", sdk_logger.level)
-    namespace: dict[str, Any] = {"__name__": "sdk_guide"}
-    printed = io.StringIO()
-    try:
-        for block in RUNNABLE:
-            # Leading newlines make traceback line numbers those of docs/sdk.md itself.
-            code = compile("\n" * block.line + block.source, "docs/sdk.md", "exec")
-            try:
-                with contextlib.redirect_stdout(printed):
-                    exec(code, namespace)  # the guide is our own file, run on purpose
-            except Exception as exc:
-                raise AssertionError(f"docs/sdk.md block at line {block.line} ({block.section}) failed: {exc!r}"
-                                     f"\n--- printed so far ---\n{printed.getvalue()}") from exc
-    finally:
-        _close(namespace)
-    assert "outcome unknown" in printed.getvalue()
+    printed = guides.run_in_order(RUNNABLE, "docs/sdk.md", "sdk_guide", tmp_path, monkeypatch, _close, sections=True)
+    assert "outcome unknown" in printed
 
 
 def _close(namespace: dict[str, Any]) -> None:
     # The guide leaves its clients and simulator open for the next section; close what it opened.
-    for name in ("client", "control"):
-        closer = getattr(namespace.get(name), "close", None)
-        if callable(closer):
-            closer()
-    sim = namespace.get("sim")
-    if sim is not None:
-        sim.close()
+    guides.close(namespace, ("client", "control", "sim"), quiet=False)
 
 
 @pytest.mark.parametrize("block", ILLUSTRATIONS, ids=lambda block: f"line{block.line}")
@@ -130,9 +81,4 @@ def test_names_the_guide_mentions_exist() -> None:
 
 
 def test_contents_links_point_at_headings() -> None:
-    text = GUIDE.read_text(encoding="utf-8")
-    # GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens.
-    headings = re.findall(r"^#+ (.+)$", text, re.MULTILINE)
-    slugs = {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
-    links = re.findall(r"\]\(#([^)]+)\)", text)
-    assert links and set(links) <= slugs, sorted(set(links) - slugs)
+    guides.assert_contents_links_point_at_headings(GUIDE.read_text(encoding="utf-8"))

@@ -4,66 +4,30 @@
 from __future__ import annotations
 
 import ast
-import contextlib
-import io
 import re
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import guides
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-GUIDE = ROOT / "docs" / "service.md"
-TEXT = GUIDE.read_text(encoding="utf-8")
-_FENCE = re.compile(r"^```(\w*)[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Block:
-    """One fenced block of the guide."""
-
-    lang: str
-    kind: str
-    source: str
-    line: int
-
-
-BLOCKS = [
-    Block(m.group(1), m.group(2).split("\n", 1)[0].strip(), m.group(2), TEXT.count("\n", 0, m.start()) + 1)
-    for m in _FENCE.finditer(TEXT)
-]
-PYTHON = [block for block in BLOCKS if block.lang == "python"]
-RUNNABLE = [block for block in PYTHON if block.kind == "# runnable"]
+TEXT, BLOCKS, PYTHON, RUNNABLE = guides.load("service.md")
 
 
 def test_every_python_block_is_marked() -> None:
-    unmarked = [block.line for block in PYTHON if block.kind not in ("# runnable", "# illustration")]
+    unmarked = [block.line for block in guides.unmarked(BLOCKS)]
     assert not unmarked, f"python blocks without a marker at lines {unmarked}"
     for block in PYTHON:
         ast.parse(block.source)
 
 
 def test_runnable_blocks_run_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    namespace: dict[str, Any] = {"__name__": "service_guide"}
-    printed = io.StringIO()
-    try:
-        for block in RUNNABLE:
-            code = compile("\n" * block.line + block.source, "docs/service.md", "exec")
-            try:
-                with contextlib.redirect_stdout(printed):
-                    exec(code, namespace)  # the guide is our own file, run on purpose
-            except Exception as exc:
-                raise AssertionError(f"docs/service.md block at line {block.line} failed: {exc!r}"
-                                     f"\n--- printed so far ---\n{printed.getvalue()}") from exc
-    finally:
-        for name in ("api", "control", "sim"):
-            with contextlib.suppress(Exception):
-                namespace[name].close()
-    assert "database at revision" in printed.getvalue()
+    printed = guides.run_in_order(RUNNABLE, "docs/service.md", "service_guide", tmp_path, monkeypatch, _close)
+    assert "database at revision" in printed
+
+
+def _close(namespace: dict[str, Any]) -> None:
+    guides.close(namespace, ("api", "control", "sim"))
 
 
 def test_the_production_example_loads_and_its_rules_hold(tmp_path: Path) -> None:
@@ -133,19 +97,10 @@ def test_job_kinds_and_commands_exist() -> None:
             name = command[0] or command[1]
             assert name in cli.commands, line
     for flag in re.findall(r"`(--[a-z-]+)", TEXT):
-        options = {opt for cmd in ("serve", "worker", "db", "reconcile") for opt in _options(cli.commands[cmd])}
+        options = {opt for cmd in ("serve", "worker", "db", "reconcile")
+                   for opt in guides.all_options(cli.commands[cmd])}
         assert flag.split("/")[0] in options | {"--no-migrate"}, flag
 
 
-def _options(command: Any) -> set[str]:
-    found = {opt for param in getattr(command, "params", []) for opt in param.opts + param.secondary_opts}
-    for sub in getattr(command, "commands", {}).values():
-        found |= _options(sub)
-    return found
-
-
 def test_contents_links_point_at_headings() -> None:
-    headings = re.findall(r"^#+ (.+)$", TEXT, re.MULTILINE)
-    slugs = {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
-    links = re.findall(r"\]\(#([^)]+)\)", TEXT)
-    assert links and set(links) <= slugs, sorted(set(links) - slugs)
+    guides.assert_contents_links_point_at_headings(TEXT)
