@@ -6,6 +6,7 @@ import json
 import secrets
 
 import pytest
+from sdk_samples import transaction
 
 from weipay.sdk.crypto import rsa_verify
 from weipay.sdk.errors import ConfigurationError, SignatureError, SignTestProbe
@@ -17,20 +18,7 @@ from weipay.sdk.v3.wechat_side import build_notification
 
 pytestmark = pytest.mark.anyio
 
-TRANSACTION = {
-    "mchid": "1230000109",
-    "appid": "wxd678efh567hg6787",
-    "out_trade_no": "1217752501201407033233368018",
-    "transaction_id": "4200000483202001042069747825",
-    "trade_type": "JSAPI",
-    "trade_state": "SUCCESS",
-    "trade_state_desc": "支付成功",
-    "bank_type": "OTHERS",
-    "attach": "",
-    "success_time": "2020-01-04T18:30:59+08:00",
-    "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
-    "amount": {"total": 100, "payer_total": 100, "currency": "CNY", "payer_currency": "CNY"},
-}
+TRANSACTION = transaction(out_trade_no="1217752501201407033233368018", success_time="2020-01-04T18:30:59+08:00")
 
 
 def notification(wechat, *, key=None, serial=None, timestamp=None):

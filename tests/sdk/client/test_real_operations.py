@@ -8,21 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from client_fakes import V3Get
+from sdk_samples import transaction
 
 from weipay.sdk import v3
 from weipay.sdk.errors import UnverifiableResponse, WeChatRefused
 
-TRANSACTION = {
-    "appid": "wxd678efh567hg6787",
-    "mchid": "1230000109",
-    "out_trade_no": "1217752501201407033233368018",
-    "transaction_id": "4200000483202001042069747825",
-    "trade_type": "JSAPI",
-    "trade_state": "SUCCESS",
-    "success_time": "2020-01-04T18:30:59+08:00",
-    "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
-    "amount": {"total": 100, "payer_total": 100, "currency": "CNY", "payer_currency": "CNY"},
-}
+TRANSACTION = transaction(out_trade_no="1217752501201407033233368018", success_time="2020-01-04T18:30:59+08:00")
 QUERY_PATH = "/v3/pay/transactions/out-trade-no/1217752501201407033233368018"
 
 

@@ -8,6 +8,7 @@ import random
 import time
 
 import pytest
+from sdk_samples import transaction
 
 from weipay.sdk.errors import ProtocolError, SignatureError
 from weipay.sdk.v3 import TransactionNotification, Verifier, parse_notification
@@ -15,18 +16,7 @@ from weipay.sdk.v3.wechat_side import build_notification, sign_response
 
 API_V3_KEY = b"a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb"
 NOW = int(time.time())
-TRANSACTION = {
-    "mchid": "1230000109",
-    "appid": "wxd678efh567hg6787",
-    "out_trade_no": "ORDER_000001",
-    "transaction_id": "4200000483202001042069747825",
-    "trade_type": "JSAPI",
-    "trade_state": "SUCCESS",
-    "trade_state_desc": "支付成功",
-    "success_time": "2026-01-04T18:30:59+08:00",
-    "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
-    "amount": {"total": 100, "payer_total": 100},
-}
+TRANSACTION = transaction()
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sdk_samples import transaction
 
 from weipay.sdk.errors import ProtocolError, SignatureError
 from weipay.sdk.v3 import (
@@ -26,20 +27,7 @@ from weipay.sdk.v3.wechat_side import build_notification
 
 API_V3_KEY = b"a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb"
 NOW = int(time.time())
-TRANSACTION: dict[str, Any] = {
-    "mchid": "1230000109",
-    "appid": "wxd678efh567hg6787",
-    "out_trade_no": "ORDER_000001",
-    "transaction_id": "4200000483202001042069747825",
-    "trade_type": "JSAPI",
-    "trade_state": "SUCCESS",
-    "trade_state_desc": "支付成功",
-    "bank_type": "OTHERS",
-    "attach": "",
-    "success_time": "2026-01-04T18:30:59+08:00",
-    "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
-    "amount": {"total": 100, "payer_total": 90, "currency": "CNY", "payer_currency": "CNY"},
-}
+TRANSACTION: dict[str, Any] = transaction(payer_total=90)
 
 _odd_values = st.sampled_from([None, "", "x", 0, 1, True, 1.5, [], {}, ["x"], {"openid": 1}])
 _times = st.sampled_from(

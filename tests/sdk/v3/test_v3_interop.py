@@ -10,6 +10,7 @@ import time
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+from sdk_samples import transaction
 from wechatpayv3 import WeChatPay, WeChatPayType
 from wechatpayv3.utils import build_authorization, rsa_encrypt
 from wechatpayv3.utils import rsa_sign as v3_rsa_sign
@@ -23,20 +24,7 @@ MCHID = "1230000109"
 APPID = "wxd678efh567hg6787"
 API_V3_KEY = "a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb"
 KEY_ID = "PUB_KEY_ID_0000000000000024101100397200000006"
-TRANSACTION = {
-    "mchid": MCHID,
-    "appid": APPID,
-    "out_trade_no": "ORDER_000001",
-    "transaction_id": "4200000483202001042069747825",
-    "trade_type": "JSAPI",
-    "trade_state": "SUCCESS",
-    "trade_state_desc": "支付成功",
-    "bank_type": "OTHERS",
-    "attach": "",
-    "success_time": "2026-01-04T18:30:59+08:00",
-    "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
-    "amount": {"total": 100, "payer_total": 100, "currency": "CNY", "payer_currency": "CNY"},
-}
+TRANSACTION = transaction(mchid=MCHID, appid=APPID)
 
 
 @pytest.fixture(scope="module")

@@ -6,25 +6,13 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from sdk_samples import transaction
 
 import weipay.sdk.v3 as v3
 from weipay.sdk.errors import ProtocolError
 from weipay.sdk.v3 import BillLocation, PrepayResult, Refund, RefundResult, Transaction
 
-TRANSACTION = {
-    "appid": "wxd678efh567hg6787",
-    "mchid": "1230000109",
-    "out_trade_no": "ORDER_000001",
-    "transaction_id": "4200000483202001042069747825",
-    "trade_type": "MWEB",
-    "trade_state": "SUCCESS",
-    "trade_state_desc": "支付成功",
-    "bank_type": "CMC",
-    "attach": "",
-    "success_time": "2026-01-04T18:30:59+08:00",
-    "payer": {"openid": "o1"},
-    "amount": {"total": 100, "payer_total": 100, "currency": "CNY", "payer_currency": "CNY"},
-}
+TRANSACTION = transaction(trade_type="MWEB", bank_type="CMC", payer={"openid": "o1"})
 
 
 def test_unknown_fields_are_ignored() -> None:

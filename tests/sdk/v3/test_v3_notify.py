@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+from sdk_samples import transaction
 
 from weipay.sdk.errors import ConfigurationError, ProtocolError, SignatureError, SignTestProbe
 from weipay.sdk.v3 import (
@@ -20,22 +21,10 @@ from weipay.sdk.v3.wechat_side import build_notification, encrypt_resource, sign
 
 API_V3_KEY = b"a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb"
 NOW = int(time.time())
-TRANSACTION = {
-    "mchid": "1230000109",
-    "appid": "wxd678efh567hg6787",
-    "out_trade_no": "ORDER_000001",
-    "transaction_id": "4200000483202001042069747825",
-    "trade_type": "JSAPI",
-    "trade_state": "SUCCESS",
-    "trade_state_desc": "支付成功",
-    "bank_type": "OTHERS",
-    "attach": "cart=7",
-    "success_time": "2026-01-04T18:30:59+08:00",
-    "payer": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
-    "amount": {"total": 100, "payer_total": 90, "currency": "CNY", "payer_currency": "CNY"},
-    "promotion_detail": [{"coupon_id": "1", "amount": 10}],
-    "a_field_added_next_year": {"x": 1},
-}
+TRANSACTION = transaction(
+    attach="cart=7", payer_total=90, promotion_detail=[{"coupon_id": "1", "amount": 10}],
+    a_field_added_next_year={"x": 1},
+)
 REFUND = {
     "mchid": "1230000109",
     "out_trade_no": "ORDER_000001",
