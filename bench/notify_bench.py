@@ -125,10 +125,13 @@ def _settings(database_url: str, keys_dir: Path) -> dict[str, Any]:
 
 
 def serve(kind: str, database_url: str, keys_dir: str, port: int) -> None:
-    """Server subprocess entry point: one uvicorn worker, uvloop + httptools for both variants."""
+    """Server subprocess entry point: one uvicorn worker, uvloop + httptools, start-up heap frozen, for both."""
     import uvicorn
 
+    from weipay.service.api import freeze_startup_heap
+
     app = bare_app(database_url, keys_dir) if kind == "bare" else service_app(database_url, keys_dir)
+    freeze_startup_heap()  # as ``weipay serve`` does, for both variants
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off",
                 loop="uvloop", http="httptools", backlog=1024)
 
@@ -145,6 +148,7 @@ class Result:
     errors: int
     applied: int
     extra: int
+    server_cpu_us: float  # the server process's CPU time (user + system) per answered request
 
 
 def write_keys(directory: Path) -> bytes:
@@ -177,7 +181,8 @@ def seed(database_url: str, order_ids: list[str]) -> list[str]:
         order_rows.append({
             "id": order_id, "mchid": MCHID, "merchant_order_no": f"B-{order_id}-{index}", "amount_fen": 100,
             "currency": "CNY", "description": "bench", "status": "pending", "paid_fen": 0, "refunded_fen": 0,
-            "reserved_fen": 0, "created_at": now, "updated_at": now, "expires_at": now + 7200, "request_hash": "x" * 64,
+            "reserved_fen": 0, "created_at": now, "updated_at": now, "expires_at": now + 7200,
+            "request_hash": "x" * 64,
         })  # fmt: skip
         attempt_rows.append({
             "id": new_attempt_id(), "order_id": order_id, "seq": 1, "mchid": MCHID, "appid": APPID,
@@ -190,6 +195,10 @@ def seed(database_url: str, order_ids: list[str]) -> list[str]:
     with engine.connect() as conn, conn.begin():
         conn.execute(orders.insert(), order_rows)
         conn.execute(payment_attempts.insert(), attempt_rows)
+    if engine.dialect.name == "postgresql":
+        # A production table has planner statistics (autovacuum); a freshly bulk-loaded one has none yet.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("ANALYZE"))
     engine.dispose()
     return numbers
 
@@ -282,14 +291,22 @@ def run_one(kind: str, database_url: str, keys_dir: Path, key_pem: bytes, count:
     url = f"http://127.0.0.1:{port}/notify/wechatpay/v3/{MCHID}"
     try:
         run_wrk(url, warm_file, concurrency, 2)
+        cpu_before = process_cpu_s(process.pid)
         stats = run_wrk(url, message_file, concurrency, duration_s)
+        cpu_s = process_cpu_s(process.pid) - cpu_before
     finally:
         process.terminate()
         process.wait(10)
     applied = count_applied(database_url, numbers) - len(warm_numbers)
     return Result(kind, stats["requests"], stats["requests"] / (stats["duration_us"] / 1e6), stats["p50_us"] / 1000,
                   stats["p99_us"] / 1000, stats["non2xx"], stats["socket_errors"] + stats["timeouts"], applied,
-                  stats["extra"])
+                  stats["extra"], cpu_s / max(stats["requests"], 1) * 1e6)
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` so far (Linux ``/proc``), all threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def fresh_database(backend: str, workdir: Path, label: str) -> tuple[str, Any]:
@@ -313,7 +330,7 @@ def fresh_database(backend: str, workdir: Path, label: str) -> tuple[str, Any]:
 def line(result: Result) -> str:
     return (f"  {result.name:8s} {result.throughput:7.0f}/s  p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms"
             f"  answered {result.count}  non-2xx {result.non2xx}  socket errors {result.errors}"
-            f"  applied {result.applied}"
+            f"  applied {result.applied}  server CPU {result.server_cpu_us:4.0f} µs/req"
             f"{'  RAN OUT: ' + str(result.extra) + ' duplicates' if result.extra else ''}")
 
 
@@ -342,7 +359,8 @@ def main(args: argparse.Namespace) -> None:
             for kind, results in runs.items():
                 print(f"  median {kind:8s} {medians[kind]:7.0f}/s  p50 "
                       f"{statistics.median(r.p50_ms for r in results):6.1f} ms  p99 "
-                      f"{statistics.median(r.p99_ms for r in results):6.1f} ms", flush=True)
+                      f"{statistics.median(r.p99_ms for r in results):6.1f} ms  server CPU "
+                      f"{statistics.median(r.server_cpu_us for r in results):4.0f} µs/req", flush=True)
             if "bare" in medians and "service" in medians:
                 print(f"  ratio service/bare (medians) = {medians['service'] / medians['bare']:.2f}", flush=True)
 

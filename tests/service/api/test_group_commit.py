@@ -13,15 +13,14 @@ from weipay.service.api.group_commit import BatchUnitOfWork, GroupCommitWriter
 from weipay.service.db import create_engine_for
 
 
-def _insert(key: str, fail: bool = False) -> Any:
-    def work(uow: BatchUnitOfWork) -> str:
-        with uow.write() as tx:
+def _insert_all(uow: BatchUnitOfWork, keys: list[str]) -> list[str]:
+    """The writer's ``apply``: every key in the batch's transaction; the key "boom" fails its batch."""
+    with uow.write() as tx:
+        for key in keys:
             tx.connection.execute(sa.text("INSERT INTO gc_rows (k) VALUES (:k)"), {"k": key})
-            if fail:
+            if key.endswith("boom"):
                 raise RuntimeError("boom")
-        return key
-
-    return work
+    return keys
 
 
 def _keys(engine: sa.Engine) -> list[str]:
@@ -34,12 +33,12 @@ def test_batches_commit_and_a_failure_costs_only_its_own_reply(database_url: str
     engine = create_engine_for(database_url)
     with engine.connect() as conn, conn.begin():
         conn.execute(sa.text("CREATE TABLE gc_rows (k VARCHAR(16) PRIMARY KEY)"))
-    writer = GroupCommitWriter(engine, contextlib.nullcontext(), threads=threads, max_batch=8)
+    writer = GroupCommitWriter(engine, contextlib.nullcontext(), _insert_all, threads=threads, max_batch=8)
 
     async def burst() -> list[Any]:
-        jobs = [_insert(f"k{i:02d}", fail=i == 5) for i in range(40)]
-        jobs.append(_insert("k07"))  # a duplicate of an earlier key: the unique constraint refuses it alone
-        return await asyncio.gather(*(writer.submit(job) for job in jobs), return_exceptions=True)
+        keys = [f"k{i:02d}" if i != 5 else "k05boom" for i in range(40)]
+        keys.append("k07")  # a duplicate of an earlier key: the unique constraint refuses it alone
+        return await asyncio.gather(*(writer.submit(key) for key in keys), return_exceptions=True)
 
     try:
         results = asyncio.run(burst())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .app import create_app
+from .process import freeze_startup_heap
 from .runtime import Runtime
 
-__all__ = ["Runtime", "create_app"]
+__all__ = ["Runtime", "create_app", "freeze_startup_heap"]

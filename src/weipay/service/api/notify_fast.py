@@ -9,14 +9,13 @@ general thread path of :class:`NotificationInbox` instead. The write then happen
 - PostgreSQL: the same with a few threads on pooled connections, so that round trips overlap (duplicates
   meet on the unique event id and the compare-and-set).
 
-Either way the use case is the same ``accept_payment_notification`` / ``accept_refund_notification``,
-and the reply is chosen only after its transaction committed.
+Either way the batch goes to the use cases together (``accept_payment_notifications``: a few statements per
+batch, whatever its size), and each reply is chosen only after its batch's transaction committed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -30,7 +29,7 @@ from weipay.sdk.v3.notify import Notification, parse_notification
 from weipay.sdk.v3.verifier import UnknownSerial
 
 from ..gateway import verify_v3
-from .group_commit import GroupCommitWriter
+from .group_commit import BatchUnitOfWork, GroupCommitWriter
 from .inbox import NotifyReply, v3_failure, v3_success
 from .runtime import Runtime
 
@@ -41,7 +40,7 @@ log = logging.getLogger("weipay.service.notify")
 # Threads for the general (off-loop) path: unknown serials and unverifiable messages.
 _THREADS = 8
 # PostgreSQL writer threads: enough to overlap round trips, within the engine's pool (10 + overflow).
-_PG_WRITERS = 4
+_PG_WRITERS = 2
 
 
 class _OfflineClient:
@@ -75,11 +74,14 @@ class FastNotifyPath:
         if runtime.uow.dialect == "sqlite":
             # Share SerializedWrites' lock, so API writers in other threads queue behind a batch.
             lock = getattr(runtime.uow, "write_lock", None) or contextlib.nullcontext()
-            self._writer = GroupCommitWriter(runtime.uow.engine, lock, threads=1, max_batch=128)
+            self._writer = GroupCommitWriter(runtime.uow.engine, lock, self._apply, threads=1, max_batch=128)
         else:
-            self._writer = GroupCommitWriter(runtime.uow.engine, contextlib.nullcontext(), threads=_PG_WRITERS,
-                                             max_batch=32)
+            self._writer = GroupCommitWriter(runtime.uow.engine, contextlib.nullcontext(), self._apply,
+                                             threads=_PG_WRITERS, max_batch=128)
         self._limiter = anyio.CapacityLimiter(_THREADS)
+
+    def _apply(self, uow: BatchUnitOfWork, deliveries: list[tuple[str, Any]]) -> list[str]:
+        return self._runtime.accept_notifications(deliveries, uow)
 
     def close(self) -> None:
         """Stop the writer threads (queued notifications are finished first)."""
@@ -101,9 +103,8 @@ class FastNotifyPath:
             return await anyio.to_thread.run_sync(
                 runtime.inbox.unverifiable, mchid, "v3", exc, body, v3_failure, limiter=self._limiter
             )
-        apply = functools.partial(runtime.accept_notification, mchid, notice)
         try:
-            outcome = await self._writer.submit(apply)
+            outcome = await self._writer.submit((mchid, notice))
         except WeChatPayError as exc:
             log.warning("v3 notification for %s not applied: %s", mchid, type(exc).__name__)
             return v3_failure(500, "not applied, retry", "error")

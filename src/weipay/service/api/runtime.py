@@ -12,7 +12,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -292,14 +292,29 @@ class Runtime:
         return self.accept_notification(mchid, notice)
 
     def accept_notification(self, mchid: str, notice: Any, uow: Any = None) -> str:
-        """Apply a verified notice (in ``uow``, e.g. a group-commit batch, or a transaction of its own)."""
-        config = self.merchants[mchid].config
+        """Apply a verified notice in a transaction of its own (or in ``uow``)."""
+        return self.accept_notifications([(mchid, notice)], uow)[0]
+
+    def accept_notifications(self, deliveries: Sequence[tuple[str, Any]], uow: Any = None) -> list[str]:
+        """Apply verified (mchid, notice) pairs in ``uow`` (e.g. a group-commit batch); an outcome each.
+
+        Payment notifications go to the use case together, so that a burst costs a few statements per
+        batch; refund notifications (rare) one by one.
+        """
         uow = uow if uow is not None else self.uow
-        if isinstance(notice, usecases.PaymentNotice):
-            result = usecases.accept_payment_notification(uow, config, notice, self.clock)
-        else:
-            result = usecases.accept_refund_notification(uow, config, notice, self.clock)
-        return str(getattr(result, "value", result))
+        outcomes: list[str] = [""] * len(deliveries)
+        payments = [index for index, (_, notice) in enumerate(deliveries) if isinstance(notice, usecases.PaymentNotice)]
+        if payments:
+            applied = usecases.accept_payment_notifications(
+                uow, [(self.merchants[deliveries[i][0]].config, deliveries[i][1]) for i in payments], self.clock
+            )
+            for index, result in zip(payments, applied, strict=True):
+                outcomes[index] = result.value
+        for index, (mchid, notice) in enumerate(deliveries):
+            if not isinstance(notice, usecases.PaymentNotice):
+                config = self.merchants[mchid].config
+                outcomes[index] = usecases.accept_refund_notification(uow, config, notice, self.clock).value
+        return outcomes
 
     def _record_unverifiable(self, mchid: str, api: str, reason: str, body: bytes) -> None:
         usecases.record_anomaly(

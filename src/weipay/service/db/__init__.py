@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ._sql import deferred_writes, flush_deferred
 from .engine import create_engine_for, is_sqlite
 from .job_queue import Job, JobQueue, JobRow
 from .migrate import current_revision, head_revision, upgrade
@@ -20,8 +19,6 @@ __all__ = [
     "UserSession",
     "create_engine_for",
     "current_revision",
-    "deferred_writes",
-    "flush_deferred",
     "head_revision",
     "is_sqlite",
     "metadata",

@@ -1,11 +1,9 @@
-"""Small helpers shared by the repositories: portable insert-or-ignore and row ↔ record mapping."""
+"""Small helpers shared by the repositories: portable insert-or-ignore, many-row statements, row ↔ record mapping."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from enum import Enum
 from typing import Any
@@ -16,22 +14,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from weipay.service.usecases.stores import DuplicateRecord
 
 __all__ = [
-    "MISSING",
     "compare_and_set",
-    "deferred_writes",
     "driver_execute",
-    "driver_execute_later",
     "driver_first",
-    "flush_before_sqlalchemy",
-    "flush_deferred",
     "insert",
     "insert_ignore",
-    "insert_ignore_then_first",
-    "insert_later",
+    "insert_many",
     "is_unique_violation",
     "plain",
+    "plain_value",
     "record_values",
-    "take_prefetched",
+    "select_many",
+    "update_many",
     "upsert",
 ]
 
@@ -39,9 +33,14 @@ _PG_UNIQUE_VIOLATION = "23505"
 _SQLITE_UNIQUE = ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
 
 
+def plain_value(value: Any) -> Any:
+    """An enum as its value, so every driver binds a plain string; anything else as is."""
+    return value.value if isinstance(value, Enum) else value
+
+
 def plain(values: Mapping[str, Any]) -> dict[str, Any]:
     """Enums to their values, so every driver binds plain strings."""
-    return {key: (value.value if isinstance(value, Enum) else value) for key, value in values.items()}
+    return {key: plain_value(value) for key, value in values.items()}
 
 
 def record_values(record: Any) -> dict[str, Any]:
@@ -56,19 +55,6 @@ def _driver_sql(dialect: sa.Dialect, statement: Any) -> tuple[str, tuple[str, ..
     return compiled.string, order
 
 
-# Keys in the pooled connection's ``info`` (see ``deferred_writes`` and ``insert_ignore_then_first``).
-_DEFERRED = "weipay_deferred"
-_PREFETCHED = "weipay_prefetched"
-_NAMED_PARAM = re.compile(r"%\((\w+)\)s")
-
-_Bound = tuple[str, Any]
-
-
-def _bind(conn: sa.Connection, statement: Any, params: Mapping[str, Any]) -> _Bound:
-    sql, order = _driver_sql(conn.dialect, statement)
-    return sql, (tuple(params[name] for name in order) if order is not None else params)
-
-
 def _run(conn: sa.Connection, sql: str, bound: Any) -> Any:
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     dbapi = conn.dialect.loaded_dbapi
@@ -80,149 +66,178 @@ def _run(conn: sa.Connection, sql: str, bound: Any) -> Any:
     return cursor
 
 
-def _take_deferred(conn: sa.Connection) -> _Bound | None:
-    """The deferred write (removed from the slot), forgetting any prefetched row: something runs now."""
-    info = conn.info
-    info.pop(_PREFETCHED, None)
-    slot: list[_Bound] | None = info.get(_DEFERRED)
-    return slot.pop() if slot else None
-
-
 def driver_execute(conn: sa.Connection, statement: Any, params: Mapping[str, Any]) -> Any:
     """Run a prebuilt statement on the driver's cursor; returns the open cursor (close it).
 
     The hot path's statements are few and fixed: compiled once per dialect, they skip SQLAlchemy's
     per-execution machinery (about 100 µs a statement, ten times the driver's own cost). Only for
     statements whose parameters need no type processing (strings, numbers, None). Driver errors come out
-    as SQLAlchemy's (``IntegrityError`` …), as from ``conn.execute``. A write deferred by
-    ``driver_execute_later`` runs first.
+    as SQLAlchemy's (``IntegrityError`` …), as from ``conn.execute``.
     """
-    deferred = _take_deferred(conn)
-    if deferred is not None:
-        _run(conn, *deferred).close()
-    return _run(conn, *_bind(conn, statement, params))
+    sql, order = _driver_sql(conn.dialect, statement)
+    return _run(conn, sql, tuple(params[name] for name in order) if order is not None else params)
+
+
+def _rows(cursor: Any) -> list[dict[str, Any]]:
+    try:
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+# -- many rows in one statement (PostgreSQL) ----------------------------------------------------------------
+# The notification hot path handles a batch per transaction (group commit). On PostgreSQL each of its steps is
+# ONE statement whatever the batch size: the rows travel as one array per column and ``unnest`` turns them back
+# into rows, so the SQL text (and its prepared plan) is the same for 1 or 100 rows. SQLite runs in-process and
+# pays no round trip, so there the same calls are loops over the one-row statements.
+
+
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+@functools.lru_cache(maxsize=256)
+def _pg_array_type(column: sa.Column[Any]) -> str:
+    return f"{column.type.compile(dialect=_PG)}[]"
+
+
+def _unnest(table: sa.Table, columns: Sequence[str]) -> str:
+    arrays = ", ".join(f"%b::{_pg_array_type(table.c[name])}" for name in columns)
+    return f"unnest({arrays}) AS v({', '.join(columns)})"
 
 
 @functools.lru_cache(maxsize=64)
-def _merged_sql(first: str, second: str) -> str:
-    # PostgreSQL runs a data-modifying statement in WITH even without RETURNING: two writes, one statement.
-    first, second = _NAMED_PARAM.sub(r"%(w0_\1)s", first), _NAMED_PARAM.sub(r"%(w1_\1)s", second)
-    return f"WITH w0 AS ({first}) {second}"
+def _insert_many_sql(
+    table: sa.Table, columns: tuple[str, ...], conflict: tuple[str, ...], returning: str | None
+) -> str:
+    # Every name in these statements comes from our own table metadata, never from input.
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM {_unnest(table, columns)}"  # noqa: S608
+    if conflict:
+        sql += f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
+    return sql + (f" RETURNING {returning}" if returning else "")
 
 
-def driver_execute_later(conn: sa.Connection, statement: Any, params: Mapping[str, Any]) -> None:
-    """A write whose answer nobody reads: inside ``deferred_writes`` it waits for the next write like it.
+def _columns(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    columns = tuple(rows[0])
+    if any(tuple(row) != columns for row in rows):
+        raise ValueError("every row must have the same columns, in the same order")
+    return columns
 
-    Two such writes in a row (the inbox outcome, then the call-log row) go to PostgreSQL as ONE statement;
-    anything else that runs on the connection first sends the waiting one alone. Outside
-    ``deferred_writes`` (and on SQLite) it runs now. An error surfaces at the statement that sends it; the
-    transaction is then aborted anyway and the caller rolls back as for any failed statement.
+
+def insert_many(
+    conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], *, conflict: Sequence[str] = ()
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (same keys each); with ``conflict`` columns, skip rows colliding there.
+
+    Returns the ``conflict`` values of the rows inserted (empty without ``conflict``). Rows go in the
+    order given: callers sort them by key so that two concurrent batches lock in the same order.
     """
-    slot: list[_Bound] | None = conn.info.get(_DEFERRED)
-    if slot is None:
-        driver_execute(conn, statement, params).close()
-        return
-    conn.info.pop(_PREFETCHED, None)
-    sql, bound = _bind(conn, statement, params)
-    if not slot:
-        slot.append((sql, bound))
-        return
-    first_sql, first_bound = slot.pop()
-    merged = {f"w0_{key}": value for key, value in first_bound.items()}
-    merged.update({f"w1_{key}": value for key, value in bound.items()})
-    _run(conn, _merged_sql(first_sql, sql), merged).close()
-
-
-def flush_deferred(conn: sa.Connection) -> None:
-    """Send the deferred write now (before a commit); raises what it raises."""
-    deferred = _take_deferred(conn)
-    if deferred is not None:
-        _run(conn, *deferred).close()
-
-
-@contextlib.contextmanager
-def deferred_writes(conn: sa.Connection) -> Iterator[None]:
-    """Within the block, ``driver_execute_later`` writes may wait to be merged (PostgreSQL only).
-
-    Call ``flush_deferred`` before leaving the block normally: leaving it drops what was not sent (the
-    transaction is being rolled back). SQLAlchemy-level statements send it first (``engine.py``), so
-    the order of statements on the connection is the order the code issued them.
-    """
+    if not rows:
+        return []
     if conn.dialect.name != "postgresql":
-        yield
-        return
-    conn.info[_DEFERRED] = []
+        inserted = []
+        for row in rows:
+            if not conflict:
+                insert(conn, table, row)
+            elif insert_ignore(conn, table, row, list(conflict)):
+                inserted.append(tuple(row[name] for name in conflict))
+        return inserted
+    columns = _columns(rows)
+    returning = ", ".join(conflict) if conflict else None
+    sql = _insert_many_sql(table, columns, tuple(conflict), returning)
+    cursor = _run(conn, sql, [[plain_value(row[name]) for row in rows] for name in columns])
     try:
-        yield
-    finally:
-        conn.info.pop(_DEFERRED, None)
-        conn.info.pop(_PREFETCHED, None)
-
-
-@functools.lru_cache(maxsize=16)
-def _insert_then_lookup_sql(insert_sql: str, table: str, columns: tuple[str, ...]) -> str:
-    match = " AND ".join(f"looked_up.{column} = %(lookup_{column})s" for column in columns)
-    # Names and statements come from our own table metadata, never from input.
-    select = "SELECT EXISTS (SELECT 1 FROM inserted) AS weipay_inserted, looked_up.* FROM (SELECT 1) AS one"
-    return f"WITH inserted AS ({insert_sql}) {select} LEFT JOIN {table} AS looked_up ON {match}"
-
-
-def insert_ignore_then_first(
-    conn: sa.Connection,
-    table: sa.Table,
-    values: Mapping[str, Any],
-    conflict: list[str],
-    lookup_table: sa.Table,
-    lookup: Mapping[str, Any],
-) -> bool:
-    """``insert_ignore``, and on PostgreSQL the ``lookup_table`` row matching ``lookup`` in the same statement.
-
-    A data-modifying CTE: the insert-or-ignore and the lookup the caller makes next cost one statement.
-    The row (or its absence) is kept for ``take_prefetched(conn, lookup_table, lookup)``; any other
-    statement on the connection forgets it, so it is only ever handed out as the answer the very next
-    statement would have given (the lookup sees the same committed rows as a statement issued right after).
-    """
-    if conn.dialect.name != "postgresql":
-        return insert_ignore(conn, table, values, conflict)
-    deferred = _take_deferred(conn)
-    if deferred is not None:
-        _run(conn, *deferred).close()
-    insert_sql, _ = _driver_sql(
-        conn.dialect, _insert_ignore_statement("postgresql", table, tuple(conflict), tuple(values))
-    )
-    columns = tuple(lookup)
-    params = plain(values)
-    params.update({f"lookup_{column}": value for column, value in lookup.items()})
-    cursor = _run(conn, _insert_then_lookup_sql(insert_sql, lookup_table.name, columns), params)
-    try:
-        row = cursor.fetchone()
-        names = [d[0] for d in cursor.description]
+        return [tuple(found) for found in cursor.fetchall()] if conflict else []
     finally:
         cursor.close()
-    inserted = bool(row[0])
-    if inserted:
-        found = dict(zip(names[1:], row[1:], strict=True))
-        conn.info[_PREFETCHED] = ((lookup_table.name, *lookup.items()), None if found["id"] is None else found)
-    return inserted
 
 
-_MISSING = object()
-MISSING = _MISSING
+@functools.lru_cache(maxsize=64)
+def _select_many_sql(table: sa.Table, keys: tuple[str, ...]) -> str:
+    match = " AND ".join(f"t.{name} = v.{name}" for name in keys)
+    return f"SELECT t.* FROM {table.name} AS t JOIN {_unnest(table, keys)} ON {match}"  # noqa: S608
 
 
-def take_prefetched(conn: sa.Connection, table: sa.Table, lookup: Mapping[str, Any]) -> Any:
-    """The row prefetched for ``lookup`` (a dict, or None for no row), or ``MISSING`` if there is none."""
-    prefetched = conn.info.pop(_PREFETCHED, None)
-    if prefetched is None or prefetched[0] != (table.name, *lookup.items()):
-        return _MISSING
-    return prefetched[1]
+@functools.lru_cache(maxsize=64)
+def _select_one_statement(table: sa.Table, keys: tuple[str, ...]) -> Any:
+    return sa.select(table).where(*(table.c[name] == sa.bindparam(name) for name in keys))
 
 
-def flush_before_sqlalchemy(conn: sa.Connection) -> None:
-    """For the engine's ``before_cursor_execute``: statements SQLAlchemy runs come after the deferred one."""
-    info = conn.info
-    if info.get(_PREFETCHED) is not None or info.get(_DEFERRED):
-        flush_deferred(conn)
+def select_many(
+    conn: sa.Connection, table: sa.Table, keys: Sequence[str], values: Sequence[tuple[Any, ...]]
+) -> list[dict[str, Any]]:
+    """The rows of ``table`` whose ``keys`` columns equal one of ``values`` (tuples), as column → value dicts."""
+    wanted = list(dict.fromkeys(values))
+    if not wanted:
+        return []
+    if conn.dialect.name != "postgresql":
+        statement = _select_one_statement(table, tuple(keys))
+        found = []
+        for value in wanted:
+            found.extend(_rows(driver_execute(conn, statement, dict(zip(keys, value, strict=True)))))
+        return found
+    arrays = [[value[index] for value in wanted] for index in range(len(keys))]
+    return _rows(_run(conn, _select_many_sql(table, tuple(keys)), arrays))
+
+
+@functools.lru_cache(maxsize=64)
+def _update_many_sql(table: sa.Table, key: str, columns: tuple[str, ...], guarded: bool) -> str:
+    assignments = ", ".join(f"{name} = v.{name}" for name in columns)
+    sql = f"UPDATE {table.name} AS t SET {assignments} FROM {_unnest(table, (key, *columns))}"  # noqa: S608
+    sql += f" WHERE t.{key} = v.{key}"
+    if guarded:
+        sql += f" AND t.status = ANY(%s::{_pg_array_type(table.c.status)})"
+    return sql + f" RETURNING t.{key}"
+
+
+@functools.lru_cache(maxsize=256)
+def _update_one_statement(table: sa.Table, key: str, columns: tuple[str, ...], expected_count: int) -> Any:
+    where = [table.c[key] == sa.bindparam("k_key")]
+    if expected_count:
+        where.append(table.c.status.in_([sa.bindparam(f"cas_from_{index}") for index in range(expected_count)]))
+    return table.update().where(*where).values({name: sa.bindparam(f"v_{name}") for name in columns})
+
+
+def update_many(
+    conn: sa.Connection,
+    table: sa.Table,
+    key: str,
+    changes: Mapping[Any, Mapping[str, Any]],
+    *,
+    expected: Sequence[str] | None = None,
+) -> set[Any]:
+    """Per row ``key`` → column values, with every row's changes naming the same columns; the keys updated.
+
+    With ``expected`` statuses it is a compare-and-set per row: a row whose status is not one of them is
+    left alone and its key is not in the answer (somebody else moved it first).
+    """
+    if not changes or (expected is not None and not expected):
+        return set()
+    items = sorted(changes.items())  # one lock order for every batch
+    columns = _columns([values for _, values in items])
+    if conn.dialect.name != "postgresql":
+        statement = _update_one_statement(table, key, columns, len(expected) if expected is not None else 0)
+        updated = set()
+        for row_key, values in items:
+            params = {f"v_{name}": plain_value(value) for name, value in values.items()}
+            params["k_key"] = row_key
+            params.update({f"cas_from_{index}": status for index, status in enumerate(expected or ())})
+            cursor = driver_execute(conn, statement, params)
+            try:
+                if cursor.rowcount == 1:
+                    updated.add(row_key)
+            finally:
+                cursor.close()
+        return updated
+    arrays: list[Any] = [[row_key for row_key, _ in items]]
+    arrays += [[plain_value(values[name]) for _, values in items] for name in columns]
+    if expected is not None:
+        arrays.append(list(expected))
+    cursor = _run(conn, _update_many_sql(table, key, columns, expected is not None), arrays)
+    try:
+        return {found[0] for found in cursor.fetchall()}
+    finally:
+        cursor.close()
 
 
 def driver_first(conn: sa.Connection, statement: Any, params: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -283,41 +298,16 @@ def insert(conn: sa.Connection, table: sa.Table, values: Mapping[str, Any]) -> N
         raise
 
 
-def insert_later(conn: sa.Connection, table: sa.Table, values: Mapping[str, Any]) -> None:
-    """Insert one row into a table without unique keys, deferred like ``driver_execute_later``."""
-    values = plain(values)
-    driver_execute_later(conn, _insert_statement(table, tuple(values)), values)
-
-
 @functools.lru_cache(maxsize=256)
 def _insert_statement(table: sa.Table, keys: tuple[str, ...]) -> Any:
     return table.insert().values({key: sa.bindparam(key) for key in keys})
 
 
-@functools.lru_cache(maxsize=512)
-def _cas_statement(table: sa.Table, keys: tuple[str, ...], expected_count: int) -> Any:
-    expected: list[Any] = [sa.bindparam(f"cas_from_{index}") for index in range(expected_count)]
-    return (
-        table.update()
-        .where(table.c.id == sa.bindparam("cas_id"), table.c.status.in_(expected))
-        .values({key: sa.bindparam(f"v_{key}") for key in keys})
-    )
-
-
 def compare_and_set(
-    conn: sa.Connection, table: sa.Table, row_id: str, expected: list[str], changes: Mapping[str, Any]
+    conn: sa.Connection, table: sa.Table, row_id: str, expected: Sequence[str], changes: Mapping[str, Any]
 ) -> bool:
     """``UPDATE table SET … WHERE id = :id AND status IN (:expected)``; True if this call changed the row."""
-    values = plain(changes)
-    statement = _cas_statement(table, tuple(sorted(values)), len(expected))
-    params = {f"v_{key}": value for key, value in values.items()}
-    params["cas_id"] = row_id
-    params.update({f"cas_from_{index}": status for index, status in enumerate(expected)})
-    cursor = driver_execute(conn, statement, params)
-    try:
-        return bool(cursor.rowcount == 1)
-    finally:
-        cursor.close()
+    return row_id in update_many(conn, table, "id", {row_id: changes}, expected=expected)
 
 
 def upsert(

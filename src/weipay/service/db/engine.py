@@ -17,8 +17,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from ._sql import flush_before_sqlalchemy
-
 __all__ = ["READ_ONLY", "create_engine_for", "is_sqlite"]
 
 # Execution option set on connections that only read: they BEGIN DEFERRED on SQLite.
@@ -41,16 +39,9 @@ def create_engine_for(database_url: str, *, echo: bool = False, pool_size: int =
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, echo=echo, pool_size=pool_size, **kwargs)
-    engine = sa.create_engine(
+    return sa.create_engine(
         url, echo=echo, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True, **kwargs
     )
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _in_order(conn: sa.Connection, *_args: Any) -> None:
-        # Writes deferred for the next round trip (``_sql.deferred_writes``) go before anything else.
-        flush_before_sqlalchemy(conn)
-
-    return engine
 
 
 def _sqlite_engine(url: sa.URL, *, echo: bool, pool_size: int, **kwargs: Any) -> sa.Engine:

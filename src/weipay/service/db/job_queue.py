@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from ._sql import insert, insert_ignore, upsert
+from weipay.service.usecases.stores import NewJob
+
+from ._sql import insert, insert_ignore, insert_many, upsert
 from .tables import jobs
 
 __all__ = ["Job", "JobQueue"]
@@ -106,6 +109,19 @@ class JobQueue:
             "updated_at": now,
         }
         return upsert(self._conn, jobs, values, ["dedupe_key"], update)
+
+    def enqueue_many(self, new_jobs: Sequence[NewJob]) -> int:
+        """Add each job unless its ``dedupe_key`` exists (one statement on PostgreSQL); how many were added."""
+        rows = [
+            {
+                "kind": job.kind, "payload": json.dumps(dict(job.payload), sort_keys=True),
+                "dedupe_key": job.dedupe_key, "status": PENDING, "due_at": job.due_at, "attempts": 0,
+                "max_attempts": job.max_attempts, "order_id": job.order_id, "created_at": job.created_at,
+                "updated_at": job.created_at,
+            }
+            for job in sorted(new_jobs, key=lambda job: job.dedupe_key)
+        ]  # fmt: skip
+        return len(insert_many(self._conn, jobs, rows, conflict=["dedupe_key"]))
 
     def claim(self, now: float, *, limit: int, lease_s: float, kinds: list[str] | None = None) -> list[Job]:
         """Lease up to ``limit`` due jobs (pending and due, or running with an expired lease)."""

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from weipay.service.domain import Anomaly, CallRecord, StoredNotification, UserSession
+from weipay.service.usecases.stores import NewNotification
 
-from ._sql import driver_execute_later, insert_ignore, insert_ignore_then_first, insert_later, record_values
-from .tables import anomalies, api_keys, call_log, notifications, payment_attempts, user_sessions
+from ._sql import insert_many, record_values, update_many
+from .tables import anomalies, api_keys, call_log, notifications, user_sessions
 
 __all__ = [
     "AnomalyRepository",
@@ -22,54 +25,21 @@ __all__ = [
 ]
 
 
-_SET_OUTCOME = (
-    notifications.update().where(notifications.c.event_id == sa.bindparam("e")).values(outcome=sa.bindparam("o"))
-)
-
-
 class NotificationRepository:
     """The raw inbox: one row per WeChat event id, whatever the number of deliveries."""
 
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
 
-    def insert_once(
-        self,
-        *,
-        event_id: str,
-        mchid: str,
-        api: str,
-        kind: str,
-        outcome: str,
-        body: str,
-        received_at: float,
-        out_trade_no: str | None = None,
-        out_refund_no: str | None = None,
-    ) -> bool:
-        """Store a notification unless its event id is already stored; True for the first delivery."""
-        values = {
-            "event_id": event_id,
-            "mchid": mchid,
-            "api": api,
-            "kind": kind,
-            "outcome": outcome,
-            "body": body,
-            "received_at": received_at,
-            "out_trade_no": out_trade_no,
-            "out_refund_no": out_refund_no,
-        }
-        if kind == "payment" and out_trade_no:
-            # The use case asks for the attempt next: on PostgreSQL its row comes in the insert's round trip.
-            return insert_ignore_then_first(
-                self._conn, notifications, values, ["event_id"],
-                payment_attempts, {"mchid": mchid, "out_trade_no": out_trade_no},
-            )  # fmt: skip
-        return insert_ignore(self._conn, notifications, values, ["event_id"])
+    def insert_new(self, entries: Sequence[NewNotification]) -> set[str]:
+        """Store each entry whose event id is not stored yet (one statement); the event ids stored now."""
+        rows = [record_values(entry) for entry in sorted(entries, key=lambda entry: entry.event_id)]
+        return {event_id for (event_id,) in insert_many(self._conn, notifications, rows, conflict=["event_id"])}
 
-    def set_outcome(self, event_id: str, outcome: str) -> None:
-        """Record what applying the notification did (applied, duplicate, anomaly...)."""
-        # Nobody reads the answer: in a group-commit batch it rides with the next round trip.
-        driver_execute_later(self._conn, _SET_OUTCOME, {"e": event_id, "o": outcome})
+    def set_outcomes(self, outcomes: Mapping[str, str]) -> None:
+        """Record, per event id, what applying the notification did (one statement)."""
+        update_many(self._conn, notifications, "event_id", {event_id: {"outcome": outcome}
+                                                             for event_id, outcome in outcomes.items()})
 
     def get(self, event_id: str) -> StoredNotification | None:
         """The stored notification with ``event_id``."""
@@ -118,10 +88,14 @@ class CallLogRepository:
 
     def add(self, record: CallRecord, **links: Any) -> None:
         """Store a call record, with ``order_id``/``attempt_id``/``refund_id`` links filled in if given."""
-        values = record_values(record)
-        values.update({k: v for k, v in links.items() if v is not None})
-        values.pop("id")
-        insert_later(self._conn, call_log, values)  # no unique key to collide on; nobody reads the answer
+        self.add_many([dataclasses.replace(record, **{k: v for k, v in links.items() if v is not None})])
+
+    def add_many(self, records: Sequence[CallRecord]) -> None:
+        """Store several call records in one statement (PostgreSQL)."""
+        rows = [record_values(record) for record in records]
+        for row in rows:
+            row.pop("id")
+        insert_many(self._conn, call_log, rows)
 
     def for_order(self, order_id: str, limit: int = 500) -> list[CallRecord]:
         """The order's calls and notifications, oldest first."""

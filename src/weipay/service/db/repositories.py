@@ -7,7 +7,7 @@ notification, a query racing a notification): a harmless no-op.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,10 +24,10 @@ from weipay.service.domain import (
     RefundStatus,
 )
 
-from ._sql import MISSING, compare_and_set, driver_first, insert, plain, record_values, take_prefetched
+from ._sql import compare_and_set, driver_first, insert, plain, record_values, select_many, update_many
 from .tables import orders, payment_attempts, refunds
 
-# The notification hot path's lookups, built once (see ``driver_first``).
+# Lookups built once (see ``driver_first``).
 BY_OUT_TRADE_NO = sa.select(payment_attempts).where(
     payment_attempts.c.mchid == sa.bindparam("mchid"), payment_attempts.c.out_trade_no == sa.bindparam("otn")
 )
@@ -98,6 +98,12 @@ class OrderRepository:
     def compare_and_set(self, order_id: str, expected: Sequence[OrderStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the order is still in one of ``expected``; True if this call won."""
         return compare_and_set(self._conn, orders, order_id, _statuses(expected), changes)
+
+    def compare_and_set_many(
+        self, expected: Sequence[OrderStatus], changes: Mapping[str, Mapping[str, Any]]
+    ) -> set[str]:
+        """``compare_and_set`` for several orders in one statement (PostgreSQL); the ids won."""
+        return update_many(self._conn, orders, "id", changes, expected=_statuses(expected))
 
     def reserve_refund(self, order_id: str, amount_fen: int, now: float) -> bool:
         """Promise ``amount_fen`` to a refund if it fits in what is still refundable (compare-and-set)."""
@@ -175,17 +181,24 @@ class AttemptRepository:
         return _attempt(row) if row else None
 
     def by_out_trade_no(self, mchid: str, out_trade_no: str) -> PaymentAttempt | None:
-        """The attempt WeChat knows as ``out_trade_no`` for merchant ``mchid`` (notification hot path)."""
-        # Read with the inbox insert just before (PostgreSQL), else now.
-        row = take_prefetched(self._conn, payment_attempts, {"mchid": mchid, "out_trade_no": out_trade_no})
-        if row is MISSING:
-            row = driver_first(self._conn, BY_OUT_TRADE_NO, {"mchid": mchid, "otn": out_trade_no})
+        """The attempt WeChat knows as ``out_trade_no`` for merchant ``mchid``."""
+        row = driver_first(self._conn, BY_OUT_TRADE_NO, {"mchid": mchid, "otn": out_trade_no})
         return _attempt_from(row) if row else None
 
+    def by_out_trade_nos(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], PaymentAttempt]:
+        """The attempts known by these (mchid, out_trade_no) pairs, in one statement (notification batches)."""
+        rows = select_many(self._conn, payment_attempts, ("mchid", "out_trade_no"), keys)
+        return {(row["mchid"], row["out_trade_no"]): _attempt_from(row) for row in rows}
+
     def by_transaction_id(self, transaction_id: str) -> PaymentAttempt | None:
-        """The attempt paid by WeChat transaction ``transaction_id`` (notification hot path)."""
+        """The attempt paid by WeChat transaction ``transaction_id``."""
         row = driver_first(self._conn, BY_TRANSACTION_ID, {"tid": transaction_id})
         return _attempt_from(row) if row else None
+
+    def by_transaction_ids(self, transaction_ids: Sequence[str]) -> dict[str, PaymentAttempt]:
+        """The attempts paid by these WeChat transactions, in one statement (notification batches)."""
+        rows = select_many(self._conn, payment_attempts, ("transaction_id",), [(tid,) for tid in transaction_ids])
+        return {row["transaction_id"]: _attempt_from(row) for row in rows}
 
     def for_order(self, order_id: str) -> list[PaymentAttempt]:
         """Every attempt of an order, oldest first."""
@@ -214,6 +227,12 @@ class AttemptRepository:
     def compare_and_set(self, attempt_id: str, expected: Sequence[AttemptStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the attempt is still in one of ``expected``; True if this call won."""
         return compare_and_set(self._conn, payment_attempts, attempt_id, _statuses(expected), changes)
+
+    def compare_and_set_many(
+        self, expected: Sequence[AttemptStatus], changes: Mapping[str, Mapping[str, Any]]
+    ) -> set[str]:
+        """``compare_and_set`` for several attempts in one statement (PostgreSQL); the ids won."""
+        return update_many(self._conn, payment_attempts, "id", changes, expected=_statuses(expected))
 
     def touch(self, attempt_id: str, /, **changes: Any) -> None:
         """Update bookkeeping fields (never ``status``: that goes through ``compare_and_set``)."""

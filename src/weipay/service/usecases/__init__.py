@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from .lifecycle import close_order, expire_order, get_order
 from .login import LoginResult, login, session_for_token
-from .notifications import accept_payment_notification, accept_refund_notification, record_anomaly
+from .notifications import (
+    accept_payment_notification,
+    accept_payment_notifications,
+    accept_refund_notification,
+    record_anomaly,
+)
 from .orders import CreateOrder, OrderDetails, OrderEvents, create_order, load_order, order_details, order_events
 from .payments import PaymentStart, start_payment, sync_attempt
 from .ports import (
@@ -59,6 +64,7 @@ __all__ = [
     "RefundNotice",
     "UnitOfWork",
     "accept_payment_notification",
+    "accept_payment_notifications",
     "accept_refund_notification",
     "approve_refund",
     "auto_refund_attempt",

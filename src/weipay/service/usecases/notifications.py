@@ -10,15 +10,22 @@ Only after the commit may the caller answer WeChat with success.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any, cast
 
 from weipay.service.domain import ApiVersion, CallRecord, PaymentAttempt, Refund, RefundStatus
 
 from .outbox import schedule_query, schedule_refund_sync
 from .ports import Clock, MerchantConfig, PaymentNotice, RefundNotice, Transaction, UnitOfWork
-from .settlement import Applied, add_anomaly, settle_paid, settle_refund
+from .settlement import Applied, PaidFact, add_anomaly, settle_paid_many, settle_refund
+from .stores import NewNotification
 
-__all__ = ["accept_payment_notification", "accept_refund_notification", "record_anomaly"]
+__all__ = [
+    "accept_payment_notification",
+    "accept_payment_notifications",
+    "accept_refund_notification",
+    "record_anomaly",
+]
 
 logger = logging.getLogger("weipay.service.notifications")
 
@@ -26,10 +33,24 @@ _NOTIFICATION_QUERY_DELAY_S = 5.0
 _PAYMENT_EVENT = "TRANSACTION.SUCCESS"
 
 
-def _inbound(notice: PaymentNotice | RefundNotice, kind: str, outcome: str, now: float) -> CallRecord:
+def _inbound(
+    notice: PaymentNotice | RefundNotice, kind: str, outcome: str, now: float, *, order_id: str | None = None,
+    attempt_id: str | None = None,
+) -> CallRecord:
     return CallRecord(
         direction="inbound", api=notice.api.value, endpoint=f"notify/{kind}", outcome=outcome, latency_ms=0,
-        mchid=notice.mchid, request_body=notice.body[:4000], created_at=now,
+        mchid=notice.mchid, request_body=notice.body[:4000], created_at=now, order_id=order_id,
+        attempt_id=attempt_id,
+    )  # fmt: skip
+
+
+def _inbox_entry(
+    merchant: MerchantConfig, notice: PaymentNotice | RefundNotice, kind: str, now: float
+) -> NewNotification:
+    return NewNotification(
+        event_id=notice.event_id, mchid=merchant.mchid, api=notice.api.value, kind=kind, outcome="received",
+        body=notice.body, received_at=now, out_trade_no=notice.out_trade_no[:32],
+        out_refund_no=notice.out_refund_no[:64] if isinstance(notice, RefundNotice) else None,
     )  # fmt: skip
 
 
@@ -37,41 +58,84 @@ def accept_payment_notification(
     uow: UnitOfWork, merchant: MerchantConfig, notice: PaymentNotice, clock: Clock
 ) -> Applied:
     """Apply a verified payment notification once. Every outcome is durably stored when this returns."""
+    return accept_payment_notifications(uow, [(merchant, notice)], clock)[0]
+
+
+def accept_payment_notifications(
+    uow: UnitOfWork, deliveries: Sequence[tuple[MerchantConfig, PaymentNotice]], clock: Clock
+) -> list[Applied]:
+    """Apply verified payment notifications, each once, in ONE transaction; their outcomes, in order.
+
+    The answers are those of applying them one by one in this order (``settle_paid_many``), but each step
+    is one statement for the whole batch: this is the burst path (group commit hands it a batch). A
+    repeated event id, in the batch or already stored, is ``ALREADY`` and changes nothing.
+    """
     now = clock()
+    results = [Applied.ALREADY] * len(deliveries)
+    anomalies = []
     with uow.write() as tx:
-        first = tx.notifications.insert_once(
-            event_id=notice.event_id, mchid=merchant.mchid, api=notice.api.value, kind="payment",
-            outcome="received", body=notice.body, received_at=now, out_trade_no=notice.out_trade_no[:32],
-        )  # fmt: skip
-        if not first:
-            return Applied.ALREADY
-        attempt = tx.attempts.by_out_trade_no(merchant.mchid, notice.out_trade_no)
-        result = _apply_payment(tx, merchant, notice, attempt, now)
-        tx.notifications.set_outcome(notice.event_id, result.value)
-        tx.calls.add(
-            _inbound(notice, "payment", result.value, now),
-            order_id=attempt.order_id if attempt else None,
-            attempt_id=attempt.id if attempt else None,
+        firsts: dict[str, int] = {}
+        for index, (_merchant, notice) in enumerate(deliveries):
+            firsts.setdefault(notice.event_id, index)
+        stored = tx.notifications.insert_new(
+            [_inbox_entry(deliveries[index][0], deliveries[index][1], "payment", now) for index in firsts.values()]
         )
-    if result == Applied.ANOMALY:
+        fresh = [index for event_id, index in firsts.items() if event_id in stored]
+        keys = {index: (deliveries[index][0].mchid, deliveries[index][1].out_trade_no) for index in fresh}
+        attempts = tx.attempts.by_out_trade_nos(list(keys.values()))
+        found = {index: attempts.get(key) for index, key in keys.items()}
+        facts, mismatches = [], []
+        for index in fresh:
+            merchant, notice = deliveries[index]
+            attempt = found[index]
+            problems = _payment_mismatch(merchant, notice, attempt)
+            if problems or attempt is None:
+                mismatches.append((index, problems))
+            else:
+                facts.append((index, PaidFact(attempt, notice.transaction_id, notice.paid_at)))
+        paid_by: dict[str, int] = {}  # attempt id → the batch position whose notification marked it paid
+        for (index, fact), result in zip(facts, settle_paid_many(tx, [f for _, f in facts], now=now), strict=True):
+            results[index] = result
+            if result in (Applied.APPLIED, Applied.DOUBLE_PAYMENT):
+                paid_by.setdefault(fact.attempt.id, index)
+        for index, problems in mismatches:
+            merchant, notice = deliveries[index]
+            attempt = found[index]
+            # Open as this notification would have found it one by one: not if an earlier one paid it.
+            still_open = attempt is not None and attempt.is_open and paid_by.get(attempt.id, index) >= index
+            _payment_anomaly(tx, merchant, notice, attempt, problems, now, query=still_open)
+            results[index] = Applied.ANOMALY
+            anomalies.append(notice)
+        tx.notifications.set_outcomes({deliveries[index][1].event_id: results[index].value for index in fresh})
+        calls = []
+        for index in fresh:
+            attempt = found[index]
+            calls.append(_inbound(deliveries[index][1], "payment", results[index].value, now,
+                                  order_id=attempt.order_id if attempt else None,
+                                  attempt_id=attempt.id if attempt else None))  # fmt: skip
+        tx.calls.add_many(calls)
+    for notice in anomalies:
         logger.warning("payment notification %s for %s stored as an anomaly", notice.event_id, notice.out_trade_no)
-    return result
+    return results
 
 
-def _apply_payment(
-    tx: Transaction, merchant: MerchantConfig, notice: PaymentNotice, attempt: PaymentAttempt | None, now: float
-) -> Applied:
-    problems = _payment_mismatch(merchant, notice, attempt)
-    if problems or attempt is None:
-        add_anomaly(
-            tx, "notification_mismatch", now, mchid=merchant.mchid,
-            order_id=attempt.order_id if attempt else None, attempt_id=attempt.id if attempt else None,
-            fields=problems, event_id=notice.event_id, out_trade_no=notice.out_trade_no,
-        )  # fmt: skip
-        if attempt is not None and attempt.is_open:
-            schedule_query(tx, attempt.id, attempt.order_id, due_at=now + _NOTIFICATION_QUERY_DELAY_S, now=now)
-        return Applied.ANOMALY
-    return settle_paid(tx, attempt, transaction_id=notice.transaction_id, paid_at=notice.paid_at, now=now)
+def _payment_anomaly(
+    tx: Transaction,
+    merchant: MerchantConfig,
+    notice: PaymentNotice,
+    attempt: PaymentAttempt | None,
+    problems: list[str],
+    now: float,
+    *,
+    query: bool,
+) -> None:
+    add_anomaly(
+        tx, "notification_mismatch", now, mchid=merchant.mchid,
+        order_id=attempt.order_id if attempt else None, attempt_id=attempt.id if attempt else None,
+        fields=problems, event_id=notice.event_id, out_trade_no=notice.out_trade_no,
+    )  # fmt: skip
+    if attempt is not None and query:
+        schedule_query(tx, attempt.id, attempt.order_id, due_at=now + _NOTIFICATION_QUERY_DELAY_S, now=now)
 
 
 def _payment_mismatch(merchant: MerchantConfig, notice: PaymentNotice, attempt: PaymentAttempt | None) -> list[str]:
@@ -107,16 +171,11 @@ def accept_refund_notification(
     """Apply a verified refund notification once (SUCCESS, or CLOSED/ABNORMAL as a final failure)."""
     now = clock()
     with uow.write() as tx:
-        first = tx.notifications.insert_once(
-            event_id=notice.event_id, mchid=merchant.mchid, api=notice.api.value, kind="refund",
-            outcome="received", body=notice.body, received_at=now, out_trade_no=notice.out_trade_no[:32],
-            out_refund_no=notice.out_refund_no[:64],
-        )  # fmt: skip
-        if not first:
+        if not tx.notifications.insert_new([_inbox_entry(merchant, notice, "refund", now)]):
             return Applied.ALREADY
         refund = tx.refunds.by_out_refund_no(notice.out_refund_no)
         result = _apply_refund(tx, merchant, notice, refund, now)
-        tx.notifications.set_outcome(notice.event_id, result.value)
+        tx.notifications.set_outcomes({notice.event_id: result.value})
         tx.calls.add(
             _inbound(notice, "refund", result.value, now),
             order_id=refund.order_id if refund else None,

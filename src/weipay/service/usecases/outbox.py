@@ -7,6 +7,7 @@ one webhook per order event, one automatic refund per double-paid attempt.
 from __future__ import annotations
 
 from .ports import Transaction
+from .stores import NewJob
 
 __all__ = [
     "AUTO_REFUND",
@@ -20,6 +21,7 @@ __all__ = [
     "schedule_refund_sync",
     "schedule_superseded_close",
     "schedule_webhook",
+    "webhook_job",
 ]
 
 QUERY_ATTEMPT = "query_attempt"
@@ -82,16 +84,21 @@ def schedule_refund_sync(tx: Transaction, refund_id: str, order_id: str, *, due_
     )
 
 
-def schedule_webhook(tx: Transaction, mchid: str, order_id: str, event: str, *, now: float, key: str) -> bool:
-    """Tell the merchant's business system about ``event`` once (``key`` makes it unique)."""
-    return tx.jobs.enqueue(
+def webhook_job(mchid: str, order_id: str, event: str, *, now: float, key: str) -> NewJob:
+    """The job telling the merchant's business system about ``event`` once (``key`` makes it unique)."""
+    return NewJob(
         DELIVER_WEBHOOK,
         {"mchid": mchid, "order_id": order_id, "event": event, "key": key},
         due_at=now,
-        now=now,
+        created_at=now,
         dedupe_key=f"{DELIVER_WEBHOOK}:{key}",
         order_id=order_id,
     )
+
+
+def schedule_webhook(tx: Transaction, mchid: str, order_id: str, event: str, *, now: float, key: str) -> bool:
+    """Tell the merchant's business system about ``event`` once; False if that webhook was already scheduled."""
+    return tx.jobs.enqueue_many([webhook_job(mchid, order_id, event, now=now, key=key)]) == 1
 
 
 def schedule_auto_refund(tx: Transaction, attempt_id: str, order_id: str, *, now: float) -> bool:

@@ -8,6 +8,8 @@ transaction, so a state change and its consequences commit together or not at al
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 from weipay.service.domain import (
@@ -28,10 +30,18 @@ from weipay.service.domain import (
     transition,
 )
 
-from .outbox import schedule_auto_refund, schedule_webhook
+from .outbox import schedule_auto_refund, schedule_webhook, webhook_job
 from .ports import Transaction
 
-__all__ = ["Applied", "add_anomaly", "apply_attempt_event", "settle_paid", "settle_refund"]
+__all__ = [
+    "Applied",
+    "PaidFact",
+    "add_anomaly",
+    "apply_attempt_event",
+    "settle_paid",
+    "settle_paid_many",
+    "settle_refund",
+]
 
 
 class Applied(StrEnum):
@@ -75,57 +85,121 @@ def apply_attempt_event(tx: Transaction, attempt_id: str, event: AttemptEvent, n
     return tx.attempts.compare_and_set(attempt_id, sources, status=target, updated_at=now, **values)
 
 
+@dataclass(frozen=True, slots=True)
+class PaidFact:
+    """WeChat says ``attempt`` is paid, by ``transaction_id``, at ``paid_at`` (None: now)."""
+
+    attempt: PaymentAttempt
+    transaction_id: str | None
+    paid_at: float | None
+
+
 def settle_paid(
     tx: Transaction, attempt: PaymentAttempt, *, transaction_id: str | None, paid_at: float | None, now: float
 ) -> Applied:
     """WeChat says ``attempt`` is paid: mark it, then the order (once), with its follow-ups."""
-    if transaction_id:
-        holder = tx.attempts.by_transaction_id(transaction_id)
+    return settle_paid_many(tx, [PaidFact(attempt, transaction_id, paid_at)], now=now)[0]
+
+
+def settle_paid_many(tx: Transaction, facts: Sequence[PaidFact], *, now: float) -> list[Applied]:
+    """``settle_paid`` for each fact, answering what applying them one by one, in order, would answer.
+
+    A notification batch is settled in a few statements whatever its size. Facts about the same attempt,
+    order or transaction id would see each other's writes one by one, so they go in rounds: no two facts
+    of a round share any of those, and a later round sees the earlier rounds' writes (a duplicate finds
+    its attempt paid, a second attempt of an order finds the order paid).
+    """
+    results: dict[int, Applied] = {}
+    waiting = list(range(len(facts)))
+    while waiting:
+        this_round: list[int] = []
+        later: list[int] = []
+        taken: set[tuple[str, str]] = set()
+        for index in waiting:
+            keys = _contended(facts[index])
+            # A fact waits if it meets one of this round or one already waiting: their order is kept.
+            (this_round if keys.isdisjoint(taken) else later).append(index)
+            taken |= keys
+        _settle_round(tx, [(index, facts[index]) for index in this_round], results, now)
+        waiting = later
+    return [results[index] for index in range(len(facts))]
+
+
+def _contended(fact: PaidFact) -> set[tuple[str, str]]:
+    keys = {("attempt", fact.attempt.id), ("order", fact.attempt.order_id)}
+    if fact.transaction_id:
+        keys.add(("transaction", fact.transaction_id))
+    return keys
+
+
+def _settle_round(tx: Transaction, items: list[tuple[int, PaidFact]], results: dict[int, Applied], now: float) -> None:
+    # A transaction id already bound to another attempt is an anomaly, never a second payment.
+    transaction_ids = [fact.transaction_id for _, fact in items if fact.transaction_id]
+    holders = tx.attempts.by_transaction_ids(transaction_ids) if transaction_ids else {}
+    candidates = []
+    for index, fact in items:
+        attempt = fact.attempt
+        holder = holders.get(fact.transaction_id) if fact.transaction_id else None
         if holder is not None and holder.id != attempt.id:
             add_anomaly(
                 tx, "transaction_id_reused", now, mchid=attempt.mchid, order_id=attempt.order_id,
-                attempt_id=attempt.id, transaction_id=transaction_id, bound_to=holder.id,
+                attempt_id=attempt.id, transaction_id=fact.transaction_id, bound_to=holder.id,
             )  # fmt: skip
-            return Applied.ANOMALY
-    won = tx.attempts.compare_and_set(
-        attempt.id,
-        sources_of(ATTEMPT_TRANSITIONS, AttemptEvent.PAID),
-        status=AttemptStatus.SUCCEEDED,
-        transaction_id=transaction_id,
-        trade_state="SUCCESS",
-        paid_at=paid_at or now,
-        updated_at=now,
-    )
-    if not won:
-        current = tx.attempts.get(attempt.id)
-        if current is not None and current.status == AttemptStatus.SUCCEEDED:
-            return Applied.ALREADY
+            results[index] = Applied.ANOMALY
+        else:
+            candidates.append((index, fact))
+    attempt_changes = {
+        fact.attempt.id: {
+            "status": AttemptStatus.SUCCEEDED, "transaction_id": fact.transaction_id, "trade_state": "SUCCESS",
+            "paid_at": fact.paid_at or now, "updated_at": now,
+        }
+        for _, fact in candidates
+    }  # fmt: skip
+    won = tx.attempts.compare_and_set_many(sources_of(ATTEMPT_TRANSITIONS, AttemptEvent.PAID), attempt_changes)
+    paid = []
+    for index, fact in candidates:
+        if fact.attempt.id in won:
+            paid.append((index, fact))
+        else:
+            results[index] = _paid_attempt_not_moved(tx, fact.attempt, now)
+    paid_status = transition(ORDER_TRANSITIONS, OrderStatus.PENDING, OrderEvent.PAY)
+    order_changes = {
+        fact.attempt.order_id: {
+            "status": paid_status, "paid_fen": fact.attempt.amount_fen, "paid_attempt_id": fact.attempt.id,
+            "paid_at": fact.paid_at or now, "updated_at": now,
+        }
+        for _, fact in paid
+    }  # fmt: skip
+    paid_orders = tx.orders.compare_and_set_many([OrderStatus.PENDING], order_changes)
+    webhooks = []
+    for index, fact in paid:
+        attempt = fact.attempt
+        if attempt.order_id in paid_orders:
+            webhooks.append(webhook_job(attempt.mchid, attempt.order_id, "order.paid", now=now,
+                                        key=f"order.paid:{attempt.order_id}"))  # fmt: skip
+            results[index] = Applied.APPLIED
+            continue
+        # The order was already paid by another attempt (or closed meanwhile): give this money back.
         add_anomaly(
-            tx, "paid_after_terminal", now, mchid=attempt.mchid, order_id=attempt.order_id, attempt_id=attempt.id,
-            status=current.status.value if current else None,
+            tx, "double_payment", now, mchid=attempt.mchid, order_id=attempt.order_id, attempt_id=attempt.id,
+            transaction_id=fact.transaction_id, amount_fen=attempt.amount_fen,
         )  # fmt: skip
-        return Applied.ANOMALY
-    paid_order = tx.orders.compare_and_set(
-        attempt.order_id,
-        [OrderStatus.PENDING],
-        status=transition(ORDER_TRANSITIONS, OrderStatus.PENDING, OrderEvent.PAY),
-        paid_fen=attempt.amount_fen,
-        paid_attempt_id=attempt.id,
-        paid_at=paid_at or now,
-        updated_at=now,
-    )
-    if paid_order:
-        schedule_webhook(
-            tx, attempt.mchid, attempt.order_id, "order.paid", now=now, key=f"order.paid:{attempt.order_id}"
-        )
-        return Applied.APPLIED
-    # The order was already paid by another attempt (or closed meanwhile): give this money back.
+        schedule_auto_refund(tx, attempt.id, attempt.order_id, now=now)
+        results[index] = Applied.DOUBLE_PAYMENT
+    if webhooks:
+        tx.jobs.enqueue_many(webhooks)
+
+
+def _paid_attempt_not_moved(tx: Transaction, attempt: PaymentAttempt, now: float) -> Applied:
+    """The attempt's compare-and-set lost: already paid (a duplicate), or in a state payment cannot leave."""
+    current = tx.attempts.get(attempt.id)
+    if current is not None and current.status == AttemptStatus.SUCCEEDED:
+        return Applied.ALREADY
     add_anomaly(
-        tx, "double_payment", now, mchid=attempt.mchid, order_id=attempt.order_id, attempt_id=attempt.id,
-        transaction_id=transaction_id, amount_fen=attempt.amount_fen,
+        tx, "paid_after_terminal", now, mchid=attempt.mchid, order_id=attempt.order_id, attempt_id=attempt.id,
+        status=current.status.value if current else None,
     )  # fmt: skip
-    schedule_auto_refund(tx, attempt.id, attempt.order_id, now=now)
-    return Applied.DOUBLE_PAYMENT
+    return Applied.ANOMALY
 
 
 def settle_refund(

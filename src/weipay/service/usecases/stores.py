@@ -8,7 +8,8 @@ is declared here: console listings and queue claiming stay private to the databa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from weipay.service.domain import (
@@ -30,6 +31,8 @@ __all__ = [
     "AttemptStore",
     "CallLog",
     "DuplicateRecord",
+    "NewJob",
+    "NewNotification",
     "NotificationInbox",
     "OrderStore",
     "Outbox",
@@ -45,6 +48,34 @@ class DuplicateRecord(Exception):
     The transaction that raised it is rolled back; the caller decides whether the twin's record is
     the answer (an idempotent retry) or a conflict.
     """
+
+
+@dataclass(frozen=True, slots=True)
+class NewNotification:
+    """A verified notification to store in the inbox, under WeChat's event id."""
+
+    event_id: str
+    mchid: str
+    api: str
+    kind: str  # payment | refund
+    outcome: str
+    body: str
+    received_at: float
+    out_trade_no: str | None = None
+    out_refund_no: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """A follow-up job to add unless one with the same ``dedupe_key`` exists."""
+
+    kind: str
+    payload: Mapping[str, Any]
+    due_at: float
+    created_at: float
+    dedupe_key: str
+    order_id: str | None = None
+    max_attempts: int = 20
 
 
 class OrderStore(Protocol):
@@ -68,6 +99,12 @@ class OrderStore(Protocol):
 
     def compare_and_set(self, order_id: str, expected: Sequence[OrderStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the order is still in one of ``expected``; True if this call won."""
+        ...
+
+    def compare_and_set_many(
+        self, expected: Sequence[OrderStatus], changes: Mapping[str, Mapping[str, Any]]
+    ) -> set[str]:
+        """``compare_and_set`` for several orders (each one's changes naming the same columns); the ids won."""
         ...
 
     def reserve_refund(self, order_id: str, amount_fen: int, now: float) -> bool:
@@ -100,8 +137,16 @@ class AttemptStore(Protocol):
         """The attempt WeChat knows as ``out_trade_no`` for merchant ``mchid``."""
         ...
 
+    def by_out_trade_nos(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], PaymentAttempt]:
+        """The attempts known by these (mchid, out_trade_no) pairs; a pair with no attempt is left out."""
+        ...
+
     def by_transaction_id(self, transaction_id: str) -> PaymentAttempt | None:
         """The attempt paid by WeChat transaction ``transaction_id``."""
+        ...
+
+    def by_transaction_ids(self, transaction_ids: Sequence[str]) -> dict[str, PaymentAttempt]:
+        """The attempts paid by these WeChat transactions; an id no attempt holds is left out."""
         ...
 
     def for_order(self, order_id: str) -> list[PaymentAttempt]:
@@ -118,6 +163,12 @@ class AttemptStore(Protocol):
 
     def compare_and_set(self, attempt_id: str, expected: Sequence[AttemptStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the attempt is still in one of ``expected``; True if this call won."""
+        ...
+
+    def compare_and_set_many(
+        self, expected: Sequence[AttemptStatus], changes: Mapping[str, Mapping[str, Any]]
+    ) -> set[str]:
+        """``compare_and_set`` for several attempts (each one's changes naming the same columns); the ids won."""
         ...
 
     def touch(self, attempt_id: str, /, **changes: Any) -> None:
@@ -164,24 +215,16 @@ class RefundStore(Protocol):
 class NotificationInbox(Protocol):
     """The raw inbox: one row per WeChat event id, whatever the number of deliveries."""
 
-    def insert_once(
-        self,
-        *,
-        event_id: str,
-        mchid: str,
-        api: str,
-        kind: str,
-        outcome: str,
-        body: str,
-        received_at: float,
-        out_trade_no: str | None = None,
-        out_refund_no: str | None = None,
-    ) -> bool:
-        """Store a notification unless its event id is already stored; True for the first delivery."""
+    def insert_new(self, entries: Sequence[NewNotification]) -> set[str]:
+        """Store each entry whose event id is not stored yet; the event ids this call stored (first deliveries).
+
+        Under concurrency the unique event id decides: a twin delivery waits for the first one's commit
+        (PostgreSQL) or for the write lock (SQLite), then stores nothing.
+        """
         ...
 
-    def set_outcome(self, event_id: str, outcome: str) -> None:
-        """Record what applying the notification did (applied, duplicate, anomaly...)."""
+    def set_outcomes(self, outcomes: Mapping[str, str]) -> None:
+        """Record, per event id, what applying the notification did (applied, already, anomaly...)."""
         ...
 
     def for_out_trade_nos(self, out_trade_nos: list[str]) -> list[StoredNotification]:
@@ -208,6 +251,10 @@ class CallLog(Protocol):
         """Store a call record, with ``order_id``/``attempt_id``/``refund_id`` links filled in if given."""
         ...
 
+    def add_many(self, records: Sequence[CallRecord]) -> None:
+        """Store several call records (their links as set on each record)."""
+        ...
+
     def for_order(self, order_id: str, limit: int = 500) -> list[CallRecord]:
         """The order's calls and notifications, oldest first."""
         ...
@@ -229,6 +276,10 @@ class Outbox(Protocol):
         max_attempts: int = 20,
     ) -> bool:
         """Add a job; with a ``dedupe_key`` at most one exists per key (``rearm`` makes a finished one due again)."""
+        ...
+
+    def enqueue_many(self, jobs: Sequence[NewJob]) -> int:
+        """Add each job unless its ``dedupe_key`` exists (never re-armed); how many were added."""
         ...
 
 
