@@ -6,7 +6,7 @@ signed with a serial we do not hold (``UnknownSerial``, which may need a certifi
 general thread path of :class:`NotificationInbox` instead. The write then happens in one hop:
 
 - SQLite: the :class:`GroupCommitWriter`'s one thread (several notifications per transaction, one fsync);
-- PostgreSQL: the same with a few threads on pooled connections, so that round trips overlap (duplicates
+- PostgreSQL: the same with two threads on pooled connections, so that round trips overlap (duplicates
   meet on the unique event id and the compare-and-set).
 
 Either way the batch goes to the use cases together (``accept_payment_notifications``: a few statements per
@@ -39,7 +39,8 @@ log = logging.getLogger("weipay.service.notify")
 
 # Threads for the general (off-loop) path: unknown serials and unverifiable messages.
 _THREADS = 8
-# PostgreSQL writer threads: enough to overlap round trips, within the engine's pool (10 + overflow).
+# PostgreSQL writer threads: two overlap one batch's round trips with the other's work. More is worse: an
+# idle writer takes the next notification alone, so batches shrink to one and lose their point.
 _PG_WRITERS = 2
 
 
@@ -66,7 +67,7 @@ class _OfflineVerification:
 
 
 class FastNotifyPath:
-    """``accept_v3`` for the route; owns the SQLite group-commit writer."""
+    """``accept_v3`` for the route; owns the group-commit writer."""
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
