@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 
 from weipay.sdk.v3.wechat_side import encrypt_resource
 from weipay.simulator.wechat_keys import signed_headers
@@ -64,11 +65,12 @@ def test_genuine_notification_is_204_and_applied(harness: Harness) -> None:
     assert harness.order(order["id"])["status"] == "paid"
 
 
-def test_fifty_concurrent_duplicates_make_one_transition(harness: Harness) -> None:
-    order, request = captured_payment(harness)
+@pytest.mark.parametrize(("api", "success"), [("v3", 204), ("v2", 200)])
+def test_fifty_concurrent_duplicates_make_one_transition(harness: Harness, api: str, success: int) -> None:
+    order, request = captured_payment(harness, api=api)
     with ThreadPoolExecutor(16) as pool:
         statuses = list(pool.map(lambda _: replay(harness, request).status_code, range(50)))
-    assert statuses == [204] * 50
+    assert statuses == [success] * 50
     with harness.app.state.runtime.uow.read() as tx:
         stored = tx.notifications.for_out_trade_nos([harness.order(order["id"])["attempts"][0]["out_trade_no"]])
         current = tx.orders.get(order["id"])
@@ -128,6 +130,8 @@ def test_oversized_body_is_413_and_unknown_merchant_404(harness: Harness) -> Non
     assert too_big_v2.status_code == 413 and b"FAIL" in too_big_v2.content
     unknown = harness.api.post("/notify/wechatpay/v3/1999999999", content=b"{}")
     assert unknown.status_code == 404 and unknown.json()["code"] == "FAIL"
+    unknown_v2 = harness.api.post("/notify/wechatpay/v2/1999999999", content=b"<xml></xml>")
+    assert unknown_v2.status_code == 404 and b"FAIL" in unknown_v2.content
 
 
 def test_v2_genuine_tampered_and_hostile(harness: Harness) -> None:

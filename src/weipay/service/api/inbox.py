@@ -1,8 +1,10 @@
 """The notification inbox: verify with the SDK, hand the verified object to the use case, choose the reply.
 
-Runs in a worker thread (sync SDK, sync database). The reply is decided only after the use case has
-committed: success means "durably applied or durably recorded as an anomaly"; any failure to commit
-answers FAIL so WeChat delivers again. Unverifiable messages are stored as anomalies, logged, and never
+The general path, in a worker thread (sync SDK, sync database): v3 notifications signed with a serial the
+merchant does not hold yet (the certificate download is I/O), and storing unverifiable messages; verified
+v2 and v3 notifications take ``notify_fast``'s group-commit path. The reply is decided only after the use
+case has committed: success means "durably applied or durably recorded as an anomaly"; any failure to
+commit answers FAIL so WeChat delivers again. Unverifiable messages are stored as anomalies, logged, and never
 reach the use case.
 """
 
@@ -49,8 +51,8 @@ def v2_failure(status: int, message: str, outcome: str = "rejected") -> NotifyRe
 class NotificationInbox:
     """Turns raw deliveries into replies.
 
-    ``verify_v3(mchid, headers, body)`` / ``verify_v2(mchid, body)`` return the use cases' notice or raise
-    the SDK's ``SignatureError`` / ``ProtocolError``; ``accept(mchid, notice) -> outcome`` commits before it
+    ``verify_v3(mchid, headers, body)`` returns the use cases' notice or raises the SDK's ``SignatureError`` /
+    ``ProtocolError``; ``accept(mchid, notice) -> outcome`` commits before it
     returns; ``record_unverifiable(mchid, api, reason, body)`` stores an anomaly.
     """
 
@@ -58,13 +60,11 @@ class NotificationInbox:
         self,
         mchids: frozenset[str],
         verify_v3: Callable[[str, Mapping[str, str], bytes], Any],
-        verify_v2: Callable[[str, bytes], Any],
         accept: Callable[[str, Any], str],
         record_unverifiable: Callable[[str, str, str, bytes], None],
     ) -> None:
         self._mchids = mchids
         self._verify_v3 = verify_v3
-        self._verify_v2 = verify_v2
         self._accept = accept
         self._record_unverifiable = record_unverifiable
 
@@ -80,16 +80,6 @@ class NotificationInbox:
         except (SignatureError, ProtocolError, ConfigurationError) as exc:
             return self.unverifiable(mchid, "v3", exc, body, v3_failure)
         return self._apply(mchid, "v3", notice, v3_success, v3_failure)
-
-    def accept_v2(self, mchid: str, body: bytes) -> NotifyReply:
-        """One v2 delivery (payment, or refund when it carries ``req_info``)."""
-        if mchid not in self._mchids:
-            return v2_failure(404, "unknown merchant")
-        try:
-            notice = self._verify_v2(mchid, body)
-        except (SignatureError, ProtocolError, ConfigurationError) as exc:
-            return self.unverifiable(mchid, "v2", exc, body, v2_failure)
-        return self._apply(mchid, "v2", notice, v2_success, v2_failure)
 
     def _apply(
         self,

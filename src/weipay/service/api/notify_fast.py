@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -30,7 +30,7 @@ from weipay.sdk.v3.verifier import UnknownSerial
 
 from ..gateway import verify_v3
 from .group_commit import BatchUnitOfWork, GroupCommitWriter
-from .inbox import NotifyReply, v3_failure, v3_success
+from .inbox import NotifyReply, v2_failure, v2_success, v3_failure, v3_success
 from .runtime import Runtime
 
 __all__ = ["FastNotifyPath", "NotifyFastLane"]
@@ -104,51 +104,92 @@ class FastNotifyPath:
             return await anyio.to_thread.run_sync(
                 runtime.inbox.unverifiable, mchid, "v3", exc, body, v3_failure, limiter=self._limiter
             )
+        return await self._write(mchid, "v3", notice, v3_success, v3_failure)
+
+    async def accept_v2(self, mchid: str, body: bytes) -> NotifyReply:
+        """One v2 delivery: SUCCESS after commit; 401/400 unverifiable; 404 unknown merchant; 500 retry later.
+
+        Verifying v2 needs only the merchant's API key (MD5/HMAC-SHA256 over the fields, or AES for a
+        refund's ``req_info``): no I/O, so it runs on the loop, and the write joins the same batches as v3.
+        """
+        runtime = self._runtime
+        if mchid not in runtime.merchants:
+            return v2_failure(404, "unknown merchant")
+        try:
+            notice = runtime.verify_v2(mchid, body)
+        except (SignatureError, ProtocolError, ConfigurationError) as exc:
+            return await anyio.to_thread.run_sync(
+                runtime.inbox.unverifiable, mchid, "v2", exc, body, v2_failure, limiter=self._limiter
+            )
+        return await self._write(mchid, "v2", notice, v2_success, v2_failure)
+
+    async def _write(
+        self,
+        mchid: str,
+        api: str,
+        notice: Any,
+        success: Callable[[str], NotifyReply],
+        failure: Callable[[int, str, str], NotifyReply],
+    ) -> NotifyReply:
         try:
             outcome = await self._writer.submit((mchid, notice))
         except WeChatPayError as exc:
-            log.warning("v3 notification for %s not applied: %s", mchid, type(exc).__name__)
-            return v3_failure(500, "not applied, retry", "error")
+            log.warning("%s notification for %s not applied: %s", api, mchid, type(exc).__name__)
+            return failure(500, "not applied, retry", "error")
         except Exception:  # the database is down or a bug: never acknowledge what was not committed
-            log.exception("v3 notification for %s not applied", mchid)
-            return v3_failure(500, "not applied, retry", "error")
-        return v3_success(outcome)
+            log.exception("%s notification for %s not applied", api, mchid)
+            return failure(500, "not applied, retry", "error")
+        return success(outcome)
 
 
-_V3_PREFIX = "/notify/wechatpay/v3/"
+_PREFIXES = (("/notify/wechatpay/v3/", "v3"), ("/notify/wechatpay/v2/", "v2"))
+
+
+def _notify_target(scope: Any) -> tuple[str, str]:
+    """(api, mchid) for ``POST /notify/wechatpay/{v3,v2}/{mchid}``, else ("", "")."""
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return "", ""
+    path: str = scope.get("path", "")
+    for prefix, api in _PREFIXES:
+        if path.startswith(prefix):
+            mchid = path[len(prefix):]
+            return (api, mchid) if mchid and "/" not in mchid else ("", "")
+    return "", ""
 
 
 class NotifyFastLane:
-    """Plain ASGI in front of FastAPI for ``POST /notify/wechatpay/v3/{mchid}``.
+    """Plain ASGI in front of FastAPI for ``POST /notify/wechatpay/{v3,v2}/{mchid}``.
 
-    The FastAPI route stays (OpenAPI, and the same behaviour); this lane answers the same requests without
+    The FastAPI routes stay (OpenAPI, and the same behaviour); this lane answers the same requests without
     routing, dependency solving and the exception middlewares, which cost more than verifying a signature.
-    It sets ``scope["route"]`` to that route so the metrics middleware labels it the same way.
+    It sets ``scope["route"]`` to the matching route so the metrics middleware labels it the same way.
     """
 
-    def __init__(self, app: Any, fast: FastNotifyPath, route: Any, counter: Any, limit_bytes: int) -> None:
+    def __init__(
+        self, app: Any, fast: FastNotifyPath, routes: Mapping[str, Any], counter: Any, limit_bytes: int
+    ) -> None:
         self.app = app
         self._fast = fast
-        self._route = route
+        self._routes = routes
         self._counter = counter
         self._limit_bytes = limit_bytes
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """Serve a v3 notification, or pass the request on."""
-        path: str = scope.get("path", "") if scope["type"] == "http" else ""
-        mchid = path[len(_V3_PREFIX):] if path.startswith(_V3_PREFIX) and scope["method"] == "POST" else ""
-        if not mchid or "/" in mchid:
+        """Serve a notification, or pass the request on."""
+        api, mchid = _notify_target(scope)
+        if not mchid:
             await self.app(scope, receive, send)
             return
-        scope["route"] = self._route
+        scope["route"] = self._routes[api]
         headers = Headers(scope=scope)
         body = await self._read(headers, receive)
         if body is None:
-            reply = v3_failure(413, "body too large")
-            self._counter.labels("v3", "too_large").inc()
-        else:
+            reply = (v3_failure if api == "v3" else v2_failure)(413, "body too large", "too_large")
+        elif api == "v3":
             reply = await self._fast.accept_v3(mchid, headers, body)
-            self._counter.labels("v3", reply.outcome).inc()
+        else:
+            reply = await self._fast.accept_v2(mchid, body)
+        self._counter.labels(api, reply.outcome).inc()
         response_headers = [(b"content-length", str(len(reply.body)).encode())]
         if reply.media_type:
             response_headers.append((b"content-type", reply.media_type.encode()))

@@ -60,7 +60,7 @@ class Runtime:
         self.qr_signer = QrSigner(self.secret)
         self.authenticator = Authenticator(settings, self._lookup_stored_secret)
         self.inbox = NotificationInbox(
-            frozenset(self.merchants), self._verify_v3, self._verify_v2, self._accept_notification,
+            frozenset(self.merchants), self._verify_v3, self._accept_notification,
             self._record_unverifiable,
         )
 
@@ -280,7 +280,8 @@ class Runtime:
 
         return verify_v3(self.gateway, mchid, headers, body)
 
-    def _verify_v2(self, mchid: str, body: bytes) -> Any:
+    def verify_v2(self, mchid: str, body: bytes) -> Any:
+        """The use cases' notice for a v2 delivery, or the SDK's error; only the API key is needed (no I/O)."""
         from ..gateway import verify_v2_payment, verify_v2_refund
 
         # Refund notifications carry an encrypted req_info and no sign; payment ones the reverse.
