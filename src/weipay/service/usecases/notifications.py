@@ -72,7 +72,6 @@ def accept_payment_notifications(
     """
     now = clock()
     results = [Applied.ALREADY] * len(deliveries)
-    anomalies = []
     with uow.write() as tx:
         firsts: dict[str, int] = {}
         for index, (_merchant, notice) in enumerate(deliveries):
@@ -105,7 +104,6 @@ def accept_payment_notifications(
             still_open = attempt is not None and attempt.is_open and paid_by.get(attempt.id, index) >= index
             _payment_anomaly(tx, merchant, notice, attempt, problems, now, query=still_open)
             results[index] = Applied.ANOMALY
-            anomalies.append(notice)
         tx.notifications.set_outcomes({deliveries[index][1].event_id: results[index].value for index in fresh})
         calls = []
         for index in fresh:
@@ -114,8 +112,9 @@ def accept_payment_notifications(
                                   order_id=attempt.order_id if attempt else None,
                                   attempt_id=attempt.id if attempt else None))  # fmt: skip
         tx.calls.add_many(calls)
-    for notice in anomalies:
-        logger.warning("payment notification %s for %s stored as an anomaly", notice.event_id, notice.out_trade_no)
+    for (_, notice), result in zip(deliveries, results, strict=True):
+        if result == Applied.ANOMALY:
+            logger.warning("payment notification %s for %s stored as an anomaly", notice.event_id, notice.out_trade_no)
     return results
 
 
