@@ -1,0 +1,196 @@
+"""The scenario vocabulary of the reliability models: a client of the service and a payer at the simulator.
+
+Every action is a function of a :class:`Scenario` whose ``rng`` makes each choice (which order, how much,
+which fault plan), so the seeded simulation (``test_simulation``) and the Hypothesis state machine
+(``test_stateful_model``) play the same moves. ``quiesce`` stops the faults and lets time, notifications and
+jobs run until nothing is left to do, after which the I1–I6 oracle applies.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..web_harness import MCHID, Harness
+from .invariants import History
+
+__all__ = ["ACTIONS", "Scenario", "quiesce"]
+
+CHANNELS = ("native", "app", "h5", "miniprogram")
+CREATE_PATHS = ["/v3/pay/transactions/", "/pay/unifiedorder"]
+TTLS_S = (300, 600, 1200)
+
+
+@dataclass
+class Scenario:
+    """What the scenario knows (client side only: the oracle reads the truth from both ledgers)."""
+
+    harness: Harness
+    rng: random.Random
+    openid: str
+    orders: list[str] = field(default_factory=list)
+    payments: list[dict[str, Any]] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    refunds: int = 0
+
+    def answer(self, what: str, response: Any) -> Any:
+        """Every service answer is a 2xx or a deliberate 4xx/502 with a code, never a 500."""
+        self.log.append(f"{what} -> {response.status_code}")
+        assert response.status_code != 500 and response.status_code < 504, f"{what}: {response.text}"
+        if response.status_code >= 400:
+            assert "code" in response.json()["error"], response.text
+        return response
+
+
+def _create(s: Scenario) -> None:
+    body = {
+        "merchant_order_no": f"SIM-{len(s.orders)}-{s.rng.randrange(10**9)}",
+        "amount": s.rng.randint(100, 5000),
+        "description": "simulated",
+        "expire_in_s": s.rng.choice(TTLS_S),
+    }
+    response = s.answer("create", s.harness.api.post("/v1/orders", json=body, headers=s.harness.merchant))
+    if response.status_code == 201:
+        s.orders.append(response.json()["id"])
+
+
+def _start(s: Scenario) -> None:
+    if not s.orders:
+        return _create(s)
+    order_id = s.rng.choice(s.orders)
+    channel = s.rng.choice(CHANNELS)
+    body = {
+        "channel": channel,
+        "api": s.rng.choice(("v2", "v3")),
+        "payer_openid": s.openid if channel == "miniprogram" else None,
+    }
+    response = s.answer(
+        f"start {order_id} {body['channel']}/{body['api']}",
+        s.harness.api.post(f"/v1/orders/{order_id}/payments", json=body, headers=s.harness.merchant),
+    )
+    if response.status_code == 201:
+        s.payments.append(response.json())
+    return None
+
+
+def _pay(s: Scenario) -> None:
+    if not s.payments:
+        return _start(s)
+    payment = s.rng.choice(s.payments)
+    outcome = "success" if s.rng.random() < 0.8 else s.rng.choice(("cancel", "insufficient_balance"))
+    answer = s.harness.wechat.post(
+        "/simulator/payments",
+        json={"mchid": MCHID, "out_trade_no": payment["out_trade_no"], "openid": s.openid, "outcome": outcome},
+    )
+    s.log.append(f"pay {payment['out_trade_no']} {outcome} -> {answer.status_code}")
+    return None
+
+
+def _refund(s: Scenario) -> None:
+    for order_id in s.rng.sample(s.orders, min(6, len(s.orders))):  # look for a paid order, as an operator would
+        order = s.harness.api.get(f"/v1/orders/{order_id}", headers=s.harness.merchant).json()
+        room = order.get("paid_amount", 0) - order.get("refunded_amount", 0)
+        if room > 0:
+            break
+    else:
+        return None
+    s.refunds += 1
+    amount = s.rng.randint(1, room) if s.rng.random() < 0.7 else room + s.rng.randint(0, 50)
+    s.answer(
+        f"refund {order_id} {amount}",
+        s.harness.api.post(
+            f"/v1/orders/{order_id}/refunds",
+            headers=s.harness.merchant,
+            json={"merchant_refund_no": f"R{s.refunds}", "amount": amount},
+        ),
+    )
+    return None
+
+
+def _review(s: Scenario) -> None:
+    """An operator approves or rejects a refund waiting for approval (merchants with approval on)."""
+    for order_id in s.rng.sample(s.orders, min(6, len(s.orders))):
+        order = s.harness.api.get(f"/v1/orders/{order_id}", headers=s.harness.merchant).json()
+        waiting = [r for r in order.get("refunds", []) if r["status"] == "requested"]
+        if waiting:
+            refund = s.rng.choice(waiting)
+            if s.rng.random() < 0.7:
+                s.answer(
+                    f"approve {refund['id']}",
+                    s.harness.api.post(f"/v1/refunds/{refund['id']}/approve", headers=s.harness.merchant),
+                )
+            else:
+                answer = s.answer(
+                    f"reject {refund['id']}",
+                    s.harness.api.post(
+                        f"/v1/refunds/{refund['id']}/reject", headers=s.harness.merchant, json={"reason": "sim"}
+                    ),
+                )
+                assert answer.status_code != 200 or answer.json()["rejection_reason"] == "sim"
+            return
+
+
+def _close(s: Scenario) -> None:
+    if s.orders:
+        order_id = s.rng.choice(s.orders)
+        s.answer(f"close {order_id}", s.harness.api.post(f"/v1/orders/{order_id}/close", headers=s.harness.merchant))
+
+
+def _get(s: Scenario) -> None:
+    if s.orders:
+        order_id = s.rng.choice(s.orders)
+        s.answer(f"get {order_id}", s.harness.api.get(f"/v1/orders/{order_id}", headers=s.harness.merchant))
+
+
+def _deliver(s: Scenario) -> None:
+    s.log.append(f"deliver {s.harness.deliver(advance_s=s.rng.choice((0, 1, 5)))}")
+
+
+def _jobs(s: Scenario) -> None:
+    s.log.append(f"jobs ran {s.harness.run_jobs()}")
+
+
+def _advance(s: Scenario) -> None:
+    seconds = s.rng.choice((3, 11, 30, 61, 200))
+    s.harness.clock.advance(seconds)
+    s.log.append(f"advance {seconds}s")
+
+
+def _faults(s: Scenario) -> None:
+    rng = s.rng
+    if rng.random() < 0.3:
+        plan: dict[str, Any] = {"commit_then_timeout_rate": 0.5, "paths": CREATE_PATHS}
+    else:
+        plan = {
+            "system_error_rate": rng.choice((0.0, 0.1, 0.25)),
+            "notify_drop_rate": rng.choice((0.0, 0.3, 1.0)),
+            "notify_duplicate_rate": rng.choice((0.0, 0.5)),
+            "notify_delay_s": rng.choice((0, 0, 20)),
+            "notify_reorder": rng.random() < 0.5,
+        }
+    plan["seed"] = rng.randrange(2**31)
+    assert s.harness.wechat.put("/simulator/faults", json=plan).status_code == 200
+    s.log.append(f"faults {plan}")
+
+
+ACTIONS = ((_create, 4), (_start, 5), (_pay, 5), (_refund, 3), (_review, 2), (_close, 1), (_get, 2), (_deliver, 3),
+           (_jobs, 3), (_advance, 3), (_faults, 1))  # fmt: skip
+
+
+def quiesce(harness: Harness, history: History) -> None:
+    """No more faults; move time past every TTL while delivering notifications and running jobs until idle."""
+    assert harness.wechat.put("/simulator/faults", json={}).status_code == 200
+    for _round in range(40):
+        harness.deliver(advance_s=60)
+        while harness.run_jobs():
+            history.snapshot(harness.app.state.runtime.uow)
+        history.snapshot(harness.app.state.runtime.uow)
+    harness.deliver(advance_s=max(TTLS_S) + 3600)
+    for _round in range(5):
+        while harness.run_jobs():
+            pass
+        harness.deliver(advance_s=120)
+    history.snapshot(harness.app.state.runtime.uow)
+
+
