@@ -19,7 +19,7 @@ from weipay.sdk.errors import ConfigurationError, ProtocolError, SignatureError,
 from weipay.sdk.v2 import notify as v2_notify
 from weipay.sdk.v3 import notify as v3_notify
 
-__all__ = ["NotificationInbox", "NotifyReply"]
+__all__ = ["NotificationInbox", "NotifyReply", "not_applied"]
 
 log = logging.getLogger("weipay.service.notify")
 
@@ -91,12 +91,8 @@ class NotificationInbox:
     ) -> NotifyReply:
         try:
             outcome = self._accept(mchid, notice)
-        except WeChatPayError as exc:
-            log.warning("%s notification for %s not applied: %s", api, mchid, type(exc).__name__)
-            return failure(500, "not applied, retry", "error")
-        except Exception:  # the database is down or a bug: never acknowledge what was not committed
-            log.exception("%s notification for %s not applied", api, mchid)
-            return failure(500, "not applied, retry", "error")
+        except Exception as exc:
+            return not_applied(api, mchid, exc, failure)
         return success(outcome)
 
     def unverifiable(
@@ -112,6 +108,21 @@ class NotificationInbox:
         status = 401 if isinstance(exc, SignatureError) else 400
         message = "signature did not verify" if status == 401 else "malformed notification"
         return failure(status, message, "unverifiable")
+
+
+def not_applied(
+    api: str, mchid: str, exc: Exception, failure: Callable[[int, str, str], NotifyReply]
+) -> NotifyReply:
+    """The 500 FAIL for a notification that could not be applied (WeChat delivers again); logged.
+
+    A ``WeChatPayError`` is expected trouble (a warning); anything else, the database being down or a bug,
+    is logged with its traceback. Either way nothing is acknowledged that was not committed.
+    """
+    if isinstance(exc, WeChatPayError):
+        log.warning("%s notification for %s not applied: %s", api, mchid, type(exc).__name__)
+    else:
+        log.error("%s notification for %s not applied", api, mchid, exc_info=exc)
+    return failure(500, "not applied, retry", "error")
 
 
 def v3_success(outcome: str) -> NotifyReply:

@@ -24,13 +24,13 @@ import anyio
 import anyio.to_thread
 from starlette.datastructures import Headers
 
-from weipay.sdk.errors import ConfigurationError, ProtocolError, SignatureError, SignTestProbe, WeChatPayError
+from weipay.sdk.errors import ConfigurationError, ProtocolError, SignatureError, SignTestProbe
 from weipay.sdk.v3.notify import Notification, parse_notification
 from weipay.sdk.v3.verifier import UnknownSerial
 
 from ..gateway import verify_v3
 from .group_commit import BatchUnitOfWork, GroupCommitWriter
-from .inbox import NotifyReply, v2_failure, v2_success, v3_failure, v3_success
+from .inbox import NotifyReply, not_applied, v2_failure, v2_success, v3_failure, v3_success
 from .runtime import Runtime
 
 __all__ = ["FastNotifyPath", "NotifyFastLane"]
@@ -133,12 +133,8 @@ class FastNotifyPath:
     ) -> NotifyReply:
         try:
             outcome = await self._writer.submit((mchid, notice))
-        except WeChatPayError as exc:
-            log.warning("%s notification for %s not applied: %s", api, mchid, type(exc).__name__)
-            return failure(500, "not applied, retry", "error")
-        except Exception:  # the database is down or a bug: never acknowledge what was not committed
-            log.exception("%s notification for %s not applied", api, mchid)
-            return failure(500, "not applied, retry", "error")
+        except Exception as exc:
+            return not_applied(api, mchid, exc, failure)
         return success(outcome)
 
 
