@@ -147,3 +147,23 @@ def test_v2_genuine_tampered_and_hostile(harness: Harness) -> None:
     assert harness.order(order["id"])["status"] == "paid"
     again = replay(harness, request)
     assert again.status_code == 200 and b"SUCCESS" in again.content
+
+
+@pytest.mark.parametrize("api", ["v3", "v2"])
+def test_a_notification_the_database_cannot_take_is_500_fail_and_applied_on_redelivery(
+    harness: Harness, api: str
+) -> None:
+    order, request = captured_payment(harness, api=api)
+    engine = harness.app.state.runtime.uow.engine
+    with engine.begin() as conn:  # the call log becomes unwritable: the whole transaction must fail
+        conn.exec_driver_sql("ALTER TABLE call_log RENAME TO call_log_away")
+    try:
+        refused = replay(harness, request)
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE call_log_away RENAME TO call_log")
+    assert refused.status_code == 500 and b"FAIL" in refused.content
+    assert harness.order(order["id"])["status"] == "pending"  # nothing of it was committed
+    accepted = replay(harness, request)
+    assert accepted.status_code == (204 if api == "v3" else 200)
+    assert harness.order(order["id"])["status"] == "paid"
