@@ -22,6 +22,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from weipay.service.api import create_app
 from weipay.service.db import upgrade
+from weipay.service.gateway import WeChatGateway
 from weipay.service.settings import Settings, load_settings
 from weipay.simulator.bundle import init_bundle
 from weipay.simulator.clock import ManualClock
@@ -111,6 +112,15 @@ class Harness:
     def merchant(self) -> dict[str, str]:
         """Merchant auth header."""
         return {"Authorization": f"Bearer {API_KEY}"}
+
+    def production_rules(self) -> None:
+        """WeChat's production rules from here on: the strict simulator (no close in an order's first five
+        minutes, https notify_url without a port) and a service that tells WeChat an https notify_url."""
+        runtime = self.app.state.runtime
+        self.sim.strict = True
+        runtime.gateway = WeChatGateway(
+            {MCHID: runtime.gateway.client(MCHID)}, notify_base_url="https://service.test", clock=self.clock
+        )
 
     def appid(self, kind: str = "miniprogram") -> str:
         """The bundle's appid of ``kind``."""

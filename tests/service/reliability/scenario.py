@@ -87,6 +87,33 @@ def _pay(s: Scenario) -> None:
     return None
 
 
+def _pay_two_attempts(s: Scenario) -> None:
+    """A payer switches channel and then pays both: the superseded attempt too, if WeChat still takes it.
+
+    Under the strict simulator WeChat refuses to close an order in its first five minutes, so the old
+    attempt stays payable: this is the road to a double payment and its automatic refund.
+    """
+    if not s.orders:
+        return _create(s)
+    order_id = s.rng.choice(s.orders)
+    started = []
+    for channel in s.rng.sample(("native", "app", "h5"), 2):
+        response = s.answer(
+            f"start {order_id} {channel}",
+            s.harness.api.post(f"/v1/orders/{order_id}/payments", json={"channel": channel, "api": "v3"},
+                               headers=s.harness.merchant),
+        )  # fmt: skip
+        if response.status_code == 201:
+            started.append(response.json())
+    s.payments.extend(started)
+    for payment in started:
+        answer = s.harness.wechat.post(
+            "/simulator/payments", json={"mchid": MCHID, "out_trade_no": payment["out_trade_no"], "outcome": "success"}
+        )
+        s.log.append(f"pay {payment['out_trade_no']} success -> {answer.status_code}")
+    return None
+
+
 def _refund(s: Scenario) -> None:
     for order_id in s.rng.sample(s.orders, min(6, len(s.orders))):  # look for a paid order, as an operator would
         order = s.harness.api.get(f"/v1/orders/{order_id}", headers=s.harness.merchant).json()
@@ -174,8 +201,8 @@ def _faults(s: Scenario) -> None:
     s.log.append(f"faults {plan}")
 
 
-ACTIONS = ((_create, 4), (_start, 5), (_pay, 5), (_refund, 3), (_review, 2), (_close, 1), (_get, 2), (_deliver, 3),
-           (_jobs, 3), (_advance, 3), (_faults, 1))  # fmt: skip
+ACTIONS = ((_create, 4), (_start, 5), (_pay, 5), (_pay_two_attempts, 1), (_refund, 3), (_review, 2), (_close, 1),
+           (_get, 2), (_deliver, 3), (_jobs, 3), (_advance, 3), (_faults, 1))  # fmt: skip
 
 
 def quiesce(harness: Harness, history: History) -> None:

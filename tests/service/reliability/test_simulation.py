@@ -20,13 +20,15 @@ from .invariants import History, check_invariants
 from .scenario import ACTIONS, Scenario, quiesce
 
 STEPS = 60
-CI_SEEDS = [int(s) for s in os.environ.get("WEIPAY_SIM_SEEDS", "11,23,37,41,53,67,79,97").split(",")]
+CI_SEEDS = [int(s) for s in os.environ.get("WEIPAY_SIM_SEEDS", "11,23,37,41,53,66,79,99").split(",")]
 SLOW_SEEDS = range(1000, 1040)
 
 
 def run_seed(harness: Harness, seed: int, steps: int = STEPS) -> list[str]:
     """Play one seeded scenario and return the invariant violations (empty when all hold)."""
     rng = random.Random(seed)
+    if seed % 3 == 0:  # every third seed plays against WeChat's production rules (see Harness.production_rules)
+        harness.production_rules()
     code = harness.wechat.post("/simulator/login-codes", json={"appid": harness.appid(), "user": "sim"}).json()
     scenario = Scenario(harness, rng, openid=code["openid"])
     history = History()
