@@ -19,7 +19,7 @@ from weipay.service.domain import AttemptStatus, Conflict, InvalidInput, OrderSt
 from weipay.service.usecases import CreateOrder, close_order, create_order, order_details, order_events, start_payment
 
 from ..core_harness import Core
-from .test_expiry import _strict
+from .test_expiry import SHORTEST_TTL_S, _strict
 
 APIS = ["v3", "v2"]
 
@@ -43,9 +43,10 @@ def test_orders_shorter_than_five_minutes_are_refused(core: Core, ttl_s: int) ->
 @pytest.mark.parametrize("api", APIS)
 def test_shortest_order_starts_a_payment_under_production_rules(core: Core, api: str) -> None:
     _strict(core)
-    order, attempt = _start(core, f"ttl-300-{api}", api, ttl_s=300)
+    shortest = SHORTEST_TTL_S[api]
+    order, attempt = _start(core, f"ttl-{shortest}-{api}", api, ttl_s=shortest)
     assert attempt.status == AttemptStatus.PENDING
-    assert order.expires_at - order.created_at == 300
+    assert order.expires_at - order.created_at == shortest
     assert core.sim_order(attempt.out_trade_no).state == "NOTPAY"
 
 

@@ -15,6 +15,7 @@ from weipay.service.domain import AttemptStatus, Conflict, OrderStatus, RefundKi
 from weipay.service.gateway import WeChatGateway
 from weipay.service.usecases import CreateOrder, create_order, order_details, order_events, start_payment
 from weipay.service.usecases.outbox import EXPIRE_ORDER
+from weipay.service.usecases.payments import V2_EXPIRY_MARGIN_S
 
 from ..core_harness import MCHID, Core
 
@@ -67,11 +68,18 @@ def test_v2_with_less_than_five_minutes_left_is_refused_before_wechat(core: Core
     assert not [c for c in order_events(core.uow, order.id).calls if c.direction == "outbound"]
 
 
-def test_v2_with_exactly_five_minutes_left_starts(core: Core) -> None:
+def test_v2_needs_five_minutes_and_a_margin_left(core: Core) -> None:
     _strict(core)
-    order = _order(core, "v2-just-enough", ttl_s=400)
+    exact = _order(core, "v2-exactly-five", ttl_s=400)
     core.advance(100)
-    attempt = _start(core, order.id, "native", "v2")
+    # Exactly five minutes: time_expire goes in whole seconds and arrives after the call's latency, so
+    # WeChat would see less; refused up front.
+    with pytest.raises(Conflict) as refused:
+        _start(core, exact.id, "native", "v2")
+    assert refused.value.code == "order_expiring"
+    roomy = _order(core, "v2-five-and-margin", ttl_s=400)
+    core.advance(400 - 300 - V2_EXPIRY_MARGIN_S)
+    attempt = _start(core, roomy.id, "native", "v2")
     assert attempt.status == AttemptStatus.PENDING
     assert core.sim_order(attempt.out_trade_no).state == "NOTPAY"
 

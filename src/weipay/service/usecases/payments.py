@@ -64,6 +64,8 @@ WECHAT_CLOSE_AFTER_S = 300.0
 CLOSE_MARGIN_S = 5.0
 # v2 unifiedorder refuses a time_expire less than five minutes away (production rule).
 WECHAT_MIN_V2_EXPIRY_S = 300.0
+# time_expire travels in whole seconds and reaches WeChat after the call's latency: ask only with room to spare.
+V2_EXPIRY_MARGIN_S = 5.0
 _V2_TOO_EARLY_CODE = "FREQUENCY_LIMITED"
 
 
@@ -177,7 +179,7 @@ def _has_prepay(attempt: PaymentAttempt) -> bool:
 
 def _check_v2_time_left(order: Order, api: ApiVersion, now: float) -> None:
     """v2 refuses a ``time_expire`` less than five minutes away: say so before asking (v3 has no such rule)."""
-    if api == ApiVersion.V2 and order.expires_at - now < WECHAT_MIN_V2_EXPIRY_S:
+    if api == ApiVersion.V2 and order.expires_at - now < WECHAT_MIN_V2_EXPIRY_S + V2_EXPIRY_MARGIN_S:
         raise Conflict(
             "order_expiring",
             "less than five minutes left: WeChat cannot take this order; create a new one",
