@@ -21,7 +21,7 @@ from weipay import __version__
 
 from . import _log
 from ._certificates import Admission, RefreshGate, refresh_due
-from ._flow import Backoff, Flow, Pause, Reply, Send
+from ._flow import MAX_RESPONSE_BYTES, Backoff, Flow, Pause, Reply, Send
 from ._helpers import CredentialHelpers
 from .clock import Clock, NonceSource, new_nonce, system_clock
 from .credentials import MerchantCredentials
@@ -72,6 +72,7 @@ class ClientOptions(TypedDict, total=False):
     download_certificates: bool | None
     verify_tls: bool | str | os.PathLike[str]
     logger: logging.Logger | None
+    max_response_bytes: int
 
 
 class BaseClient(CredentialHelpers):
@@ -81,7 +82,9 @@ class BaseClient(CredentialHelpers):
     (defaults to ``base_url``). ``verifier`` defaults to one built from the credentials: the WeChat Pay
     public key when present, else platform certificates downloaded on first need
     (``download_certificates`` overrides that choice). ``verify_tls`` is ``True`` or the path of a CA
-    bundle (the simulator's ``simulator_ca.pem``).
+    bundle (the simulator's ``simulator_ca.pem``). ``max_response_bytes`` caps how much of an answer is
+    read (after content decoding): a longer one ends the call as :class:`~weipay.sdk.errors.TransportError`,
+    an outcome unknown, instead of filling memory (bills are the largest answers WeChat sends).
     """
 
     def __init__(
@@ -99,8 +102,10 @@ class BaseClient(CredentialHelpers):
         download_certificates: bool | None = None,
         verify_tls: bool | str | os.PathLike[str] = True,
         logger: logging.Logger | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.credentials = credentials
+        self.max_response_bytes = max_response_bytes
         self.base_url = base_url.rstrip("/")
         self.secure_base_url = (secure_base_url or base_url).rstrip("/")
         self.login_base_url = login_base_url.rstrip("/")

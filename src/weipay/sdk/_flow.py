@@ -7,7 +7,7 @@ these steps; every decision is made in the flow.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import AsyncIterable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -15,7 +15,19 @@ import httpx
 
 from .operation import HttpResponse
 
-__all__ = ["Backoff", "Flow", "Pause", "Reply", "Send", "Step", "response_from_httpx"]
+__all__ = [
+    "MAX_RESPONSE_BYTES",
+    "Backoff",
+    "Flow",
+    "Pause",
+    "Reply",
+    "ResponseTooLarge",
+    "Send",
+    "Step",
+    "aread_capped",
+    "read_capped",
+    "response_from_httpx",
+]
 
 T = TypeVar("T")
 
@@ -58,7 +70,41 @@ Step = Send | Backoff | Pause
 Flow = Generator[Step, Reply | None, T]
 
 
-def response_from_httpx(response: httpx.Response) -> HttpResponse:
-    """Our value-type response from an httpx one whose body has been read."""
+# The most of an answer a client reads (after content decoding): WeChat's largest answers are bills.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
+class ResponseTooLarge(httpx.TransportError):
+    """An answer's body passed the client's cap and was not read to its end."""
+
+
+def _over(limit: int) -> ResponseTooLarge:
+    return ResponseTooLarge(f"the answer's body is over {limit} bytes")
+
+
+def read_capped(chunks: Iterable[bytes], limit: int) -> bytes:
+    """The streamed body, or :class:`ResponseTooLarge` as soon as it passes ``limit`` bytes."""
+    parts, size = [], 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise _over(limit)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def aread_capped(chunks: AsyncIterable[bytes], limit: int) -> bytes:
+    """``read_capped`` for an async stream."""
+    parts, size = [], 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise _over(limit)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def response_from_httpx(response: httpx.Response, body: bytes) -> HttpResponse:
+    """Our value-type response from an httpx one and its body (read with a cap)."""
     headers = {name.lower(): value for name, value in response.headers.items()}
-    return HttpResponse(response.status_code, headers, response.content)
+    return HttpResponse(response.status_code, headers, body)

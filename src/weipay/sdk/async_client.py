@@ -12,7 +12,7 @@ import anyio
 import httpx
 
 from ._base import DEFAULT_LIMITS, BaseClient, ClientOptions
-from ._flow import Backoff, Flow, Pause, Reply, Send, response_from_httpx
+from ._flow import Backoff, Flow, Pause, Reply, Send, aread_capped, response_from_httpx
 from .credentials import MerchantCredentials
 from .operation import Operation
 from .v3.notify import Notification
@@ -99,10 +99,11 @@ class AsyncClient(BaseClient):
         client = self._secure_pool() if step.mtls else self._http
         started = time.perf_counter()
         try:
-            response = await client.request(step.method, step.url, headers=step.headers, content=step.content)
+            async with client.stream(step.method, step.url, headers=step.headers, content=step.content) as response:
+                body = await aread_capped(response.aiter_bytes(), self.max_response_bytes)
         except httpx.HTTPError as exc:
             return Reply(None, exc, time.perf_counter() - started)
-        return Reply(response_from_httpx(response), None, time.perf_counter() - started)
+        return Reply(response_from_httpx(response, body), None, time.perf_counter() - started)
 
     async def _backoff(self, seconds: float) -> None:
         if self.retry.sleep is None:

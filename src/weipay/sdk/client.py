@@ -10,7 +10,7 @@ from typing import TypeVar, Unpack
 import httpx
 
 from ._base import DEFAULT_LIMITS, BaseClient, ClientOptions
-from ._flow import Backoff, Flow, Pause, Reply, Send, response_from_httpx
+from ._flow import Backoff, Flow, Pause, Reply, Send, read_capped, response_from_httpx
 from .credentials import MerchantCredentials
 from .operation import Operation
 from .v3.notify import Notification
@@ -97,10 +97,11 @@ class Client(BaseClient):
         client = self._secure_pool() if step.mtls else self._http
         started = time.perf_counter()
         try:
-            response = client.request(step.method, step.url, headers=step.headers, content=step.content)
+            with client.stream(step.method, step.url, headers=step.headers, content=step.content) as response:
+                body = read_capped(response.iter_bytes(), self.max_response_bytes)
         except httpx.HTTPError as exc:
             return Reply(None, exc, time.perf_counter() - started)
-        return Reply(response_from_httpx(response), None, time.perf_counter() - started)
+        return Reply(response_from_httpx(response, body), None, time.perf_counter() - started)
 
     def _secure_pool(self) -> httpx.Client:
         if self._secure_http is None:
