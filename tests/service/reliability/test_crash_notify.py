@@ -12,13 +12,8 @@ with one inbox row, one call record and one webhook job each, and no anomaly.
 from __future__ import annotations
 
 import json
-import os
 import random
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +28,8 @@ from weipay.sdk.v3.wechat_side import build_notification
 from weipay.service.db import SqlUnitOfWork, upgrade
 from weipay.service.db.tables import anomalies, call_log, jobs, notifications, orders, payment_attempts
 from weipay.simulator.bundle import init_bundle, load_simulator_account
+
+from .served import Server
 
 MCHID = "1900000109"
 ORDERS = 600
@@ -82,32 +79,6 @@ def _signed(account: dict[str, Any], appid: str, out_trade_no: str, amount: int)
         original_type="transaction", associated_data="transaction", plaintext=json.dumps(resource).encode(),
         resource_nonce=secrets.token_hex(6), timestamp=str(int(time.time())), nonce=secrets.token_hex(16),
     )  # fmt: skip
-
-
-class Server:
-    """``weipay serve`` in a process of its own, killed with SIGKILL (no shutdown code runs)."""
-
-    def __init__(self, config: Path) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        command = [str(Path(sys.executable).with_name("weipay")), "serve", "--config", str(config),
-                   "--port", str(self.port), "--no-migrate"]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        self.kill()
-        raise AssertionError("weipay serve did not start")
-
-    def kill(self) -> None:
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
 
 
 def _deliver(url: str, notification: tuple[dict[str, str], bytes]) -> bool:
