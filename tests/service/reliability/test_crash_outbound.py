@@ -1,10 +1,15 @@
-"""T07 (order creation): ``kill -9`` of a real ``weipay serve`` after WeChat took the order, before the answer.
+"""T07: ``kill -9`` of a real ``weipay serve`` after WeChat took a create or a refund, before its answer.
 
-The simulator runs on a real port and is told to commit the create call, then hold its answer
-(``commit_then_timeout``). While the service waits, it is killed: WeChat now holds an order the service never
-heard back about. After a restart the payer asks again with the same channel: the service must resume the
-same ``out_trade_no`` with identical parameters (WeChat answers the same prepay, never ``OUT_TRADE_NO_USED``
-and never a second order), and the payment then completes once.
+The simulator runs on a real port and is told to commit the call, then hold its answer
+(``commit_then_timeout``). While the service waits, it is killed: WeChat now holds an order or a refund the
+service never heard back about.
+
+- Create: after a restart the payer asks again with the same channel; the service must resume the same
+  ``out_trade_no`` with identical parameters (WeChat answers the same prepay, never ``OUT_TRADE_NO_USED``
+  and never a second order), and the payment then completes once.
+- Refund: the refund row and its safety-net sync job were committed before the call; the worker (its clock
+  past the job's due time) submits the same ``out_refund_no`` again, WeChat recognises it, and the money
+  moves once: one refund at WeChat, ``refunded`` counted once here.
 """
 
 from __future__ import annotations
@@ -12,15 +17,17 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from weipay.service.api import Runtime
 from weipay.service.db import SqlUnitOfWork, upgrade
 from weipay.service.domain import out_trade_no
+from weipay.service.settings import load_settings
 from weipay.simulator.bundle import init_bundle
 from weipay.simulator.core import Simulator
 from weipay.simulator.server import RunningSimulator, start_in_thread
@@ -47,11 +54,7 @@ def _wechat_orders(control: httpx.Client, number: str) -> list[dict[str, Any]]:
     return list(control.get("/simulator/orders", params={"out_trade_no": number}).json()["orders"])
 
 
-def test_kill_9_after_wechat_took_the_order_resumes_the_same_order(
-    database_url: str, wechat: RunningSimulator, tmp_path: Path
-) -> None:
-    upgrade(database_url)
-    port = free_port()
+def _config(database_url: str, wechat: RunningSimulator, tmp_path: Path, port: int) -> Path:
     config = tmp_path / "weipay.toml"
     config.write_text(
         f'database_url = "{database_url}"\npublic_base_url = "http://127.0.0.1:{port}"\n\n'
@@ -59,33 +62,54 @@ def test_kill_9_after_wechat_took_the_order_resumes_the_same_order(
         f'api_keys = ["{API_KEY}"]\n'
         f'wechat = {{ base_url = "{wechat.base_url}", login_base_url = "{wechat.base_url}" }}\n'
     )
+    return config
+
+
+def _kill_while_wechat_holds_the_answer(
+    server: Server, control: httpx.Client, path: str, call: Callable[[], object], taken: Callable[[], bool]
+) -> None:
+    """Run ``call`` against the service while WeChat commits ``path`` calls and holds their answers; once
+    ``taken()`` says WeChat has it, kill the service."""
+    faults = {"commit_then_timeout_rate": 1.0, "paths": [path], "seed": 7}
+    assert control.put("/simulator/faults", json=faults).status_code == 200
+
+    def ask() -> None:
+        with contextlib.suppress(httpx.HTTPError):  # the server is killed under this request
+            call()
+
+    asking = threading.Thread(target=ask)
+    asking.start()
+    deadline = time.monotonic() + 10
+    while not taken():
+        assert time.monotonic() < deadline, f"the {path} call never reached WeChat"
+        time.sleep(0.02)
+    server.kill()
+    asking.join(30)
+    assert control.put("/simulator/faults", json={}).status_code == 200
+
+
+def test_kill_9_after_wechat_took_the_order_resumes_the_same_order(
+    database_url: str, wechat: RunningSimulator, tmp_path: Path
+) -> None:
+    upgrade(database_url)
+    port = free_port()
+    config = _config(database_url, wechat, tmp_path, port)
     control = httpx.Client(base_url=wechat.base_url, timeout=10)
     server = Server(config, port)
     api = httpx.Client(base_url=server.url, headers=AUTH, timeout=30)
     order = api.post("/v1/orders", json={"merchant_order_no": "T07-1", "amount": 880, "description": "tea"}).json()
     number = out_trade_no(order["id"], 1)
-    faults = {"commit_then_timeout_rate": 1.0, "paths": ["/v3/pay/transactions/"], "seed": 7}
-    assert control.put("/simulator/faults", json=faults).status_code == 200
-
-    def ask() -> None:
-        with contextlib.suppress(httpx.HTTPError):  # the server is killed under this request
-            api.post(f"/v1/orders/{order['id']}/payments", json={"channel": "native", "api": "v3"})
-
-    asking = threading.Thread(target=ask)
-    asking.start()
-    deadline = time.monotonic() + 10
-    while not _wechat_orders(control, number):  # WeChat has committed the order; its answer is being held
-        assert time.monotonic() < deadline, "the create call never reached WeChat"
-        time.sleep(0.02)
-    server.kill()
-    asking.join(30)
+    _kill_while_wechat_holds_the_answer(
+        server, control, "/v3/pay/transactions/",
+        lambda: api.post(f"/v1/orders/{order['id']}/payments", json={"channel": "native", "api": "v3"}),
+        lambda: bool(_wechat_orders(control, number)),
+    )  # fmt: skip
     uow = SqlUnitOfWork.from_url(database_url)
     try:
         with uow.read() as tx:
             (attempt,) = tx.attempts.for_order(order["id"])
         assert attempt.out_trade_no == number and not attempt.code_url  # the service never heard back
 
-        assert control.put("/simulator/faults", json={}).status_code == 200
         server = Server(config, port)
         api = httpx.Client(base_url=server.url, headers=AUTH, timeout=30)
         again = api.post(f"/v1/orders/{order['id']}/payments", json={"channel": "native", "api": "v3"})
@@ -101,3 +125,47 @@ def test_kill_9_after_wechat_took_the_order_resumes_the_same_order(
     finally:
         server.kill()
         uow.engine.dispose()
+
+
+def test_kill_9_after_wechat_took_the_refund_moves_the_money_once(
+    database_url: str, wechat: RunningSimulator, tmp_path: Path
+) -> None:
+    upgrade(database_url)
+    port = free_port()
+    config = _config(database_url, wechat, tmp_path, port)
+    control = httpx.Client(base_url=wechat.base_url, timeout=10)
+    server = Server(config, port)
+    api = httpx.Client(base_url=server.url, headers=AUTH, timeout=30)
+    order = api.post("/v1/orders", json={"merchant_order_no": "T07-2", "amount": 880, "description": "tea"}).json()
+    payment = api.post(f"/v1/orders/{order['id']}/payments", json={"channel": "native", "api": "v3"}).json()
+    number = payment["out_trade_no"]
+    assert control.post("/simulator/payments", json={"mchid": MCHID, "out_trade_no": number}).status_code == 200
+    wechat.sim.tick()
+    assert api.get(f"/v1/orders/{order['id']}").json()["status"] == "paid"
+
+    def wechat_refunds() -> list[dict[str, Any]]:
+        return list(_wechat_orders(control, number)[0]["refunds"])
+
+    _kill_while_wechat_holds_the_answer(
+        server, control, "/v3/refund/domestic/refunds",
+        lambda: api.post(f"/v1/orders/{order['id']}/refunds", json={"merchant_refund_no": "R1", "amount": 300}),
+        lambda: bool(wechat_refunds()),
+    )  # fmt: skip
+    settings = load_settings(config)
+    later = Runtime.build(settings, clock=lambda: time.time() + 120)  # past the safety-net sync's due time
+    server = Server(config, port)
+    try:
+        assert later.run_due_jobs() >= 1  # the worker resubmits the same out_refund_no
+        (refund,) = wechat_refunds()
+        if refund["status"] == "PROCESSING":  # let the bank finish it now (and notify)
+            done = control.post("/simulator/refunds", json={"out_refund_no": refund["out_refund_no"],
+                                                            "status": "SUCCESS"})  # fmt: skip
+            assert done.status_code == 200, done.text
+        wechat.sim.tick()  # the refund notification reaches the restarted service
+        final = httpx.get(f"{server.url}/v1/orders/{order['id']}", headers=AUTH).json()
+        assert final["refunded_amount"] == 300 and final["status"] == "partially_refunded"
+        assert [(r["status"], r["amount"]) for r in final["refunds"]] == [("succeeded", 300)]
+        assert [r["amount_fen"] for r in wechat_refunds()] == [300]  # one money movement at WeChat
+    finally:
+        server.kill()
+        later.close()
