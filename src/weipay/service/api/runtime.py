@@ -60,7 +60,7 @@ class Runtime:
         self.qr_signer = QrSigner(self.secret)
         self.authenticator = Authenticator(settings, self._lookup_stored_secret)
         self.inbox = NotificationInbox(
-            frozenset(self.merchants), self._verify_v3, self._accept_notification,
+            frozenset(self.merchants), self._verify_v3, self.accept_notification,
             self._record_unverifiable,
         )
 
@@ -288,9 +288,6 @@ class Runtime:
         if b"<req_info>" in body:
             return verify_v2_refund(self.gateway, mchid, body)
         return verify_v2_payment(self.gateway, mchid, body)
-
-    def _accept_notification(self, mchid: str, notice: Any) -> str:
-        return self.accept_notification(mchid, notice)
 
     def accept_notification(self, mchid: str, notice: Any, uow: Any = None) -> str:
         """Apply a verified notice in a transaction of its own (or in ``uow``)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,18 @@ class JobRow:
     last_error: str | None
 
 
+def _new_row(
+    kind: str, payload: Mapping[str, Any], *, due_at: float, now: float, dedupe_key: str | None,
+    order_id: str | None, max_attempts: int,
+) -> dict[str, Any]:
+    """The columns of a job as first written: pending, never attempted."""
+    return {
+        "kind": kind, "payload": json.dumps(dict(payload), sort_keys=True), "dedupe_key": dedupe_key,
+        "status": PENDING, "due_at": due_at, "attempts": 0, "max_attempts": max_attempts, "order_id": order_id,
+        "created_at": now, "updated_at": now,
+    }  # fmt: skip
+
+
 class JobQueue:
     """Enqueue, claim, complete and retry jobs."""
 
@@ -78,18 +90,8 @@ class JobQueue:
         If the key exists: ``rearm=False`` leaves it alone (returns False); ``rearm=True`` makes a
         finished job pending again at ``due_at`` and moves a pending one earlier if ``due_at`` is sooner.
         """
-        values = {
-            "kind": kind,
-            "payload": json.dumps(payload, sort_keys=True),
-            "dedupe_key": dedupe_key,
-            "status": PENDING,
-            "due_at": due_at,
-            "attempts": 0,
-            "max_attempts": max_attempts,
-            "order_id": order_id,
-            "created_at": now,
-            "updated_at": now,
-        }
+        values = _new_row(kind, payload, due_at=due_at, now=now, dedupe_key=dedupe_key, order_id=order_id,
+                          max_attempts=max_attempts)  # fmt: skip
         if dedupe_key is None or not rearm:
             if dedupe_key is None:
                 insert(self._conn, jobs, values)
@@ -113,12 +115,8 @@ class JobQueue:
     def enqueue_many(self, new_jobs: Sequence[NewJob]) -> int:
         """Add each job unless its ``dedupe_key`` exists (one statement on PostgreSQL); how many were added."""
         rows = [
-            {
-                "kind": job.kind, "payload": json.dumps(dict(job.payload), sort_keys=True),
-                "dedupe_key": job.dedupe_key, "status": PENDING, "due_at": job.due_at, "attempts": 0,
-                "max_attempts": job.max_attempts, "order_id": job.order_id, "created_at": job.created_at,
-                "updated_at": job.created_at,
-            }
+            _new_row(job.kind, job.payload, due_at=job.due_at, now=job.created_at, dedupe_key=job.dedupe_key,
+                     order_id=job.order_id, max_attempts=job.max_attempts)
             for job in sorted(new_jobs, key=lambda job: job.dedupe_key)
         ]  # fmt: skip
         return len(insert_many(self._conn, jobs, rows, conflict=["dedupe_key"]))
