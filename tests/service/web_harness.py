@@ -96,6 +96,18 @@ def service_settings(database_url: str, bundle: Path, sim: Simulator, **merchant
     )
 
 
+class _MerchantDown(httpx.BaseTransport):
+    """A merchant that is down: keeps each delivery and answers 500 (WeChat will retry later)."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        self.requests.append(request)
+        return httpx.Response(500)
+
+
 @dataclass
 class Harness:
     """Everything a test drives: ``api`` (the service), ``wechat`` (the simulator's control API), ``sim``, ``clock``."""
@@ -158,6 +170,24 @@ class Harness:
         answer = self.wechat.post("/simulator/payments", json={**target, "openid": openid, "outcome": outcome})
         assert answer.status_code == 200, answer.text
         return dict(answer.json())
+
+    def captured_payment(self, amount: int = 1234, api: str = "v3") -> tuple[dict[str, Any], httpx.Request]:
+        """A native order paid at WeChat whose one payment notification was captured instead of delivered.
+
+        The merchant plays "down" (500) for the one delivery, so the test can replay, tamper or re-sign it.
+        """
+        order = self.create_order(amount)
+        payment = self.api.post(f"/v1/orders/{order['id']}/payments", headers=self.merchant,
+                                json={"channel": "native", "api": api}).json()  # fmt: skip
+        recorder, original = _MerchantDown(), self.sim.notify_transport
+        self.sim.notify_transport = recorder
+        try:
+            self.pay(payment)
+            self.deliver()
+        finally:
+            self.sim.notify_transport = original
+        assert len(recorder.requests) == 1
+        return order, recorder.requests[0]
 
     def deliver(self, advance_s: float = 0.0) -> dict[str, int]:
         """Move simulated time and let the simulator do its due work (refunds, notifications)."""

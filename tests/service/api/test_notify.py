@@ -16,35 +16,6 @@ from weipay.simulator.wechat_keys import signed_headers
 from ..web_harness import MCHID, Harness
 
 
-class Recorder(httpx.BaseTransport):
-    """Plays a merchant that is down: records each delivery, answers 500 (the simulator will retry later)."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        self.requests.append(request)
-        return httpx.Response(500)
-
-
-def captured_payment(harness: Harness, api: str = "v3") -> tuple[dict[str, Any], httpx.Request]:
-    """A paid-at-WeChat order whose notification was captured instead of delivered."""
-    order = harness.create_order(1234)
-    payment = harness.api.post(f"/v1/orders/{order['id']}/payments", headers=harness.merchant,
-                               json={"channel": "native", "api": api}).json()
-    recorder = Recorder()
-    original = harness.sim.notify_transport
-    harness.sim.notify_transport = recorder
-    try:
-        harness.pay(payment)
-        harness.deliver()
-    finally:
-        harness.sim.notify_transport = original
-    assert len(recorder.requests) == 1
-    return order, recorder.requests[0]
-
-
 def replay(harness: Harness, request: httpx.Request, *, content: bytes | None = None,
            headers: dict[str, str] | None = None) -> httpx.Response:
     override = {k.lower(): v for k, v in (headers or {}).items()}
@@ -59,7 +30,7 @@ def anomalies(harness: Harness) -> list[Any]:
 
 
 def test_genuine_notification_is_204_and_applied(harness: Harness) -> None:
-    order, request = captured_payment(harness)
+    order, request = harness.captured_payment()
     response = replay(harness, request)
     assert response.status_code == 204 and response.content == b""
     assert harness.order(order["id"])["status"] == "paid"
@@ -67,7 +38,7 @@ def test_genuine_notification_is_204_and_applied(harness: Harness) -> None:
 
 @pytest.mark.parametrize(("api", "success"), [("v3", 204), ("v2", 200)])
 def test_fifty_concurrent_duplicates_make_one_transition(harness: Harness, api: str, success: int) -> None:
-    order, request = captured_payment(harness, api=api)
+    order, request = harness.captured_payment(api=api)
     with ThreadPoolExecutor(16) as pool:
         statuses = list(pool.map(lambda _: replay(harness, request).status_code, range(50)))
     assert statuses == [success] * 50
@@ -79,7 +50,7 @@ def test_fifty_concurrent_duplicates_make_one_transition(harness: Harness, api: 
 
 
 def test_tampered_body_is_refused_stored_as_anomaly_and_changes_nothing(harness: Harness) -> None:
-    order, request = captured_payment(harness)
+    order, request = harness.captured_payment()
     body = json.loads(request.content)
     body["resource"]["ciphertext"] = body["resource"]["ciphertext"][:-4] + "AAAA"
     response = replay(harness, request, content=json.dumps(body, separators=(",", ":")).encode())
@@ -90,7 +61,7 @@ def test_tampered_body_is_refused_stored_as_anomaly_and_changes_nothing(harness:
 
 
 def test_signtest_probe_stale_timestamp_and_missing_headers(harness: Harness) -> None:
-    order, request = captured_payment(harness)
+    order, request = harness.captured_payment()
     probe = replay(harness, request, headers={"Wechatpay-Signature": "WECHATPAY/SIGNTEST/" + "A" * 100})
     assert probe.status_code == 401
     stale = replay(harness, request, headers={"Wechatpay-Timestamp": str(int(harness.clock()) - 301)})
@@ -101,7 +72,7 @@ def test_signtest_probe_stale_timestamp_and_missing_headers(harness: Harness) ->
 
 
 def test_validly_signed_but_wrong_amount_is_an_anomaly_without_state_change(harness: Harness) -> None:
-    order, request = captured_payment(harness)
+    order, request = harness.captured_payment()
     out_trade_no = harness.order(order["id"])["attempts"][0]["out_trade_no"]
     resource = {
         "appid": harness.appid("official_account"), "mchid": MCHID, "out_trade_no": out_trade_no,
@@ -135,7 +106,7 @@ def test_oversized_body_is_413_and_unknown_merchant_404(harness: Harness) -> Non
 
 
 def test_v2_genuine_tampered_and_hostile(harness: Harness) -> None:
-    order, request = captured_payment(harness, api="v2")
+    order, request = harness.captured_payment(api="v2")
     tampered = replay(harness, request, content=request.content.replace(b"<total_fee>1234", b"<total_fee>1"))
     assert tampered.status_code == 401 and b"<return_code>FAIL</return_code>" in tampered.content
     hostile = replay(harness, request, content=b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM '
@@ -153,7 +124,7 @@ def test_v2_genuine_tampered_and_hostile(harness: Harness) -> None:
 def test_a_notification_the_database_cannot_take_is_500_fail_and_applied_on_redelivery(
     harness: Harness, api: str
 ) -> None:
-    order, request = captured_payment(harness, api=api)
+    order, request = harness.captured_payment(api=api)
     engine = harness.app.state.runtime.uow.engine
     with engine.begin() as conn:  # the call log becomes unwritable: the whole transaction must fail
         conn.exec_driver_sql("ALTER TABLE call_log RENAME TO call_log_away")

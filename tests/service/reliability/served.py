@@ -42,6 +42,7 @@ class Server:
         raise AssertionError("weipay serve did not start")
 
     def kill(self) -> None:
-        """``kill -9``."""
-        os.kill(self.process.pid, signal.SIGKILL)
+        """``kill -9`` (nothing to do if it is dead already)."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
         self.process.wait(10)

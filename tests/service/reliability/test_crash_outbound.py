@@ -18,6 +18,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,31 @@ def _wechat_orders(control: httpx.Client, number: str) -> list[dict[str, Any]]:
     return list(control.get("/simulator/orders", params={"out_trade_no": number}).json()["orders"])
 
 
-def _config(database_url: str, wechat: RunningSimulator, tmp_path: Path, port: int) -> Path:
+@dataclass
+class Service:
+    """``weipay serve`` processes on one port and database, started and restarted by the test."""
+
+    config: Path
+    port: int
+    control: httpx.Client  # the simulator's control API
+    servers: list[Server] = field(default_factory=list)
+
+    def start(self) -> httpx.Client:
+        """A new server process; a client of its API, as the merchant."""
+        server = Server(self.config, self.port)
+        self.servers.append(server)
+        return httpx.Client(base_url=server.url, headers=AUTH, timeout=30)
+
+    @property
+    def running(self) -> Server:
+        """The newest server process."""
+        return self.servers[-1]
+
+
+@pytest.fixture
+def service(database_url: str, wechat: RunningSimulator, tmp_path: Path) -> Iterator[Service]:
+    upgrade(database_url)
+    port = free_port()
     config = tmp_path / "weipay.toml"
     config.write_text(
         f'database_url = "{database_url}"\npublic_base_url = "http://127.0.0.1:{port}"\n\n'
@@ -62,7 +87,13 @@ def _config(database_url: str, wechat: RunningSimulator, tmp_path: Path, port: i
         f'api_keys = ["{API_KEY}"]\n'
         f'wechat = {{ base_url = "{wechat.base_url}", login_base_url = "{wechat.base_url}" }}\n'
     )
-    return config
+    running = Service(config, port, httpx.Client(base_url=wechat.base_url, timeout=10))
+    try:
+        yield running
+    finally:
+        for server in running.servers:
+            server.kill()
+        running.control.close()
 
 
 def _kill_while_wechat_holds_the_answer(
@@ -89,53 +120,39 @@ def _kill_while_wechat_holds_the_answer(
 
 
 def test_kill_9_after_wechat_took_the_order_resumes_the_same_order(
-    database_url: str, wechat: RunningSimulator, tmp_path: Path
+    database_url: str, wechat: RunningSimulator, service: Service
 ) -> None:
-    upgrade(database_url)
-    port = free_port()
-    config = _config(database_url, wechat, tmp_path, port)
-    control = httpx.Client(base_url=wechat.base_url, timeout=10)
-    server = Server(config, port)
-    api = httpx.Client(base_url=server.url, headers=AUTH, timeout=30)
+    control = service.control
+    api = service.start()
     order = api.post("/v1/orders", json={"merchant_order_no": "T07-1", "amount": 880, "description": "tea"}).json()
     number = out_trade_no(order["id"], 1)
     _kill_while_wechat_holds_the_answer(
-        server, control, "/v3/pay/transactions/",
+        service.running, control, "/v3/pay/transactions/",
         lambda: api.post(f"/v1/orders/{order['id']}/payments", json={"channel": "native", "api": "v3"}),
         lambda: bool(_wechat_orders(control, number)),
     )  # fmt: skip
     uow = SqlUnitOfWork.from_url(database_url)
-    try:
-        with uow.read() as tx:
-            (attempt,) = tx.attempts.for_order(order["id"])
-        assert attempt.out_trade_no == number and not attempt.code_url  # the service never heard back
+    with uow.read() as tx:
+        (attempt,) = tx.attempts.for_order(order["id"])
+    uow.engine.dispose()
+    assert attempt.out_trade_no == number and not attempt.code_url  # the service never heard back
 
-        server = Server(config, port)
-        api = httpx.Client(base_url=server.url, headers=AUTH, timeout=30)
-        again = api.post(f"/v1/orders/{order['id']}/payments", json={"channel": "native", "api": "v3"})
-        assert again.status_code in (200, 201), again.text
-        resumed = again.json()
-        assert resumed["out_trade_no"] == number and resumed["code_url"]
-        assert len(_wechat_orders(control, number)) == 1
-        assert control.post("/simulator/payments", json={"mchid": MCHID, "out_trade_no": number}).status_code == 200
-        wechat.sim.tick()  # WeChat delivers the payment notification to the restarted service
-        final = api.get(f"/v1/orders/{order['id']}").json()
-        assert final["status"] == "paid" and final["paid_amount"] == 880
-        assert [a["out_trade_no"] for a in final["attempts"]] == [number]  # no orphan WeChat order
-    finally:
-        server.kill()
-        uow.engine.dispose()
+    api = service.start()
+    again = api.post(f"/v1/orders/{order['id']}/payments", json={"channel": "native", "api": "v3"})
+    assert again.status_code in (200, 201), again.text
+    resumed = again.json()
+    assert resumed["out_trade_no"] == number and resumed["code_url"]
+    assert len(_wechat_orders(control, number)) == 1
+    assert control.post("/simulator/payments", json={"mchid": MCHID, "out_trade_no": number}).status_code == 200
+    wechat.sim.tick()  # WeChat delivers the payment notification to the restarted service
+    final = api.get(f"/v1/orders/{order['id']}").json()
+    assert final["status"] == "paid" and final["paid_amount"] == 880
+    assert [a["out_trade_no"] for a in final["attempts"]] == [number]  # no orphan WeChat order
 
 
-def test_kill_9_after_wechat_took_the_refund_moves_the_money_once(
-    database_url: str, wechat: RunningSimulator, tmp_path: Path
-) -> None:
-    upgrade(database_url)
-    port = free_port()
-    config = _config(database_url, wechat, tmp_path, port)
-    control = httpx.Client(base_url=wechat.base_url, timeout=10)
-    server = Server(config, port)
-    api = httpx.Client(base_url=server.url, headers=AUTH, timeout=30)
+def test_kill_9_after_wechat_took_the_refund_moves_the_money_once(wechat: RunningSimulator, service: Service) -> None:
+    control = service.control
+    api = service.start()
     order = api.post("/v1/orders", json={"merchant_order_no": "T07-2", "amount": 880, "description": "tea"}).json()
     payment = api.post(f"/v1/orders/{order['id']}/payments", json={"channel": "native", "api": "v3"}).json()
     number = payment["out_trade_no"]
@@ -147,13 +164,12 @@ def test_kill_9_after_wechat_took_the_refund_moves_the_money_once(
         return list(_wechat_orders(control, number)[0]["refunds"])
 
     _kill_while_wechat_holds_the_answer(
-        server, control, "/v3/refund/domestic/refunds",
+        service.running, control, "/v3/refund/domestic/refunds",
         lambda: api.post(f"/v1/orders/{order['id']}/refunds", json={"merchant_refund_no": "R1", "amount": 300}),
         lambda: bool(wechat_refunds()),
     )  # fmt: skip
-    settings = load_settings(config)
-    later = Runtime.build(settings, clock=lambda: time.time() + 120)  # past the safety-net sync's due time
-    server = Server(config, port)
+    later = Runtime.build(load_settings(service.config), clock=lambda: time.time() + 120)  # past the sync's due time
+    api = service.start()
     try:
         assert later.run_due_jobs() >= 1  # the worker resubmits the same out_refund_no
         (refund,) = wechat_refunds()
@@ -162,10 +178,9 @@ def test_kill_9_after_wechat_took_the_refund_moves_the_money_once(
                                                             "status": "SUCCESS"})  # fmt: skip
             assert done.status_code == 200, done.text
         wechat.sim.tick()  # the refund notification reaches the restarted service
-        final = httpx.get(f"{server.url}/v1/orders/{order['id']}", headers=AUTH).json()
+        final = api.get(f"/v1/orders/{order['id']}").json()
         assert final["refunded_amount"] == 300 and final["status"] == "partially_refunded"
         assert [(r["status"], r["amount"]) for r in final["refunds"]] == [("succeeded", 300)]
         assert [r["amount_fen"] for r in wechat_refunds()] == [300]  # one money movement at WeChat
     finally:
-        server.kill()
         later.close()

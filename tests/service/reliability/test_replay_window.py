@@ -4,7 +4,6 @@ once); ±301 s is refused with 401, stored as an anomaly, and changes nothing.""
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 import httpx
 
@@ -13,34 +12,6 @@ from weipay.sdk.v3.signing import SCHEME, response_message
 from weipay.simulator.wechat_keys import notification_uses_public_key
 
 from ..web_harness import Harness
-
-
-class Recorder(httpx.BaseTransport):
-    """A merchant that is down: keeps each delivery and answers 500."""
-
-    def __init__(self) -> None:
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        self.requests.append(request)
-        return httpx.Response(500)
-
-
-def _captured(harness: Harness) -> tuple[dict[str, Any], httpx.Request]:
-    order = harness.create_order(1500)
-    payment = harness.api.post(
-        f"/v1/orders/{order['id']}/payments", headers=harness.merchant, json={"channel": "native", "api": "v3"}
-    ).json()
-    recorder, original = Recorder(), harness.sim.notify_transport
-    harness.sim.notify_transport = recorder
-    try:
-        harness.pay(payment)
-        harness.deliver()
-    finally:
-        harness.sim.notify_transport = original
-    assert len(recorder.requests) == 1
-    return order, recorder.requests[0]
 
 
 def _send_at(harness: Harness, request: httpx.Request, offset_s: int) -> httpx.Response:
@@ -72,7 +43,7 @@ def _state(harness: Harness, order_id: str) -> tuple[str, int, int, int]:
 
 
 def test_timestamp_window_edges_are_exactly_300_seconds(harness: Harness) -> None:
-    order, request = _captured(harness)
+    order, request = harness.captured_payment(1500)
     for offset_s in (-301, 301, -3600, 3600):
         answer = _send_at(harness, request, offset_s)
         assert answer.status_code == 401 and answer.json()["code"] == "FAIL", offset_s
