@@ -8,11 +8,11 @@ import random
 import time
 
 import pytest
-from sdk_samples import transaction
+from sdk_samples import signed_notification, transaction
 
 from weipay.sdk.errors import ProtocolError, SignatureError
 from weipay.sdk.v3 import TransactionNotification, Verifier, parse_notification
-from weipay.sdk.v3.wechat_side import build_notification, sign_response
+from weipay.sdk.v3.wechat_side import sign_response
 
 API_V3_KEY = b"a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb"
 NOW = int(time.time())
@@ -21,20 +21,8 @@ TRANSACTION = transaction()
 
 @pytest.fixture(scope="module")
 def genuine(wechatpay_keys):
-    return build_notification(
-        private_key=wechatpay_keys.private_key,
-        serial=wechatpay_keys.serial,
-        api_v3_key=API_V3_KEY,
-        notification_id="EV-1",
-        create_time="2026-01-04T18:31:00+08:00",
-        event_type="TRANSACTION.SUCCESS",
-        summary="支付成功",
-        original_type="transaction",
-        associated_data="transaction",
-        plaintext=json.dumps(TRANSACTION, ensure_ascii=False).encode(),
-        resource_nonce="xk0eRbS8Dqjc",
-        timestamp=str(NOW),
-        nonce="c5ac7061fccab6bf3e254dcf98995b8c",
+    return signed_notification(
+        wechatpay_keys.private_key, wechatpay_keys.serial, TRANSACTION, api_v3_key=API_V3_KEY, timestamp=NOW
     )
 
 

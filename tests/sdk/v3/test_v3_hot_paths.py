@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sdk_samples import transaction
+from sdk_samples import refund, signed_notification, transaction
 
 from weipay.sdk.errors import ProtocolError, SignatureError
 from weipay.sdk.v3 import (
@@ -23,7 +23,6 @@ from weipay.sdk.v3 import (
 )
 from weipay.sdk.v3._fast_models import plain_refund_result, plain_transaction
 from weipay.sdk.v3.models import read_envelope
-from weipay.sdk.v3.wechat_side import build_notification
 
 API_V3_KEY = b"a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb"
 NOW = int(time.time())
@@ -107,17 +106,7 @@ def test_every_single_field_change_reads_alike(change: tuple[str, str | None, ob
     assert _shortcut_or_general(data) == _outcome(Transaction.from_json, data)
 
 
-REFUND: dict[str, Any] = {
-    "mchid": "1230000109",
-    "out_trade_no": "ORDER_000001",
-    "transaction_id": "4200000483202001042069747825",
-    "out_refund_no": "R_000001",
-    "refund_id": "50300103182020010413419046597",
-    "refund_status": "SUCCESS",
-    "success_time": "2026-01-05T10:00:00+08:00",
-    "user_received_account": "支付用户零钱",
-    "amount": {"total": 100, "refund": 40, "payer_total": 90, "payer_refund": 40, "settlement_total": 100},
-}
+REFUND = refund()
 
 
 def _refund_changes() -> list[tuple[str, str | None, object]]:
@@ -174,21 +163,7 @@ def verifier(wechatpay_keys: Any) -> Verifier:
 
 
 def _notification(keys: Any) -> tuple[dict[str, str], bytes]:
-    return build_notification(
-        private_key=keys.private_key,
-        serial=keys.serial,
-        api_v3_key=API_V3_KEY,
-        notification_id="EV-1",
-        create_time="2026-01-04T18:31:00+08:00",
-        event_type="TRANSACTION.SUCCESS",
-        summary="支付成功",
-        original_type="transaction",
-        associated_data="transaction",
-        plaintext=json.dumps(TRANSACTION, ensure_ascii=False).encode(),
-        resource_nonce="abcdefghijkl",
-        timestamp=str(NOW),
-        nonce="f" * 32,
-    )
+    return signed_notification(keys.private_key, keys.serial, TRANSACTION, api_v3_key=API_V3_KEY, timestamp=NOW)
 
 
 @pytest.mark.parametrize("spelling", [str, str.lower, str.upper, str.swapcase])

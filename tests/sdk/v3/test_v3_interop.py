@@ -10,7 +10,7 @@ import time
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
-from sdk_samples import transaction
+from sdk_samples import signed_notification, transaction
 from wechatpayv3 import WeChatPay, WeChatPayType
 from wechatpayv3.utils import build_authorization, rsa_encrypt
 from wechatpayv3.utils import rsa_sign as v3_rsa_sign
@@ -18,7 +18,7 @@ from wechatpayv3.utils import rsa_sign as v3_rsa_sign
 from weipay.sdk.crypto import oaep_decrypt
 from weipay.sdk.v3 import SignedHeaders, TransactionNotification, Verifier, jsapi_params, parse_notification
 from weipay.sdk.v3.sensitive import encrypt_sensitive
-from weipay.sdk.v3.wechat_side import build_notification, sign_response, verify_request
+from weipay.sdk.v3.wechat_side import sign_response, verify_request
 
 MCHID = "1230000109"
 APPID = "wxd678efh567hg6787"
@@ -47,21 +47,8 @@ def wxpay(merchant_keys, wechatpay_keys) -> WeChatPay:
 
 
 def _notification(wechatpay_keys, timestamp: int) -> tuple[dict[str, str], bytes]:
-    return build_notification(
-        private_key=wechatpay_keys.private_key,
-        serial=KEY_ID,
-        api_v3_key=API_V3_KEY.encode(),
-        notification_id="EV-2018022511223320873",
-        create_time="2026-01-04T18:31:00+08:00",
-        event_type="TRANSACTION.SUCCESS",
-        summary="支付成功",
-        original_type="transaction",
-        associated_data="transaction",
-        plaintext=json.dumps(TRANSACTION, ensure_ascii=False).encode(),
-        resource_nonce="xk0eRbS8Dqjc",
-        timestamp=str(timestamp),
-        nonce="c5ac7061fccab6bf3e254dcf98995b8c",
-    )
+    return signed_notification(wechatpay_keys.private_key, KEY_ID, TRANSACTION, api_v3_key=API_V3_KEY.encode(),
+                               timestamp=timestamp, notification_id="EV-2018022511223320873")  # fmt: skip
 
 
 def test_our_jsapi_pay_sign_equals_wechatpayv3_sign(wxpay, merchant_keys) -> None:

@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from sdk_samples import transaction
+from sdk_samples import refund, signed_notification, transaction
 
 from weipay.sdk.errors import ConfigurationError, ProtocolError, SignatureError, SignTestProbe
 from weipay.sdk.v3 import (
@@ -17,7 +17,7 @@ from weipay.sdk.v3 import (
     parse_notification,
     success_reply,
 )
-from weipay.sdk.v3.wechat_side import build_notification, encrypt_resource, sign_response
+from weipay.sdk.v3.wechat_side import encrypt_resource, sign_response
 
 API_V3_KEY = b"a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb"
 NOW = int(time.time())
@@ -25,17 +25,7 @@ TRANSACTION = transaction(
     attach="cart=7", payer_total=90, promotion_detail=[{"coupon_id": "1", "amount": 10}],
     a_field_added_next_year={"x": 1},
 )
-REFUND = {
-    "mchid": "1230000109",
-    "out_trade_no": "ORDER_000001",
-    "transaction_id": "4200000483202001042069747825",
-    "out_refund_no": "R_000001",
-    "refund_id": "50300103182020010413419046597",
-    "refund_status": "SUCCESS",
-    "success_time": "2026-01-05T10:00:00+08:00",
-    "user_received_account": "支付用户零钱",
-    "amount": {"total": 100, "refund": 40, "payer_total": 90, "payer_refund": 40},
-}
+REFUND = refund(amount={"total": 100, "refund": 40, "payer_total": 90, "payer_refund": 40})
 
 
 @pytest.fixture(scope="module")
@@ -53,21 +43,8 @@ def _notification(
     timestamp=NOW,
     key=API_V3_KEY,
 ):
-    return build_notification(
-        private_key=keys.private_key,
-        serial=keys.serial,
-        api_v3_key=key,
-        notification_id="EV-1",
-        create_time="2026-01-04T18:31:00+08:00",
-        event_type=event_type,
-        summary="支付成功",
-        original_type=original_type,
-        associated_data=original_type,
-        plaintext=json.dumps(resource, ensure_ascii=False).encode(),
-        resource_nonce="abcdefghijkl",
-        timestamp=str(timestamp),
-        nonce="f" * 32,
-    )
+    return signed_notification(keys.private_key, keys.serial, resource, api_v3_key=key, timestamp=timestamp,
+                               event_type=event_type, original_type=original_type)  # fmt: skip
 
 
 def test_payment_notification_round_trip(verifier, wechatpay_keys) -> None:
