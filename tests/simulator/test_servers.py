@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -115,3 +116,30 @@ def test_oversized_bodies_are_refused(bundle_dir: Path) -> None:
     finally:
         server.stop()
         sim.close()
+
+
+@pytest.mark.parametrize("loop_factory", ["asyncio", "uvloop"])
+def test_accepted_connections_have_nagle_off(loop_factory: str) -> None:
+    """Every keep-alive answer after the first was ~40 ms late (Nagle + delayed ACK) until ``bind`` said TCP."""
+    from weipay.simulator.server import bind
+
+    async def accepted_nodelay() -> int:
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            seen.set_result(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connect, sock=bind("127.0.0.1", 0))
+        port = server.sockets[0].getsockname()[1]
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        value = await asyncio.wait_for(seen, 5)
+        writer.close()
+        server.close()
+        return value
+
+    if loop_factory == "uvloop":
+        uvloop = pytest.importorskip("uvloop")
+        assert uvloop.run(accepted_nodelay()) != 0
+    else:
+        assert asyncio.run(accepted_nodelay()) != 0
