@@ -32,7 +32,7 @@ from weipay.service.domain import (
 
 from .outbox import schedule_refund_sync
 from .ports import Clock, Gateway, MerchantConfig, Outcome, RefundAnswer, Transaction, UnitOfWork
-from .settlement import add_anomaly, settle_refund
+from .settlement import add_anomaly, hold_refund, settle_refund
 
 __all__ = [
     "MAX_REFUNDS_PER_ORDER",
@@ -216,7 +216,9 @@ def _apply_answer(uow: UnitOfWork, clock: Clock, refund: Refund, answer: RefundA
             bookkeeping["error_code"] = answer.error_code
             bookkeeping["error_message"] = (answer.error_message or "")[:250]
         tx.refunds.touch(refund.id, **bookkeeping)
-        if answer.outcome == Outcome.SUCCEEDED:
+        if answer.status == "ABNORMAL":
+            hold_refund(tx, refund, now=now, refund_id=answer.refund_id)
+        elif answer.outcome == Outcome.SUCCEEDED:
             settle_refund(tx, refund, succeeded=True, now=now, refund_id=answer.refund_id)
         elif answer.outcome == Outcome.FAILED:
             add_anomaly(
