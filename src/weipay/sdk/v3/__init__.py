@@ -29,7 +29,7 @@ from .models import (
 from .notify import Notification, failure_reply, parse_notification, success_reply
 from .orders import Channel, CloseOrder, CreateOrder, QueryOrder
 from .payparams import app_params, jsapi_params
-from .refunds import AbnormalRefundType, ApplyAbnormalRefund, CreateRefund, QueryRefund
+from .refunds import ApplyAbnormalRefund, CreateRefund, QueryRefund
 from .responses import refusal
 from .sensitive import encrypt_sensitive, sensitive_headers
 from .signing import SCHEME, AuthorizationParams, authorization, parse_authorization, request_message, response_message
@@ -39,7 +39,6 @@ __all__ = [
     "SCHEME",
     "SIGNTEST_PREFIX",
     "TIMESTAMP_WINDOW_S",
-    "AbnormalRefundType",
     "ApplyAbnormalRefund",
     "AuthorizationParams",
     "BillFile",
