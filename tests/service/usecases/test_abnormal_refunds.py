@@ -202,3 +202,17 @@ def test_a_portal_refund_the_bill_shows_is_recorded_by_reconciliation(core):
     # Rerunning finds it recorded: no second refund, nothing to repair.
     reconcile_day(core.uow, core.gateway, core.clock, core.merchant, day)
     assert order_details(core.uow, order.id).order.refunded_fen == 3000
+
+
+def test_an_abnormal_refund_ended_from_the_merchant_portal_is_found_by_a_query(core):
+    """The merchant applied in the merchant portal and its SUCCESS notification was lost: the sync (as
+    reconciliation runs it) queries the abnormal refund, never resubmits it, and ends it succeeded."""
+    order, _, refund = _abnormal_refund(core, "v3")
+    core.gateway.client(MCHID).call(sdk_v3.ApplyAbnormalRefund(
+        refund_id=refund.refund_id, out_refund_no=refund.out_refund_no, type="MERCHANT_BANK_CARD"))  # fmt: skip
+    core.clock.advance(10)
+    assert core.capture_notifications()
+    assert get_refund(core.uow, refund.id).status == RefundStatus.ABNORMAL
+    assert sync_refund(core.uow, core.gateway, core.clock, refund.id).status == RefundStatus.SUCCEEDED
+    assert order_details(core.uow, order.id).order.refunded_fen == 4000
+    assert len(core.sim.ledger.refunds_for_order(MCHID, refund.out_trade_no)) == 1

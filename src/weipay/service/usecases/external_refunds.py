@@ -20,12 +20,14 @@ from weipay.service.domain import (
     new_refund_id,
 )
 
+from .outbox import schedule_refund_sync
 from .ports import Transaction
 from .settlement import Applied, add_anomaly, hold_refund, settle_refund
 
 __all__ = ["ExternalRefund", "record_external_refund"]
 
 _REFUNDABLE = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED)
+_QUERY_DELAY_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,8 @@ def record_external_refund(tx: Transaction, fact: ExternalRefund, now: float) ->
         hold_refund(tx, refund, now=now, refund_id=fact.refund_id)
     elif fact.refund_status == "CLOSED":
         settle_refund(tx, refund, succeeded=False, now=now, refund_id=fact.refund_id, error_code="CLOSED")
+    else:  # not final yet (a bill may list one in progress): the sync job queries it to its end
+        schedule_refund_sync(tx, refund.id, refund.order_id, due_at=now + _QUERY_DELAY_S, now=now)
     return Applied.APPLIED, tx.refunds.get(refund.id)
 
 

@@ -191,8 +191,14 @@ def submit_refund(uow: UnitOfWork, gateway: Gateway, clock: Clock, refund_id: st
 
 
 def sync_refund(uow: UnitOfWork, gateway: Gateway, clock: Clock, refund_id: str) -> Refund:
-    """Resolve a processing refund: resubmit if WeChat never acknowledged it, else query it."""
+    """Resolve a processing refund: resubmit if WeChat never acknowledged it, else query it.
+
+    An abnormal refund is only queried (never resubmitted): WeChat may have ended it since, e.g. after an
+    application made in the merchant portal whose notification we missed (reconciliation asks this way).
+    """
     refund = get_refund(uow, refund_id)
+    if refund.status == RefundStatus.ABNORMAL and refund.refund_id is not None:
+        return _apply_answer(uow, clock, refund, gateway.query_refund(refund), submitted=False)
     if refund.status != RefundStatus.PROCESSING:
         return refund
     if refund.refund_id is None:

@@ -263,7 +263,7 @@ def hold_refund(tx: Transaction, refund: Refund, *, now: float, refund_id: str |
         return Applied.ALREADY if current is not None and current.status == target else Applied.IGNORED
     add_anomaly(tx, "refund_abnormal", now, mchid=refund.mchid, order_id=refund.order_id, refund_id=refund.id)
     if refund.kind != RefundKind.DUPLICATE_PAYMENT:
-        schedule_webhook(
-            tx, refund.mchid, refund.order_id, "refund.abnormal", now=now, key=f"refund.abnormal:{refund.id}"
-        )
+        # A redirected refund can be held again: each hold is its own event, so the key names the moment.
+        key = f"refund.abnormal:{refund.id}:{round(now * 1000)}"
+        schedule_webhook(tx, refund.mchid, refund.order_id, "refund.abnormal", now=now, key=key)
     return Applied.APPLIED
