@@ -9,6 +9,7 @@ operator's record (v2). A refund made in the merchant portal is recorded when We
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 
@@ -216,3 +217,30 @@ def test_an_abnormal_refund_ended_from_the_merchant_portal_is_found_by_a_query(c
     assert sync_refund(core.uow, core.gateway, core.clock, refund.id).status == RefundStatus.SUCCEEDED
     assert order_details(core.uow, order.id).order.refunded_fen == 4000
     assert len(core.sim.ledger.refunds_for_order(MCHID, refund.out_trade_no)) == 1
+
+
+def test_a_certificate_mode_merchant_encrypts_with_the_platform_certificate(database_url, tmp_path):
+    """A merchant verifying WeChat with platform certificates (downloaded, never configured) encrypts the card
+    fields with the newest one and names its serial; the simulator decrypts them with that certificate's key."""
+    from weipay.simulator.bundle import init_bundle
+
+    from ..core_harness import make_core
+
+    bundle = tmp_path / "cert-bundle"
+    init_bundle(bundle, mchid=MCHID, verification="platform_certificate")
+    core = make_core(database_url, bundle, tmp_path / "sim")
+    core.clock.advance(max(0.0, time.time() - core.clock()) + 60)  # into the fresh certificate's validity
+    try:
+        _, _, refund = _abnormal_refund(core, "v3")
+        client = core.gateway.client(MCHID)
+        assert client.verifier.preferred_serial() == core.sim.account["platform_serial_no"]
+        redirected = apply_abnormal_refund(core.uow, core.gateway, core.clock, refund.id, MCHID,
+                                           type="user_bank_card", **CARD)  # fmt: skip
+        assert redirected.status == RefundStatus.PROCESSING
+        core.advance(10)
+        assert get_refund(core.uow, refund.id).status == RefundStatus.SUCCEEDED
+        assert core.sim.ledger.refund(MCHID, refund.out_refund_no).user_received_account == "ICBC借记卡4567"
+    finally:
+        core.control.close()
+        core.gateway.client(MCHID).close()
+        core.sim.close()

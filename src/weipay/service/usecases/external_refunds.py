@@ -42,20 +42,24 @@ class ExternalRefund:
     total_fen: int | None = None
     refund_id: str | None = None
     source: str = "notification"  # or "bill"
+    event_id: str | None = None  # the notification's, when it came by one
 
 
 def record_external_refund(tx: Transaction, fact: ExternalRefund, now: float) -> tuple[Applied, Refund | None]:
     """Record ``fact`` as an external refund of the order's payment and apply its status; in the caller's
     transaction. An unknown payment, a refund of a payment that is not the order's, or an amount that
-    does not fit stays an anomaly (``external_refund_unmatched``), changing nothing."""
+    does not fit stays an anomaly (a notification's ``notification_mismatch``, a bill line's
+    ``external_refund_unmatched``), changing nothing."""
     existing = tx.refunds.by_out_refund_no(fact.out_refund_no)
     if existing is not None:
         return Applied.ALREADY, existing
     problem, refund = _new_refund(tx, fact, now)
     if refund is None:
+        # A notification that fits nothing is a mismatch like any other (same kind, same alert).
+        kind = "notification_mismatch" if fact.source == "notification" else "external_refund_unmatched"
         add_anomaly(
-            tx, "external_refund_unmatched", now, mchid=fact.mchid, out_trade_no=fact.out_trade_no,
-            out_refund_no=fact.out_refund_no, reason=problem, source=fact.source,
+            tx, kind, now, mchid=fact.mchid, fields=["out_refund_no"], out_trade_no=fact.out_trade_no,
+            out_refund_no=fact.out_refund_no, reason=problem, source=fact.source, event_id=fact.event_id,
         )  # fmt: skip
         return Applied.ANOMALY, None
     add_anomaly(

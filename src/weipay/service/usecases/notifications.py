@@ -232,7 +232,7 @@ def _external(notice: RefundNotice) -> ExternalRefund:
     return ExternalRefund(
         mchid=notice.mchid, out_trade_no=notice.out_trade_no, out_refund_no=notice.out_refund_no,
         refund_status=notice.refund_status, refund_fen=notice.refund_fen, total_fen=notice.total_fen,
-        refund_id=notice.refund_id,
+        refund_id=notice.refund_id, event_id=notice.event_id,
     )  # fmt: skip
 
 
