@@ -247,6 +247,21 @@ class Ledger(QueueTables):
                            (refund.amount_fen, refund.mchid))
         return self.refund(refund.mchid, refund.out_refund_no)
 
+    def redirect_refund(self, refund: Refund, *, user_received_account: str, due_at: float) -> Refund | None:
+        """ABNORMAL -> PROCESSING by compare-and-set (an abnormal-refund application); ``None`` if not ABNORMAL.
+
+        The money WeChat held goes to the account named; ``tick`` finishes it (SUCCESS) at ``due_at``.
+        """
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE refunds SET status = 'PROCESSING', user_received_account = ?, due_at = ? "
+                "WHERE mchid = ? AND out_refund_no = ? AND status = 'ABNORMAL'",
+                (user_received_account, due_at, refund.mchid, refund.out_refund_no),
+            )
+            if cursor.rowcount == 0:
+                return None
+        return self.refund(refund.mchid, refund.out_refund_no)
+
     # -- balances ----------------------------------------------------------------------------------------
     def balance(self, mchid: str) -> tuple[int, int]:
         """``(unsettled_fen, available_fen)``."""

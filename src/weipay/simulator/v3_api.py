@@ -46,7 +46,7 @@ def read_json(request: SimRequest) -> dict[str, Any]:
 
 
 def _routes() -> list[tuple[str, re.Pattern[str], Handler]]:
-    from . import v3_bills, v3_orders, v3_refunds
+    from . import v3_abnormal_refunds, v3_bills, v3_orders, v3_refunds
 
     segment = r"(?P<id>[^/]+)"
     return [
@@ -56,6 +56,8 @@ def _routes() -> list[tuple[str, re.Pattern[str], Handler]]:
         ("POST", re.compile(rf"/v3/pay/transactions/out-trade-no/{segment}/close"), v3_orders.close),
         ("POST", re.compile(r"/v3/refund/domestic/refunds"), v3_refunds.create),
         ("GET", re.compile(rf"/v3/refund/domestic/refunds/{segment}"), v3_refunds.query),
+        ("POST", re.compile(rf"/v3/refund/domestic/refunds/{segment}/apply-abnormal-refund"),
+         v3_abnormal_refunds.apply_abnormal_refund),
         ("GET", re.compile(r"/v3/certificates"), _certificates),
         ("GET", re.compile(r"/v3/bill/tradebill"), v3_bills.trade_bill),
         ("GET", re.compile(r"/v3/bill/fundflowbill"), v3_bills.fundflow_bill),

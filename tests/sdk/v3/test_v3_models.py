@@ -101,6 +101,7 @@ def test_public_door_is_sorted_and_complete() -> None:
         "CloseOrder",
         "CreateRefund",
         "QueryRefund",
+        "ApplyAbnormalRefund",
         "TradeBill",
         "FundFlowBill",
         "DownloadBill",

@@ -112,22 +112,25 @@ def _order_problems(
             problems.append(f"I1 {tag}: paid_fen/paid_attempt_id do not match one succeeded attempt")
     elif succeeded:
         problems.append(f"I1 {tag}: attempts {[a.id for a in succeeded]} succeeded but the order is not paid")
-    auto_refunded = {r.attempt_id for r in refunds if r.kind != RefundKind.MERCHANT}
+    auto_refunded = {r.attempt_id for r in refunds if r.kind == RefundKind.DUPLICATE_PAYMENT}
     for extra in succeeded:
         if extra.id != order.paid_attempt_id and extra.id not in auto_refunded:
             problems.append(f"I1 {tag}: second successful attempt {extra.out_trade_no} not refunded automatically")
     # I3: never more refunded than paid, and WeChat moved exactly the money our database says.
     merchant_done = sum(
-        r.amount_fen for r in refunds if r.kind == RefundKind.MERCHANT and r.status == RefundStatus.SUCCEEDED
+        r.amount_fen for r in refunds if r.kind != RefundKind.DUPLICATE_PAYMENT and r.status == RefundStatus.SUCCEEDED
     )
     if order.refunded_fen > order.paid_fen or merchant_done != order.refunded_fen:
         problems.append(f"I3 {tag}: succeeded merchant refunds sum to {merchant_done}")
     ours = sum(r.amount_fen for r in refunds if r.status == RefundStatus.SUCCEEDED)
     at_wechat = 0
+    held: set[str] = set()  # out_refund_no of the refunds WeChat holds (ABNORMAL)
     for attempt in attempts:
         wechat_order = sim.ledger.order(mchid, attempt.out_trade_no)
         if wechat_order is None:
             continue
+        held |= {r.out_refund_no for r in sim.ledger.refunds_for_order(mchid, attempt.out_trade_no)
+                 if r.status == "ABNORMAL"}  # fmt: skip
         at_wechat += sum(r.amount_fen for r in sim.ledger.refunds_for_order(mchid, attempt.out_trade_no)
                          if r.status == "SUCCESS")  # fmt: skip
         # I4: paid at WeChat means paid here once things settled.
@@ -137,6 +140,13 @@ def _order_problems(
             problems.append(f"I4 {tag}: {attempt.out_trade_no} succeeded here but {wechat_order.state} at WeChat")
     if ours != at_wechat:
         problems.append(f"I3 {tag}: refunds succeeded here {ours} fen, at WeChat {at_wechat} fen")
+    # I3: money WeChat holds (ABNORMAL) stays reserved here: the refund is abnormal, never released as failed.
+    for refund in refunds:
+        if refund.out_refund_no in held and refund.status != RefundStatus.ABNORMAL:
+            problems.append(f"I3 {tag}: refund {refund.out_refund_no} ABNORMAL at WeChat, {refund.status} here")
+    held_here = [r for r in refunds if r.status == RefundStatus.ABNORMAL and r.kind != RefundKind.DUPLICATE_PAYMENT]
+    if order.reserved_fen < sum(r.amount_fen for r in held_here):
+        problems.append(f"I3 {tag}: abnormal refunds are not all reserved ({order.reserved_fen} fen reserved)")
     # I5: one fulfilment (order.paid webhook) per SUCCESS transition of the order.
     fulfilments = [j for j in jobs if j.kind == "deliver_webhook" and j.payload.get("event") == "order.paid"]
     if len(fulfilments) != (1 if paid_locally else 0):

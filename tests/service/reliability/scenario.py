@@ -158,6 +158,35 @@ def _review(s: Scenario) -> None:
             return
 
 
+def _refunds_in(s: Scenario, status: str) -> list[dict[str, Any]]:
+    """The refunds in ``status`` of a few orders, as an operator would find them."""
+    found: list[dict[str, Any]] = []
+    for order_id in s.rng.sample(s.orders, min(6, len(s.orders))):
+        order = s.harness.api.get(f"/v1/orders/{order_id}", headers=s.harness.merchant).json()
+        found += [r for r in order.get("refunds", []) if r["status"] == status]
+    return found
+
+
+def _abnormal(s: Scenario) -> None:
+    """WeChat cannot pay a refund back (the payer's account is closed): it ends ABNORMAL, money held."""
+    processing = _refunds_in(s, "processing")
+    if processing:
+        refund = s.rng.choice(processing)
+        answer = s.harness.wechat.post("/simulator/refunds", json={"out_refund_no": refund["out_refund_no"],
+                                                                   "status": "ABNORMAL"})  # fmt: skip
+        s.log.append(f"abnormal {refund['id']} -> {answer.status_code}")  # 404/409: WeChat never took it / ended it
+
+
+def _redirect(s: Scenario) -> None:
+    """An operator sends an abnormal refund again, to the merchant's bank account (v3; v2 ones stay held)."""
+    abnormal = _refunds_in(s, "abnormal")
+    if abnormal:
+        refund = s.rng.choice(abnormal)
+        s.answer(f"abnormal-refund {refund['id']}", s.harness.api.post(
+            f"/v1/refunds/{refund['id']}/abnormal-refund", headers=s.harness.merchant,
+            json={"type": "merchant_bank_card"}))  # fmt: skip
+
+
 def _close(s: Scenario) -> None:
     if s.orders:
         order_id = s.rng.choice(s.orders)
@@ -202,7 +231,8 @@ def _faults(s: Scenario) -> None:
 
 
 ACTIONS = ((_create, 4), (_start, 5), (_pay, 5), (_pay_two_attempts, 1), (_refund, 3), (_review, 2), (_close, 1),
-           (_get, 2), (_deliver, 3), (_jobs, 3), (_advance, 3), (_faults, 1))  # fmt: skip
+           (_get, 2), (_deliver, 3), (_jobs, 3), (_advance, 3), (_faults, 1), (_abnormal, 1),
+           (_redirect, 1))  # fmt: skip
 
 
 def quiesce(harness: Harness, history: History) -> None:

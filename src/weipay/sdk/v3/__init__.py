@@ -5,8 +5,8 @@ Merchant side::
     from weipay.sdk.v3 import CreateOrder, QueryOrder, parse_notification, jsapi_params
 
 Operations (``CreateOrder``, ``QueryOrder``, ``CloseOrder``, ``CreateRefund``, ``QueryRefund``,
-``TradeBill``, ``FundFlowBill``, ``DownloadBill``, ``DownloadCertificates``) are frozen values run by
-``weipay.sdk`` clients. WeChat's side (signing answers, sealing notifications, checking merchants'
+``ApplyAbnormalRefund``, ``TradeBill``, ``FundFlowBill``, ``DownloadBill``, ``DownloadCertificates``) are
+frozen values run by ``weipay.sdk`` clients. WeChat's side (signing answers, sealing notifications, checking merchants'
 Authorization), used by the simulator and tests, lives in :mod:`weipay.sdk.v3.wechat_side`.
 """
 
@@ -29,7 +29,7 @@ from .models import (
 from .notify import Notification, failure_reply, parse_notification, success_reply
 from .orders import Channel, CloseOrder, CreateOrder, QueryOrder
 from .payparams import app_params, jsapi_params
-from .refunds import CreateRefund, QueryRefund
+from .refunds import ApplyAbnormalRefund, CreateRefund, QueryRefund
 from .responses import refusal
 from .sensitive import encrypt_sensitive, sensitive_headers
 from .signing import SCHEME, AuthorizationParams, authorization, parse_authorization, request_message, response_message
@@ -39,6 +39,7 @@ __all__ = [
     "SCHEME",
     "SIGNTEST_PREFIX",
     "TIMESTAMP_WINDOW_S",
+    "ApplyAbnormalRefund",
     "AuthorizationParams",
     "BillFile",
     "BillLocation",

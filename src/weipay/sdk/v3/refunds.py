@@ -1,9 +1,12 @@
-"""Refund operations: create (``POST /v3/refund/domestic/refunds``) and query by ``out_refund_no``."""
+"""Refund operations: create (``POST /v3/refund/domestic/refunds``), query by ``out_refund_no``, and
+apply for an abnormal refund (``POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from ..errors import ConfigurationError
 from ..operation import Api, Context, HttpRequest, HttpResponse
@@ -20,8 +23,14 @@ from ._validate import (
 )
 from .models import Refund
 from .responses import expect_json
+from .sensitive import encrypt_sensitive, sensitive_headers
 
-__all__ = ["CreateRefund", "QueryRefund"]
+__all__ = ["AbnormalRefundType", "ApplyAbnormalRefund", "CreateRefund", "QueryRefund"]
+
+AbnormalRefundType = Literal["USER_BANK_CARD", "MERCHANT_BANK_CARD"]
+_ABNORMAL_REFUND_TYPES = ("USER_BANK_CARD", "MERCHANT_BANK_CARD")
+_REFUND_ID_MAX_CHARS = 32
+_BANK_TYPE_MAX_BYTES = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,4 +116,67 @@ class QueryRefund:
 
     def parse(self, response: HttpResponse, ctx: Context) -> Refund:
         """The refund as WeChat sees it now."""
+        return read_model(Refund.from_json, expect_json(response, "refund"), response)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyAbnormalRefund:
+    """Send an ABNORMAL refund again, to the payer's bank card or to the merchant's bank account.
+
+    WeChat names the refund by its ``refund_id`` in the path and the ``out_refund_no`` in the body.
+    ``USER_BANK_CARD`` needs ``bank_type`` (WeChat's bank code, e.g. ``ICBC_DEBIT``), ``bank_account``
+    and ``real_name``; those two are RSA-OAEP encrypted with ``encryption_key``, the WeChat Pay public
+    key or platform certificate named ``encryption_serial`` (sent as ``Wechatpay-Serial``).
+    ``MERCHANT_BANK_CARD`` takes none of them. The answer is the refund, usually PROCESSING again.
+    """
+
+    refund_id: str
+    out_refund_no: str
+    type: AbnormalRefundType
+    bank_type: str | None = None
+    bank_account: str | None = field(default=None, repr=False)
+    real_name: str | None = field(default=None, repr=False)
+    encryption_key: RSAPublicKey | None = field(default=None, repr=False)
+    encryption_serial: str | None = None
+
+    def _validate(self) -> None:
+        if not isinstance(self.refund_id, str) or not 1 <= len(self.refund_id) <= _REFUND_ID_MAX_CHARS:
+            raise ConfigurationError("refund_id must be WeChat's refund id (1-32 characters)")
+        check_out_refund_no(self.out_refund_no)
+        check_choice("type", self.type, _ABNORMAL_REFUND_TYPES)
+        bank_fields = (self.bank_type, self.bank_account, self.real_name)
+        if self.type == "MERCHANT_BANK_CARD":
+            if any(value is not None for value in bank_fields):
+                raise ConfigurationError("MERCHANT_BANK_CARD takes no bank_type, bank_account or real_name")
+            return
+        if any(not value for value in bank_fields):
+            raise ConfigurationError("USER_BANK_CARD needs bank_type, bank_account and real_name")
+        assert self.bank_type is not None
+        if len(self.bank_type.encode()) > _BANK_TYPE_MAX_BYTES or not self.bank_type.isascii():
+            raise ConfigurationError(f"bank_type must be WeChat's bank code (at most {_BANK_TYPE_MAX_BYTES} bytes)")
+        if self.encryption_key is None or self.encryption_serial is None:
+            raise ConfigurationError("USER_BANK_CARD needs the WeChat Pay key to encrypt bank_account and real_name")
+
+    def build(self, ctx: Context) -> HttpRequest:
+        """Validate, encrypt the sensitive fields, then ``POST`` the application."""
+        self._validate()
+        body: dict[str, Any] = {"out_refund_no": self.out_refund_no, "type": self.type}
+        headers = dict(JSON_HEADERS)
+        if self.type == "USER_BANK_CARD":
+            assert self.encryption_key is not None and self.encryption_serial is not None
+            assert self.bank_account is not None and self.real_name is not None
+            body["bank_type"] = self.bank_type
+            body["bank_account"] = encrypt_sensitive(self.encryption_key, self.bank_account)
+            body["real_name"] = encrypt_sensitive(self.encryption_key, self.real_name)
+            headers.update(sensitive_headers(self.encryption_serial))
+        return HttpRequest(
+            api=Api.V3,
+            method="POST",
+            path=f"/v3/refund/domestic/refunds/{path_segment(self.refund_id)}/apply-abnormal-refund",
+            body=dump_json(body),
+            headers=headers,
+        )
+
+    def parse(self, response: HttpResponse, ctx: Context) -> Refund:
+        """The refund as WeChat holds it after the application (PROCESSING until the bank answers)."""
         return read_model(Refund.from_json, expect_json(response, "refund"), response)

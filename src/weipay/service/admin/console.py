@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ..api.errors import ApiError
+from ..api.schemas import AbnormalRefundIn, ResolveRefundIn
 from ..domain import DomainError, OrderStatus
 from ..domain.records import Anomaly
 from .session import COOKIE_NAME, ConsoleSession, SessionCodec, basic_credentials, check_credentials
@@ -27,6 +29,9 @@ _TEMPLATES = Environment(
     autoescape=select_autoescape(["html"]),
     auto_reload=False,
 )
+
+
+_ABNORMAL_FIELDS = ("type", "bank_type", "bank_account", "real_name", "outcome", "note")
 
 
 class _LoginRequired(Exception):
@@ -152,6 +157,52 @@ def build_console_router(runtime: Runtime) -> APIRouter:
     @router.post("/refunds/{refund_id}/reject")
     async def reject(refund_id: str, request: Request) -> Response:
         return await refund_action(request, refund_id, approve=False)
+
+    async def abnormal_action(request: Request, refund_id: str, action: str) -> Response:
+        """Redirect (v3) or resolve (v2) an abnormal refund, through the same runtime calls as the API."""
+        session = current(request)
+        if session is None:
+            return to_login()
+        form = await request.form()
+        if not codec.check_csrf(session, str(form.get("csrf_token", ""))):
+            return HTMLResponse("invalid CSRF token; reload the page", status_code=403)
+        fields = {name: str(form.get(name, "")).strip() or None for name in _ABNORMAL_FIELDS}
+        operator = f"console:{session.operator}"
+
+        def act() -> str:
+            with runtime.uow.read() as tx:
+                refund = tx.refunds.get(refund_id)
+            if refund is None or refund.mchid not in runtime.merchants:
+                return f"{PREFIX}/?flash=No+such+refund&error=1"
+            try:
+                if action == "abnormal-refund":
+                    kind = fields["type"] or ""
+                    card = kind == "user_bank_card"  # an account redirect carries no card fields
+                    body = AbnormalRefundIn(
+                        type=kind, bank_type=fields["bank_type"] if card else None,  # type: ignore[arg-type]
+                        bank_account=fields["bank_account"] if card else None,
+                        real_name=fields["real_name"] if card else None,
+                    )  # fmt: skip
+                    runtime.apply_abnormal_refund(refund, body, operator=operator)
+                else:
+                    resolution = ResolveRefundIn(outcome=fields["outcome"], note=fields["note"])  # type: ignore[arg-type]
+                    runtime.resolve_abnormal_refund(refund, resolution, operator=operator)
+            except DomainError as exc:
+                return f"{PREFIX}/orders/{refund.order_id}?flash={exc.code}&error=1"
+            except ValidationError:
+                return f"{PREFIX}/orders/{refund.order_id}?flash=invalid_input&error=1"
+            done = "sent+again" if action == "abnormal-refund" else "resolved"
+            return f"{PREFIX}/orders/{refund.order_id}?flash=Refund+{done}"
+
+        return RedirectResponse(await run_in_threadpool(act), status_code=303)
+
+    @router.post("/refunds/{refund_id}/abnormal-refund")
+    async def redirect_abnormal(refund_id: str, request: Request) -> Response:
+        return await abnormal_action(request, refund_id, "abnormal-refund")
+
+    @router.post("/refunds/{refund_id}/resolve")
+    async def resolve_abnormal(refund_id: str, request: Request) -> Response:
+        return await abnormal_action(request, refund_id, "resolve")
 
     @router.get("/anomalies", response_class=HTMLResponse)
     def anomalies(request: Request) -> Response:

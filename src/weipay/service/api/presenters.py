@@ -45,6 +45,7 @@ def refund_out(refund: Refund) -> RefundOut:
         rejection_reason=refund.rejection_reason,
         refund_id=refund.refund_id,
         created_at=iso(refund.created_at),
+        kind=str(refund.kind),
     )
 
 

@@ -19,6 +19,7 @@ from .presenters import event_out, order_out, refund_out
 from .qr import qr_svg
 from .runtime import Runtime
 from .schemas import (
+    AbnormalRefundIn,
     CreateOrderIn,
     CreateRefundIn,
     ErrorOut,
@@ -30,6 +31,7 @@ from .schemas import (
     PaymentOut,
     RefundOut,
     RejectRefundIn,
+    ResolveRefundIn,
 )
 
 __all__ = ["build_router"]
@@ -143,6 +145,24 @@ def build_router() -> APIRouter:
         principal.require_merchant()
         refund = runtime.refund_for(principal, refund_id)
         return refund_out(runtime.reject_refund(refund, operator="api", reason=body.reason if body else None))
+
+    @router.post("/refunds/{refund_id}/abnormal-refund", response_model=RefundOut, tags=["refunds"],
+                 summary="Send an abnormal (v3) refund again, to the payer's card or the merchant's account")
+    def abnormal_refund(refund_id: str, body: AbnormalRefundIn, request: Request) -> RefundOut:
+        runtime = _runtime(request)
+        principal = _principal(request)
+        principal.require_merchant()
+        refund = runtime.refund_for(principal, refund_id)
+        return refund_out(runtime.apply_abnormal_refund(refund, body, operator="api"))
+
+    @router.post("/refunds/{refund_id}/resolve", response_model=RefundOut, tags=["refunds"],
+                 summary="Record how an abnormal v2 refund was settled outside WeChat")
+    def resolve_refund(refund_id: str, body: ResolveRefundIn, request: Request) -> RefundOut:
+        runtime = _runtime(request)
+        principal = _principal(request)
+        principal.require_merchant()
+        refund = runtime.refund_for(principal, refund_id)
+        return refund_out(runtime.resolve_abnormal_refund(refund, body, operator="api"))
 
     @router.get("/orders/{order_id}/events", response_model=EventsOut, tags=["orders"],
                 summary="The call log of an order: WeChat calls and notifications")

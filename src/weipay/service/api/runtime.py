@@ -28,7 +28,7 @@ from .inbox import NotificationInbox
 from .metrics import Metrics
 from .presenters import order_out
 from .qr import QrSigner
-from .schemas import CreateOrderIn, CreateRefundIn, OrderOut, PaymentOut
+from .schemas import AbnormalRefundIn, CreateOrderIn, CreateRefundIn, OrderOut, PaymentOut, ResolveRefundIn
 from .wiring import MerchantRuntime, SerializedWrites, merchant_runtime, route_login
 
 __all__ = ["Runtime"]
@@ -256,6 +256,22 @@ class Runtime:
         """Reject a requested refund."""
         log.info("refund %s rejected by %s: %s", refund.id, operator, reason or "-")
         return usecases.reject_refund(self.uow, self.clock, refund.id, refund.mchid, reason=reason)
+
+    def apply_abnormal_refund(self, refund: Refund, body: AbnormalRefundIn, *, operator: str) -> Refund:
+        """Send an abnormal (v3) refund again to a bank card or the merchant's account (the card details are
+        passed to WeChat encrypted and never stored or logged)."""
+        log.info("abnormal refund %s redirected (%s) by %s", refund.id, body.type, operator)
+        return usecases.apply_abnormal_refund(
+            self.uow, self.gateway, self.clock, refund.id, refund.mchid, type=body.type, bank_type=body.bank_type,
+            bank_account=body.bank_account, real_name=body.real_name,
+        )  # fmt: skip
+
+    def resolve_abnormal_refund(self, refund: Refund, body: ResolveRefundIn, *, operator: str) -> Refund:
+        """Record how an abnormal v2 refund was settled outside WeChat."""
+        log.info("abnormal refund %s resolved as %s by %s", refund.id, body.outcome, operator)
+        return usecases.resolve_abnormal_refund(
+            self.uow, self.clock, refund.id, refund.mchid, outcome=body.outcome, note=body.note, operator=operator
+        )
 
     def run_due_jobs(self, limit: int = 50) -> int:
         """Run the jobs due now (queries, expiries, refunds, webhooks); the number run."""

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 __all__ = [
+    "AbnormalRefundIn",
     "AmountFen",
     "AttemptOut",
     "CallLogEntry",
@@ -25,6 +26,7 @@ __all__ = [
     "PaymentOut",
     "RefundOut",
     "RejectRefundIn",
+    "ResolveRefundIn",
 ]
 
 MAX_AMOUNT_FEN = 10_000_000_000  # 100 million yuan: far above any single WeChat payment
@@ -106,7 +108,11 @@ class AttemptOut(BaseModel):
 
 
 class RefundOut(BaseModel):
-    """A refund and where it stands (requested, approved, processing, succeeded, failed, rejected)."""
+    """A refund and where it stands (requested, approved, processing, succeeded, failed, rejected, abnormal).
+
+    ``abnormal``: WeChat could not pay it back and holds the money (still reserved) until it is redirected
+    (``POST /v1/refunds/{id}/abnormal-refund``, v3) or resolved (``POST /v1/refunds/{id}/resolve``, v2).
+    ``kind`` is ``external`` for a refund made outside weipay that WeChat told us about."""
 
     model_config = _example(
         id="rf_01J9Z4",
@@ -130,6 +136,7 @@ class RefundOut(BaseModel):
     rejection_reason: str | None = None
     refund_id: str | None = None
     created_at: str | None = None
+    kind: str = "merchant"
 
 
 class OrderOut(BaseModel):
@@ -220,6 +227,28 @@ class CreateRefundIn(BaseModel):
     merchant_refund_no: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_\-|*@]+$")
     amount: AmountFen
     reason: str | None = Field(default=None, max_length=80)
+
+
+class AbnormalRefundIn(BaseModel):
+    """Where an abnormal refund's money goes instead: the payer's debit card (``user_bank_card``: WeChat's
+    bank code, card number and card holder's name, all required) or the merchant's bank account
+    (``merchant_bank_card``: nothing else). The card number and name travel to WeChat encrypted."""
+
+    model_config = _example(type="user_bank_card", bank_type="ICBC_DEBIT", bank_account="6222020200001234567",
+                            real_name="张三")  # fmt: skip
+    type: Literal["user_bank_card", "merchant_bank_card"]
+    bank_type: str | None = Field(default=None, min_length=1, max_length=16, pattern=r"^[A-Z_]+$")
+    bank_account: str | None = Field(default=None, min_length=10, max_length=30, pattern=r"^[0-9]+$")
+    real_name: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class ResolveRefundIn(BaseModel):
+    """How an abnormal v2 refund was settled outside WeChat: the payer got the money (``succeeded``) or it
+    stayed with the merchant (``failed``: refundable again)."""
+
+    model_config = _example(outcome="succeeded", note="paid back by bank transfer, ticket 4711")
+    outcome: Literal["succeeded", "failed"]
+    note: str | None = Field(default=None, max_length=200)
 
 
 class RejectRefundIn(BaseModel):

@@ -43,10 +43,12 @@ class ApiVersion(StrEnum):
 
 
 class RefundKind(StrEnum):
-    """A refund the merchant asked for, or the automatic refund of a second successful attempt."""
+    """A refund the merchant asked for, the automatic refund of a second successful attempt, or a refund
+    made outside weipay (merchant portal, complaint handling) that WeChat told us about."""
 
     MERCHANT = "merchant"
     DUPLICATE_PAYMENT = "duplicate_payment"
+    EXTERNAL = "external"
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,9 @@ class RefundStatus(StrEnum):
     PROCESSING = "processing"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    # WeChat's ABNORMAL: the money could not reach the payer's account and is held for manual handling.
+    # WeChat's refundable amount already excludes it, so ours keeps it reserved until it is resolved.
+    ABNORMAL = "abnormal"
 
 
 class RefundEvent(StrEnum):
@@ -93,6 +96,8 @@ class RefundEvent(StrEnum):
     SUBMIT = "submit"
     SUCCEED = "succeed"
     FAIL = "fail"
+    HOLD = "hold"  # WeChat says ABNORMAL (v2 refund_status CHANGE)
+    REDIRECT = "redirect"  # an abnormal refund was sent again to a bank card (apply-abnormal-refund)
 
 
 ORDER_TRANSITIONS: Mapping[tuple[OrderStatus, OrderEvent], OrderStatus] = {
@@ -132,6 +137,13 @@ REFUND_TRANSITIONS: Mapping[tuple[RefundStatus, RefundEvent], RefundStatus] = {
     (RefundStatus.APPROVED, RefundEvent.SUBMIT): RefundStatus.PROCESSING,
     (RefundStatus.PROCESSING, RefundEvent.SUCCEED): RefundStatus.SUCCEEDED,
     (RefundStatus.PROCESSING, RefundEvent.FAIL): RefundStatus.FAILED,
+    (RefundStatus.PROCESSING, RefundEvent.HOLD): RefundStatus.ABNORMAL,
+    # WeChat took the abnormal-refund application: the refund is processing again until WeChat ends it.
+    (RefundStatus.ABNORMAL, RefundEvent.REDIRECT): RefundStatus.PROCESSING,
+    # WeChat reports SUCCESS (after an application, or one made in the merchant portal), or an operator
+    # records the outcome of a v2 refund resolved by hand: succeeded, or failed (the money stayed with us).
+    (RefundStatus.ABNORMAL, RefundEvent.SUCCEED): RefundStatus.SUCCEEDED,
+    (RefundStatus.ABNORMAL, RefundEvent.FAIL): RefundStatus.FAILED,
 }
 
 S = TypeVar("S", OrderStatus, AttemptStatus, RefundStatus)

@@ -6,6 +6,8 @@ the state tables any other way.
 
 from __future__ import annotations
 
+from .abnormal_refunds import apply_abnormal_refund, resolve_abnormal_refund
+from .external_refunds import ExternalRefund, record_external_refund
 from .lifecycle import close_order, expire_order, get_order
 from .login import LoginResult, login, session_for_token
 from .notifications import (
@@ -48,6 +50,7 @@ __all__ = [
     "CloseAnswer",
     "CreateOrder",
     "Discrepancy",
+    "ExternalRefund",
     "Gateway",
     "LoginAnswer",
     "LoginResult",
@@ -66,6 +69,7 @@ __all__ = [
     "accept_payment_notification",
     "accept_payment_notifications",
     "accept_refund_notification",
+    "apply_abnormal_refund",
     "approve_refund",
     "auto_refund_attempt",
     "close_order",
@@ -79,8 +83,10 @@ __all__ = [
     "order_events",
     "reconcile_day",
     "record_anomaly",
+    "record_external_refund",
     "reject_refund",
     "request_refund",
+    "resolve_abnormal_refund",
     "session_for_token",
     "start_payment",
     "submit_refund",

@@ -13,11 +13,21 @@ import logging
 from collections.abc import Sequence
 from typing import Any, cast
 
-from weipay.service.domain import ApiVersion, CallRecord, PaymentAttempt, Refund, RefundStatus
+from weipay.service.domain import (
+    REFUND_TRANSITIONS,
+    ApiVersion,
+    CallRecord,
+    PaymentAttempt,
+    Refund,
+    RefundEvent,
+    RefundStatus,
+    sources_of,
+)
 
+from .external_refunds import ExternalRefund, record_external_refund
 from .outbox import schedule_query, schedule_refund_sync
 from .ports import Clock, MerchantConfig, PaymentNotice, RefundNotice, Transaction, UnitOfWork
-from .settlement import Applied, PaidFact, add_anomaly, settle_paid_many, settle_refund
+from .settlement import Applied, PaidFact, add_anomaly, hold_refund, settle_paid_many, settle_refund
 from .stores import NewNotification
 
 __all__ = [
@@ -167,13 +177,17 @@ def _payment_mismatch(merchant: MerchantConfig, notice: PaymentNotice, attempt: 
 def accept_refund_notification(
     uow: UnitOfWork, merchant: MerchantConfig, notice: RefundNotice, clock: Clock
 ) -> Applied:
-    """Apply a verified refund notification once (SUCCESS, or CLOSED/ABNORMAL as a final failure)."""
+    """Apply a verified refund notification once: SUCCESS, ABNORMAL (held: stays reserved) or CLOSED (failed).
+
+    An unknown ``out_refund_no`` of a known payment is a refund made outside weipay: it is recorded.
+    """
     now = clock()
     with uow.write() as tx:
         if not tx.notifications.insert_new([_inbox_entry(merchant, notice, "refund", now)]):
             return Applied.ALREADY
         refund = tx.refunds.by_out_refund_no(notice.out_refund_no)
         result = _apply_refund(tx, merchant, notice, refund, now)
+        refund = refund or tx.refunds.by_out_refund_no(notice.out_refund_no)
         tx.notifications.set_outcomes({notice.event_id: result.value})
         tx.calls.add(
             _inbound(notice, "refund", result.value, now),
@@ -188,6 +202,10 @@ def accept_refund_notification(
 def _apply_refund(
     tx: Transaction, merchant: MerchantConfig, notice: RefundNotice, refund: Refund | None, now: float
 ) -> Applied:
+    if refund is None and notice.mchid == merchant.mchid:
+        # A refund made outside weipay (merchant portal, complaint handling): WeChat's word is the truth.
+        applied, _ = record_external_refund(tx, _external(notice), now)
+        return applied
     problems = _refund_mismatch(merchant, notice, refund)
     if problems or refund is None:
         add_anomaly(
@@ -196,19 +214,26 @@ def _apply_refund(
             out_refund_no=notice.out_refund_no,
         )  # fmt: skip
         return Applied.ANOMALY
-    if refund.status != RefundStatus.PROCESSING:
-        return Applied.ALREADY if refund.status in (RefundStatus.SUCCEEDED, RefundStatus.FAILED) else Applied.IGNORED
     if notice.refund_status == "SUCCESS":
         return settle_refund(tx, refund, succeeded=True, now=now, refund_id=notice.refund_id)
-    if notice.refund_status in ("CLOSED", "ABNORMAL"):
-        add_anomaly(
-            tx, f"refund_{notice.refund_status.lower()}", now, mchid=refund.mchid, order_id=refund.order_id,
-            refund_id=refund.id,
-        )  # fmt: skip
-        return settle_refund(tx, refund, succeeded=False, now=now, refund_id=notice.refund_id,
-                             error_code=notice.refund_status)  # fmt: skip
-    schedule_refund_sync(tx, refund.id, refund.order_id, due_at=now + _NOTIFICATION_QUERY_DELAY_S, now=now)
+    if notice.refund_status == "ABNORMAL":
+        return hold_refund(tx, refund, now=now, refund_id=notice.refund_id)
+    if notice.refund_status == "CLOSED":
+        if refund.status not in sources_of(REFUND_TRANSITIONS, RefundEvent.FAIL):
+            return Applied.ALREADY if refund.status == RefundStatus.FAILED else Applied.IGNORED
+        add_anomaly(tx, "refund_closed", now, mchid=refund.mchid, order_id=refund.order_id, refund_id=refund.id)
+        return settle_refund(tx, refund, succeeded=False, now=now, refund_id=notice.refund_id, error_code="CLOSED")
+    if refund.status == RefundStatus.PROCESSING:
+        schedule_refund_sync(tx, refund.id, refund.order_id, due_at=now + _NOTIFICATION_QUERY_DELAY_S, now=now)
     return Applied.IGNORED
+
+
+def _external(notice: RefundNotice) -> ExternalRefund:
+    return ExternalRefund(
+        mchid=notice.mchid, out_trade_no=notice.out_trade_no, out_refund_no=notice.out_refund_no,
+        refund_status=notice.refund_status, refund_fen=notice.refund_fen, total_fen=notice.total_fen,
+        refund_id=notice.refund_id, event_id=notice.event_id,
+    )  # fmt: skip
 
 
 def _refund_mismatch(merchant: MerchantConfig, notice: RefundNotice, refund: Refund | None) -> list[str]:

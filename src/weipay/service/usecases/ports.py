@@ -33,6 +33,7 @@ from .stores import (
 )
 
 __all__ = [
+    "AbnormalRefundApplication",
     "AnomalyStore",
     "AttemptStore",
     "BillEntry",
@@ -121,6 +122,17 @@ class RefundAnswer:
     error_code: str | None = None
     error_message: str | None = None
     earlier_calls: tuple[CallRecord, ...] = ()  # e.g. the NOTENOUGH refusal before the fallback
+
+
+@dataclass(frozen=True, slots=True)
+class AbnormalRefundApplication:
+    """Where an ABNORMAL refund's money should go instead: WeChat's ``USER_BANK_CARD`` (with the payer's
+    ``bank_type``, ``bank_account`` and ``real_name``) or ``MERCHANT_BANK_CARD`` (nothing else)."""
+
+    type: str
+    bank_type: str | None = None
+    bank_account: str | None = field(default=None, repr=False)
+    real_name: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +259,10 @@ class Gateway(Protocol):
 
     def query_refund(self, refund: Refund) -> RefundAnswer:
         """Ask WeChat for the state of ``refund``."""
+        ...
+
+    def apply_abnormal_refund(self, refund: Refund, application: AbnormalRefundApplication) -> RefundAnswer:
+        """Send an ABNORMAL (v3) refund again as ``application`` says (SUCCEEDED: WeChat took it)."""
         ...
 
     def trade_bill(self, mchid: str, api: ApiVersion, day: date) -> list[BillEntry]:

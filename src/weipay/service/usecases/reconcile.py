@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 from weipay.service.domain import AttemptStatus, RefundStatus
 
+from .external_refunds import ExternalRefund, record_external_refund
 from .payments import sync_attempt
 from .ports import BillEntry, Clock, Gateway, MerchantConfig, UnitOfWork
 from .refunds import sync_refund
+from .settlement import Applied
 
 __all__ = ["Discrepancy", "ReconcileReport", "reconcile_day"]
 
@@ -62,7 +64,7 @@ def reconcile_day(
     billed: set[str] = set()
     for entry in entries:
         if entry.trade_state == "REFUND" or entry.out_refund_no:
-            discrepancies.extend(_refund_line(uow, gateway, clock, entry))
+            discrepancies.extend(_refund_line(uow, gateway, clock, merchant, entry))
             continue
         billed.add(entry.out_trade_no)
         found = _payment_line(uow, gateway, clock, merchant, entry)
@@ -98,13 +100,15 @@ def _payment_line(
     )
 
 
-def _refund_line(uow: UnitOfWork, gateway: Gateway, clock: Clock, entry: BillEntry) -> list[Discrepancy]:
+def _refund_line(
+    uow: UnitOfWork, gateway: Gateway, clock: Clock, merchant: MerchantConfig, entry: BillEntry
+) -> list[Discrepancy]:
     if not entry.out_refund_no:
         return []
     with uow.read() as tx:
         refund = tx.refunds.by_out_refund_no(entry.out_refund_no)
     if refund is None:
-        return [Discrepancy("unknown_out_refund_no", entry.out_trade_no, entry.out_refund_no)]
+        return [_external_refund_line(uow, clock, merchant, entry, entry.out_refund_no)]
     if refund.status == RefundStatus.SUCCEEDED or entry.refund_status != "SUCCESS":
         return []
     repaired = sync_refund(uow, gateway, clock, refund.id)
@@ -113,3 +117,16 @@ def _refund_line(uow: UnitOfWork, gateway: Gateway, clock: Clock, entry: BillEnt
             "refund_not_recorded", entry.out_trade_no, entry.out_refund_no, repaired.status == RefundStatus.SUCCEEDED
         )
     ]
+
+
+def _external_refund_line(
+    uow: UnitOfWork, clock: Clock, merchant: MerchantConfig, entry: BillEntry, out_refund_no: str
+) -> Discrepancy:
+    """A billed refund we never made (merchant portal, complaint handling): recorded like its notification."""
+    fact = ExternalRefund(
+        mchid=merchant.mchid, out_trade_no=entry.out_trade_no, out_refund_no=out_refund_no,
+        refund_status=entry.refund_status or "SUCCESS", refund_fen=entry.refund_fen or 0, source="bill",
+    )  # fmt: skip
+    with uow.write() as tx:
+        applied, _ = record_external_refund(tx, fact, clock())
+    return Discrepancy("unknown_out_refund_no", entry.out_trade_no, out_refund_no, applied == Applied.APPLIED)

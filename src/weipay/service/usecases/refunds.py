@@ -32,7 +32,7 @@ from weipay.service.domain import (
 
 from .outbox import schedule_refund_sync
 from .ports import Clock, Gateway, MerchantConfig, Outcome, RefundAnswer, Transaction, UnitOfWork
-from .settlement import add_anomaly, settle_refund
+from .settlement import add_anomaly, hold_refund, settle_refund
 
 __all__ = [
     "MAX_REFUNDS_PER_ORDER",
@@ -191,8 +191,14 @@ def submit_refund(uow: UnitOfWork, gateway: Gateway, clock: Clock, refund_id: st
 
 
 def sync_refund(uow: UnitOfWork, gateway: Gateway, clock: Clock, refund_id: str) -> Refund:
-    """Resolve a processing refund: resubmit if WeChat never acknowledged it, else query it."""
+    """Resolve a processing refund: resubmit if WeChat never acknowledged it, else query it.
+
+    An abnormal refund is only queried (never resubmitted): WeChat may have ended it since, e.g. after an
+    application made in the merchant portal whose notification we missed (reconciliation asks this way).
+    """
     refund = get_refund(uow, refund_id)
+    if refund.status == RefundStatus.ABNORMAL and refund.refund_id is not None:
+        return _apply_answer(uow, clock, refund, gateway.query_refund(refund), submitted=False)
     if refund.status != RefundStatus.PROCESSING:
         return refund
     if refund.refund_id is None:
@@ -216,7 +222,9 @@ def _apply_answer(uow: UnitOfWork, clock: Clock, refund: Refund, answer: RefundA
             bookkeeping["error_code"] = answer.error_code
             bookkeeping["error_message"] = (answer.error_message or "")[:250]
         tx.refunds.touch(refund.id, **bookkeeping)
-        if answer.outcome == Outcome.SUCCEEDED:
+        if answer.status == "ABNORMAL":
+            hold_refund(tx, refund, now=now, refund_id=answer.refund_id)
+        elif answer.outcome == Outcome.SUCCEEDED:
             settle_refund(tx, refund, succeeded=True, now=now, refund_id=answer.refund_id)
         elif answer.outcome == Outcome.FAILED:
             add_anomaly(

@@ -38,6 +38,7 @@ __all__ = [
     "PaidFact",
     "add_anomaly",
     "apply_attempt_event",
+    "hold_refund",
     "settle_paid",
     "settle_paid_many",
     "settle_refund",
@@ -211,9 +212,14 @@ def settle_refund(
     refund_id: str | None = None,
     error_code: str | None = None,
 ) -> Applied:
-    """WeChat says ``refund`` succeeded (or finally failed): move it, and the order's balances, once."""
+    """WeChat says ``refund`` succeeded (or finally failed): move it, and the order's balances, once.
+
+    It may come from ``processing`` or from ``abnormal`` (WeChat's SUCCESS after an abnormal-refund
+    application, or an operator's record of how a v2 abnormal refund ended): both hold a reservation.
+    """
     event = RefundEvent.SUCCEED if succeeded else RefundEvent.FAIL
-    target = transition(REFUND_TRANSITIONS, RefundStatus.PROCESSING, event)
+    sources = sources_of(REFUND_TRANSITIONS, event)
+    target = REFUND_TRANSITIONS[(sources[0], event)]
     changes: dict[str, object] = {"status": target, "updated_at": now}
     if refund_id:
         changes["refund_id"] = refund_id
@@ -221,10 +227,10 @@ def settle_refund(
         changes["succeeded_at"] = now
     if error_code:
         changes["error_code"] = error_code
-    if not tx.refunds.compare_and_set(refund.id, [RefundStatus.PROCESSING], **changes):
+    if not tx.refunds.compare_and_set(refund.id, sources, **changes):
         current = tx.refunds.get(refund.id)
         return Applied.ALREADY if current is not None and current.status == target else Applied.IGNORED
-    if refund.kind != RefundKind.MERCHANT:
+    if refund.kind == RefundKind.DUPLICATE_PAYMENT:
         return Applied.APPLIED  # a double-payment refund returns money the order never counted
     if not succeeded:
         tx.orders.release_refund(refund.order_id, refund.amount_fen, now)
@@ -239,4 +245,25 @@ def settle_refund(
     schedule_webhook(
         tx, refund.mchid, refund.order_id, "refund.succeeded", now=now, key=f"refund.succeeded:{refund.id}"
     )
+    return Applied.APPLIED
+
+
+def hold_refund(tx: Transaction, refund: Refund, *, now: float, refund_id: str | None = None) -> Applied:
+    """WeChat says ``refund`` is ABNORMAL: the money is held for manual handling, so it stays reserved.
+
+    The merchant is told (``refund.abnormal``) and an anomaly alerts the operators; the refund leaves
+    ``abnormal`` through an abnormal-refund application (v3) or an operator's record (v2).
+    """
+    target = transition(REFUND_TRANSITIONS, RefundStatus.PROCESSING, RefundEvent.HOLD)
+    changes: dict[str, object] = {"status": target, "updated_at": now, "error_code": "ABNORMAL"}
+    if refund_id:
+        changes["refund_id"] = refund_id
+    if not tx.refunds.compare_and_set(refund.id, sources_of(REFUND_TRANSITIONS, RefundEvent.HOLD), **changes):
+        current = tx.refunds.get(refund.id)
+        return Applied.ALREADY if current is not None and current.status == target else Applied.IGNORED
+    add_anomaly(tx, "refund_abnormal", now, mchid=refund.mchid, order_id=refund.order_id, refund_id=refund.id)
+    if refund.kind != RefundKind.DUPLICATE_PAYMENT:
+        # A redirected refund can be held again: each hold is its own event, so the key names the moment.
+        key = f"refund.abnormal:{refund.id}:{round(now * 1000)}"
+        schedule_webhook(tx, refund.mchid, refund.order_id, "refund.abnormal", now=now, key=key)
     return Applied.APPLIED
