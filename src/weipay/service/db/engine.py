@@ -35,6 +35,9 @@ def create_engine_for(database_url: str, *, echo: bool = False, pool_size: int =
     ``postgresql://`` URLs are routed to psycopg 3. SQLite URLs must name a file (``sqlite:///path``).
     """
     url = sa.make_url(database_url)
+    # SQLAlchemy writes a failed statement's parameters into the exception text, which tracebacks carry into
+    # logs: session_keys, openids and order text must never travel that way.
+    kwargs.setdefault("hide_parameters", True)
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() == "sqlite":
