@@ -43,7 +43,9 @@ def test_fifty_concurrent_duplicates_make_one_transition(harness: Harness, api: 
         statuses = list(pool.map(lambda _: replay(harness, request).status_code, range(50)))
     assert statuses == [success] * 50
     with harness.app.state.runtime.uow.read() as tx:
-        stored = tx.notifications.for_out_trade_nos([harness.order(order["id"])["attempts"][0]["out_trade_no"]])
+        stored = tx.notifications.for_out_trade_nos(
+            harness.account["mchid"], [harness.order(order["id"])["attempts"][0]["out_trade_no"]]
+        )
         current = tx.orders.get(order["id"])
     assert len(stored) == 1
     assert current is not None and current.paid_fen == 1234 and current.status == "paid"

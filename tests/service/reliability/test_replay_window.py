@@ -58,4 +58,4 @@ def test_timestamp_window_edges_are_exactly_300_seconds(harness: Harness) -> Non
     assert _state(harness, order["id"]) == ("paid", 1500, 1, 4)
     with harness.app.state.runtime.uow.read() as tx:
         attempt = tx.attempts.for_order(order["id"])[0]
-        assert len(tx.notifications.for_out_trade_nos([attempt.out_trade_no])) == 1
+        assert len(tx.notifications.for_out_trade_nos(attempt.mchid, [attempt.out_trade_no])) == 1

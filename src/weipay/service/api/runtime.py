@@ -154,8 +154,10 @@ class Runtime:
         """Call log and stored notifications of an order, oldest first."""
         with self.uow.read() as tx:
             calls = [_call_row(c) for c in tx.calls.for_order(order_id)]
-            out_trade_nos = [a.out_trade_no for a in tx.attempts.for_order(order_id)]
-            inbound = [_notification_row(n) for n in tx.notifications.for_out_trade_nos(out_trade_nos)]
+            attempts = tx.attempts.for_order(order_id)
+            out_trade_nos = [a.out_trade_no for a in attempts]
+            mchid = attempts[0].mchid if attempts else ""
+            inbound = [_notification_row(n) for n in tx.notifications.for_out_trade_nos(mchid, out_trade_nos)]
         return sorted(calls + inbound, key=lambda row: row["created_at"] or 0.0)
 
     def code_url(self, order_id: str, seq: int) -> str:

@@ -46,13 +46,16 @@ class NotificationRepository:
         row = self._conn.execute(sa.select(notifications).where(notifications.c.event_id == event_id)).first()
         return StoredNotification(**row._mapping) if row else None
 
-    def for_out_trade_nos(self, out_trade_nos: list[str]) -> list[StoredNotification]:
-        """Notifications about any of ``out_trade_nos``, oldest first."""
+    def for_out_trade_nos(self, mchid: str, out_trade_nos: list[str]) -> list[StoredNotification]:
+        """Notifications to merchant ``mchid`` about any of ``out_trade_nos``, oldest first.
+
+        ``out_trade_no`` is unique only within a merchant: another merchant's notification may carry the same one.
+        """
         if not out_trade_nos:
             return []
         statement = (
             sa.select(notifications)
-            .where(notifications.c.out_trade_no.in_(out_trade_nos))
+            .where(notifications.c.mchid == mchid, notifications.c.out_trade_no.in_(out_trade_nos))
             .order_by(notifications.c.received_at, notifications.c.id)
         )
         return [StoredNotification(**row._mapping) for row in self._conn.execute(statement)]

@@ -255,9 +255,10 @@ class RefundRepository:
         row = self._conn.execute(sa.select(refunds).where(refunds.c.id == refund_id)).first()
         return _refund(row) if row else None
 
-    def by_out_refund_no(self, out_refund_no: str) -> Refund | None:
-        """The refund WeChat knows as ``out_refund_no``."""
-        row = self._conn.execute(sa.select(refunds).where(refunds.c.out_refund_no == out_refund_no)).first()
+    def by_out_refund_no(self, mchid: str, out_refund_no: str) -> Refund | None:
+        """The refund merchant ``mchid`` sent WeChat as ``out_refund_no`` (unique only within a merchant)."""
+        statement = sa.select(refunds).where(refunds.c.mchid == mchid, refunds.c.out_refund_no == out_refund_no)
+        row = self._conn.execute(statement).first()
         return _refund(row) if row else None
 
     def by_merchant_refund_no(self, order_id: str, merchant_refund_no: str) -> Refund | None:

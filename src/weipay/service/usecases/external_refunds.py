@@ -50,7 +50,7 @@ def record_external_refund(tx: Transaction, fact: ExternalRefund, now: float) ->
     transaction. An unknown payment, a refund of a payment that is not the order's, or an amount that
     does not fit stays an anomaly (a notification's ``notification_mismatch``, a bill line's
     ``external_refund_unmatched``), changing nothing."""
-    existing = tx.refunds.by_out_refund_no(fact.out_refund_no)
+    existing = tx.refunds.by_out_refund_no(fact.mchid, fact.out_refund_no)
     if existing is not None:
         return Applied.ALREADY, existing
     problem, refund = _new_refund(tx, fact, now)

@@ -185,9 +185,9 @@ def accept_refund_notification(
     with uow.write() as tx:
         if not tx.notifications.insert_new([_inbox_entry(merchant, notice, "refund", now)]):
             return Applied.ALREADY
-        refund = tx.refunds.by_out_refund_no(notice.out_refund_no)
+        refund = tx.refunds.by_out_refund_no(merchant.mchid, notice.out_refund_no)
         result = _apply_refund(tx, merchant, notice, refund, now)
-        refund = refund or tx.refunds.by_out_refund_no(notice.out_refund_no)
+        refund = refund or tx.refunds.by_out_refund_no(merchant.mchid, notice.out_refund_no)
         tx.notifications.set_outcomes({notice.event_id: result.value})
         tx.calls.add(
             _inbound(notice, "refund", result.value, now),

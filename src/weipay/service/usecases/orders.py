@@ -182,6 +182,6 @@ def order_events(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> Or
         numbers = [attempt.out_trade_no for attempt in tx.attempts.for_order(order_id)]
         return OrderEvents(
             calls=tx.calls.for_order(order_id),
-            notifications=tx.notifications.for_out_trade_nos(numbers),
+            notifications=tx.notifications.for_out_trade_nos(order.mchid, numbers),
             anomalies=tx.anomalies.list(order_id=order_id),
         )

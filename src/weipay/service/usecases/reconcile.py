@@ -106,7 +106,7 @@ def _refund_line(
     if not entry.out_refund_no:
         return []
     with uow.read() as tx:
-        refund = tx.refunds.by_out_refund_no(entry.out_refund_no)
+        refund = tx.refunds.by_out_refund_no(merchant.mchid, entry.out_refund_no)
     if refund is None:
         return [_external_refund_line(uow, clock, merchant, entry, entry.out_refund_no)]
     if refund.status == RefundStatus.SUCCEEDED or entry.refund_status != "SUCCESS":

@@ -252,7 +252,7 @@ def auto_refund_attempt(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt
         if order.paid_attempt_id == attempt.id:
             return None  # this attempt is the order's payment: never auto-refund it
         number = duplicate_refund_no(order.id, attempt.seq)
-        refund = tx.refunds.by_out_refund_no(number)
+        refund = tx.refunds.by_out_refund_no(order.mchid, number)
         if refund is None:
             refund = Refund(
                 id=new_refund_id(), order_id=order.id, attempt_id=attempt.id, seq=attempt.seq,

@@ -187,8 +187,8 @@ class RefundStore(Protocol):
         """The refund by id."""
         ...
 
-    def by_out_refund_no(self, out_refund_no: str) -> Refund | None:
-        """The refund WeChat knows as ``out_refund_no``."""
+    def by_out_refund_no(self, mchid: str, out_refund_no: str) -> Refund | None:
+        """The refund merchant ``mchid`` sent WeChat as ``out_refund_no`` (unique only within a merchant)."""
         ...
 
     def by_merchant_refund_no(self, order_id: str, merchant_refund_no: str) -> Refund | None:
@@ -227,8 +227,8 @@ class NotificationInbox(Protocol):
         """Record, per event id, what applying the notification did (applied, already, anomaly...)."""
         ...
 
-    def for_out_trade_nos(self, out_trade_nos: list[str]) -> list[StoredNotification]:
-        """Notifications about any of ``out_trade_nos``, oldest first."""
+    def for_out_trade_nos(self, mchid: str, out_trade_nos: list[str]) -> list[StoredNotification]:
+        """Notifications to merchant ``mchid`` about any of ``out_trade_nos``, oldest first."""
         ...
 
 
