@@ -1,5 +1,6 @@
-"""Every channel on API v2 and v3, from order to paid to refunded, over HTTP into create_app with the simulator
-as WeChat (in-process transports; the simulator's notifier delivers into the app). SQLite and PostgreSQL."""
+"""Every channel on API v2 and v3, WeChat signing by public key or by platform certificates, from order to paid
+to refunded, over HTTP into create_app with the simulator as WeChat (in-process transports; the simulator's
+notifier delivers into the app). SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from .web_harness import Harness, bundle_template, harness, harness_factory
+from .web_harness import Harness, bundle_template, certificate_bundle_template, harness, harness_factory
 
-__all__ = ["bundle_template", "harness", "harness_factory"]
+__all__ = ["bundle_template", "certificate_bundle_template", "harness", "harness_factory"]
 
 CHANNELS = ["jsapi", "miniprogram", "native", "app", "h5"]
 
@@ -36,9 +37,11 @@ def check_client_params(channel: str, payment: dict[str, Any]) -> None:
         assert payment["h5_url"].startswith("http")
 
 
+@pytest.mark.parametrize("verification", ["public_key", "platform_certificate"])
 @pytest.mark.parametrize("api", ["v3", "v2"])
 @pytest.mark.parametrize("channel", CHANNELS)
-def test_order_paid_then_refunded(harness: Harness, channel: str, api: str) -> None:
+def test_order_paid_then_refunded(harness_factory: Any, channel: str, api: str, verification: str) -> None:
+    harness: Harness = harness_factory(verification=verification)
     openid = payer_for(harness, channel)
     order = harness.create_order(2500, payer_openid=openid)
     started = harness.api.post(f"/v1/orders/{order['id']}/payments", headers=harness.merchant,

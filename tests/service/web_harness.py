@@ -63,6 +63,14 @@ def bundle_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def certificate_bundle_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same merchant in platform-certificate mode (answers and notifications signed by a certificate)."""
+    root = tmp_path_factory.mktemp("service-bundle-certificates")
+    init_bundle(root, mchid=MCHID, verification="platform_certificate")
+    return root
+
+
 def copy_bundle(template: Path, target: Path) -> Path:
     """A private copy with an empty ledger."""
     shutil.copytree(template, target, dirs_exist_ok=True)
@@ -208,14 +216,19 @@ class Harness:
 
 @pytest.fixture
 def harness_factory(
-    bundle_template: Path, tmp_path: Path, database_url: str
+    bundle_template: Path, tmp_path: Path, database_url: str, request: pytest.FixtureRequest
 ) -> Iterator[Any]:
-    """Build a harness (optionally with merchant overrides such as ``refund_approval_required``)."""
+    """Build a harness (optionally with merchant overrides such as ``refund_approval_required``).
+
+    ``verification="platform_certificate"`` gives a merchant whose WeChat signs with platform certificates.
+    """
     made: list[tuple[Any, Simulator, httpx.Client, httpx.Client]] = []
     with start_blocking_portal() as portal:
 
-        def make(**merchant: Any) -> Harness:
-            bundle = copy_bundle(bundle_template, tmp_path / f"bundle{len(made)}")
+        def make(verification: str = "public_key", **merchant: Any) -> Harness:
+            template = (bundle_template if verification == "public_key"
+                        else request.getfixturevalue("certificate_bundle_template"))  # fmt: skip
+            bundle = copy_bundle(template, tmp_path / f"bundle{len(made)}")
             clock = ManualClock(time.time())
             notify = _LateBound()
             sim = Simulator(bundle, clock=clock, notify_transport=notify)

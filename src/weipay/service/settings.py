@@ -16,6 +16,7 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from weipay.sdk.credentials import MerchantCredentials
+from weipay.sdk.crypto import load_public_key
 from weipay.sdk.errors import ConfigurationError
 
 __all__ = [
@@ -88,6 +90,12 @@ class MerchantSettings(_Strict):
     merchant_serial_no: str | None = None
     wechatpay_public_key_path: Path | None = None
     wechatpay_public_key_id: str | None = None
+    platform_certificates: bool | None = Field(
+        default=None,
+        description="download WeChat Pay platform certificates when a serial is unknown. Default: only when no "
+        "WeChat Pay public key is configured. Set true while switching from certificates to the public key, "
+        "so messages signed either way verify (WeChat signs with both during its gray release).",
+    )
     api_v2_key: SecretStr | None = None
     api_v3_key: SecretStr | None = None
     appids: AppIds = AppIds()
@@ -113,6 +121,9 @@ class MerchantSettings(_Strict):
             raise ValueError("give bundle_dir (simulator bundle) or key paths (private_key_path, ...) and API keys")
         if (self.webhook_url is None) != (self.webhook_secret is None):
             raise ValueError("webhook_url and webhook_secret go together")
+        if (self.wechatpay_public_key_path is None) != (self.wechatpay_public_key_id is None):
+            raise ValueError("wechatpay_public_key_path and wechatpay_public_key_id go together (PUB_KEY_ID_… "
+                             "and the .pem file of that key, both from the merchant platform)")
         return self
 
     def api_key_hashes(self) -> set[str]:
@@ -126,7 +137,8 @@ class MerchantSettings(_Strict):
                 loaded = MerchantCredentials.from_bundle(self.bundle_dir)
                 if loaded.mchid != self.mchid:
                     raise SettingsError(f"merchants[{self.mchid}].bundle_dir holds merchant {loaded.mchid}")
-                return _with_appids(loaded, self.appids.as_dict())
+                return _with_public_key(_with_appids(loaded, self.appids.as_dict()), self.wechatpay_public_key_path,
+                                        self.wechatpay_public_key_id)
             return MerchantCredentials.from_files(
                 mchid=self.mchid,
                 appids=self.appids.as_dict(),
@@ -329,6 +341,15 @@ def _reveal(secret: SecretStr | None) -> str | None:
 def _with_appids(credentials: MerchantCredentials, appids: dict[str, str]) -> MerchantCredentials:
     if not appids:
         return credentials
-    from dataclasses import replace
-
     return replace(credentials, appids={**credentials.appids, **appids})
+
+
+def _with_public_key(credentials: MerchantCredentials, path: Path | None, key_id: str | None) -> MerchantCredentials:
+    """A bundle in certificate mode plus an explicitly configured WeChat Pay public key (the switch-over)."""
+    if path is None or key_id is None:
+        return credentials
+    try:
+        public_key = load_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read the WeChat Pay public key {path.name}: {type(exc).__name__}") from None
+    return replace(credentials, wechatpay_public_key=public_key, wechatpay_public_key_id=key_id)

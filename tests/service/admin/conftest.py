@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ..web_harness import bundle_template, harness, harness_factory
+from ..web_harness import bundle_template, certificate_bundle_template, harness, harness_factory
 
-__all__ = ["bundle_template", "harness", "harness_factory"]
+__all__ = ["bundle_template", "certificate_bundle_template", "harness", "harness_factory"]

@@ -66,6 +66,7 @@ def merchant_runtime(
         timeout_s=wechat.timeout_s,
         clock=clock,
         verify_tls=str(ca_path) if ca_path is not None else True,
+        download_certificates=merchant.platform_certificates,
     )
     config = MerchantConfig(
         mchid=merchant.mchid,
