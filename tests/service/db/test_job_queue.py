@@ -80,3 +80,78 @@ def test_concurrent_claimers_never_share_a_job(uow):
     for thread in threads:
         thread.join()
     assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 40
+
+
+def _running(uow, **enqueue):
+    with uow.write() as tx:
+        tx.jobs.enqueue("k", {}, due_at=NOW, now=NOW, dedupe_key="x", **enqueue)
+    with uow.write() as tx:
+        (job,) = tx.jobs.claim(NOW, limit=1, lease_s=60)
+    return job
+
+
+def _row(uow):
+    with uow.read() as tx:
+        (row,) = tx.jobs.list()
+    return row
+
+
+def test_a_follow_up_scheduled_while_the_job_runs_outlives_its_completion(uow):
+    """A refund still processing re-arms its own sync while that sync runs: completing the run must not drop it."""
+    job = _running(uow)
+    with uow.write() as tx:
+        tx.jobs.enqueue("k", {}, due_at=NOW + 30, now=NOW + 1, dedupe_key="x", rearm=True)
+        tx.jobs.enqueue("k", {}, due_at=NOW + 40, now=NOW + 1, dedupe_key="x", rearm=True)  # the sooner one wins
+        assert tx.jobs.complete(job, NOW + 2)
+    row = _row(uow)
+    assert (row.status, row.due_at, row.attempts) == ("pending", NOW + 30, 0)
+    with uow.write() as tx:
+        (again,) = tx.jobs.claim(NOW + 30, limit=1, lease_s=60)
+        assert tx.jobs.complete(again, NOW + 31)
+    assert _row(uow).status == "done"  # no follow-up this time: done for good
+
+
+def test_a_follow_up_outlives_a_failed_run_and_a_dead_one(uow):
+    job = _running(uow, max_attempts=2)
+    with uow.write() as tx:
+        tx.jobs.enqueue("k", {}, due_at=NOW + 30, now=NOW + 1, dedupe_key="x", rearm=True)
+        assert tx.jobs.retry(job, NOW + 2, due_at=NOW + 500, error="boom")  # attempt 1 of 2 failed
+    row = _row(uow)
+    assert (row.status, row.due_at) == ("pending", NOW + 30)  # the follow-up is sooner than the backoff
+    with uow.write() as tx:
+        (again,) = tx.jobs.claim(NOW + 30, limit=1, lease_s=60)
+        tx.jobs.enqueue("k", {}, due_at=NOW + 900, now=NOW + 31, dedupe_key="x", rearm=True)
+        assert tx.jobs.retry(again, NOW + 32, due_at=NOW + 60, error="boom")  # out of attempts again
+    row = _row(uow)
+    assert (row.status, row.due_at) == ("pending", NOW + 900)  # not dead: the follow-up asked for still runs
+
+
+def test_polls_do_not_spend_retries(uow):
+    """A 7-day order is polled hundreds of times; one transient error afterwards must not kill its query job."""
+    with uow.write() as tx:
+        tx.jobs.enqueue("k", {}, due_at=NOW, now=NOW, max_attempts=3)
+    for n in range(10):
+        with uow.write() as tx:
+            (job,) = tx.jobs.claim(NOW + n, limit=1, lease_s=10)
+            assert tx.jobs.retry(job, NOW + n, due_at=NOW + n + 1, error="still unpaid", counted=False)
+    assert _row(uow).attempts == 0
+    with uow.write() as tx:
+        (job,) = tx.jobs.claim(NOW + 20, limit=1, lease_s=10)
+        assert tx.jobs.retry(job, NOW + 20, due_at=NOW + 30, error="ConnectError")
+    row = _row(uow)
+    assert (row.status, row.attempts) == ("pending", 1)
+
+
+def test_a_lease_is_renewed_per_job_and_a_lost_one_cannot_be(uow):
+    with uow.write() as tx:
+        tx.jobs.enqueue("k", {}, due_at=NOW, now=NOW)
+    with uow.write() as tx:
+        (mine,) = tx.jobs.claim(NOW, limit=1, lease_s=60)
+    with uow.write() as tx:
+        assert tx.jobs.renew(mine, NOW + 50, 60)  # still mine: now good until NOW + 110
+        assert tx.jobs.claim(NOW + 100, limit=1, lease_s=60) == []
+    with uow.write() as tx:
+        (theirs,) = tx.jobs.claim(NOW + 111, limit=1, lease_s=60)  # it ran out: another worker takes it
+    with uow.write() as tx:
+        assert not tx.jobs.renew(mine, NOW + 112, 60)
+        assert tx.jobs.renew(theirs, NOW + 112, 60)

@@ -1,5 +1,6 @@
-"""Fixtures: the service core with the simulator as WeChat, on SQLite and PostgreSQL."""
+"""Fixtures: the service core with the simulator as WeChat, and the service over HTTP; SQLite and PostgreSQL."""
 
 from ..core_harness import core, core_bundle
+from ..web_harness import bundle_template, certificate_bundle_template, harness, harness_factory
 
-__all__ = ["core", "core_bundle"]
+__all__ = ["bundle_template", "certificate_bundle_template", "core", "core_bundle", "harness", "harness_factory"]

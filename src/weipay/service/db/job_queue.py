@@ -3,7 +3,12 @@
 Claiming: PostgreSQL workers take due rows with ``FOR UPDATE SKIP LOCKED``, so many workers never
 take the same row; on SQLite the claim runs inside ``BEGIN IMMEDIATE`` (one writer at a time).
 A claim is a lease (``lease_until``, ``lease_token``): a killed worker's job becomes due again when
-its lease runs out, and a worker that lost its lease cannot complete the job.
+its lease runs out, and a worker that lost its lease cannot complete the job. The worker renews the
+lease right before it runs each job (``renew``), so a lease covers one job, not a whole pass.
+
+A follow-up scheduled while the job runs (``enqueue(..., rearm=True)`` on a running row, e.g. a refund
+still processing re-arming its own sync) is kept in ``rearm_at``; finishing the run, however it ends,
+makes the row pending again at that time. Re-arm wins over completion: nothing that was asked for is lost.
 """
 
 from __future__ import annotations
@@ -98,19 +103,27 @@ class JobQueue:
                 return True
             return insert_ignore(self._conn, jobs, values, ["dedupe_key"])
         excluded_due = sa.literal(due_at)
+        running = jobs.c.status == RUNNING
         update = {
-            "status": sa.case((jobs.c.status == RUNNING, jobs.c.status), else_=sa.literal(PENDING)),
+            "status": sa.case((running, jobs.c.status), else_=sa.literal(PENDING)),
+            # A running row keeps its due time; the follow-up waits in rearm_at until the run ends.
             "due_at": sa.case(
-                (jobs.c.status == PENDING, sa.func.min(jobs.c.due_at, excluded_due)),
+                (jobs.c.status == PENDING, self._least(jobs.c.due_at, excluded_due)),
+                (running, jobs.c.due_at),
                 else_=excluded_due,
-            )
-            if self._conn.dialect.name == "sqlite"
-            else sa.case((jobs.c.status == PENDING, sa.func.least(jobs.c.due_at, excluded_due)), else_=excluded_due),
+            ),
+            "rearm_at": sa.case(
+                (running, self._least(sa.func.coalesce(jobs.c.rearm_at, excluded_due), excluded_due)),
+                else_=jobs.c.rearm_at,
+            ),
             "attempts": sa.case((jobs.c.status.in_([DONE, DEAD]), 0), else_=jobs.c.attempts),
             "payload": values["payload"],
             "updated_at": now,
         }
         return upsert(self._conn, jobs, values, ["dedupe_key"], update)
+
+    def _least(self, left: Any, right: Any) -> Any:
+        return sa.func.min(left, right) if self._conn.dialect.name == "sqlite" else sa.func.least(left, right)
 
     def enqueue_many(self, new_jobs: Sequence[NewJob]) -> int:
         """Add each job unless its ``dedupe_key`` exists (one statement on PostgreSQL); how many were added."""
@@ -173,20 +186,46 @@ class JobQueue:
             )
         return claimed
 
+    def renew(self, job: Job, now: float, lease_s: float) -> bool:
+        """Extend the lease of a job we still hold to ``now + lease_s``; False if another worker took it."""
+        statement = (
+            jobs.update()
+            .where(jobs.c.id == job.id, jobs.c.status == RUNNING, jobs.c.lease_token == job.lease_token)
+            .values(lease_until=now + lease_s, updated_at=now)
+        )
+        return self._conn.execute(statement).rowcount == 1
+
     def complete(self, job: Job, now: float) -> bool:
-        """Mark a job done if we still hold its lease."""
+        """Mark a job done if we still hold its lease (pending again at ``rearm_at`` if a follow-up was asked for:
+        a fresh follow-up, so its attempts start again)."""
         return self._finish(job, now, status=DONE, due_at=None, error=None)
 
-    def retry(self, job: Job, now: float, *, due_at: float, error: str) -> bool:
-        """Put a job back for ``due_at``, or mark it dead once it used up its attempts."""
-        if job.attempts >= job.max_attempts:
-            return self._finish(job, now, status=DEAD, due_at=None, error=error)
-        return self._finish(job, now, status=PENDING, due_at=due_at, error=error)
+    def retry(self, job: Job, now: float, *, due_at: float, error: str, counted: bool = True) -> bool:
+        """Put a job back for ``due_at``, or mark it dead once it used up its attempts.
 
-    def _finish(self, job: Job, now: float, *, status: str, due_at: float | None, error: str | None) -> bool:
-        values: dict[str, Any] = {"status": status, "lease_token": None, "lease_until": None, "updated_at": now}
+        ``counted=False`` is a poll ("not yet", not a failure): the attempt its claim took is given back, so a
+        long-unpaid order can be polled for days and still have every retry for a real error.
+        """
+        if counted and job.attempts >= job.max_attempts:
+            return self._finish(job, now, status=DEAD, due_at=None, error=error)
+        return self._finish(job, now, status=PENDING, due_at=due_at, error=error, give_back=not counted)
+
+    def _finish(
+        self, job: Job, now: float, *, status: str, due_at: float | None, error: str | None, give_back: bool = False
+    ) -> bool:
+        rearmed = jobs.c.rearm_at.is_not(None)
+        values: dict[str, Any] = {
+            "status": sa.case((rearmed, sa.literal(PENDING)), else_=sa.literal(status)),
+            "lease_token": None, "lease_until": None, "rearm_at": None, "updated_at": now,
+        }  # fmt: skip
         if due_at is not None:
-            values["due_at"] = due_at
+            values["due_at"] = sa.case((rearmed, self._least(jobs.c.rearm_at, sa.literal(due_at))), else_=due_at)
+        else:
+            values["due_at"] = sa.case((rearmed, jobs.c.rearm_at), else_=jobs.c.due_at)
+        if status == DONE:
+            values["attempts"] = sa.case((rearmed, 0), else_=jobs.c.attempts)
+        elif give_back:
+            values["attempts"] = jobs.c.attempts - 1
         if error is not None:
             values["last_error"] = error[:500]
         statement = (

@@ -205,6 +205,7 @@ jobs = sa.Table(
     sa.Column("max_attempts", sa.Integer, nullable=False, server_default="20"),
     sa.Column("lease_token", sa.String(32)),
     sa.Column("lease_until", sa.Float),
+    sa.Column("rearm_at", sa.Float),  # a follow-up asked for while the job ran: it runs again then
     sa.Column("last_error", sa.String(512)),
     sa.Column("order_id", _ID),
     sa.Column("created_at", sa.Float, nullable=False),

@@ -82,7 +82,8 @@ def _expire_order(ctx: JobContext, job: Job) -> None:
 
 def _sync_refund(ctx: JobContext, job: Job) -> None:
     sync_refund(ctx.uow, ctx.gateway, ctx.clock, job.payload["refund_id"])
-    # sync_refund re-arms its own job (same dedupe key) when the refund is still processing.
+    # sync_refund re-arms its own job (same dedupe key) when the refund is still processing; the queue keeps that
+    # follow-up (rearm_at) when this run completes.
 
 
 def _auto_refund(ctx: JobContext, job: Job) -> None:
@@ -136,9 +137,16 @@ def run_due_jobs(
     ctx = JobContext(uow, gateway, clock, merchants, webhook_sender)
     with uow.write() as tx:
         claimed = tx.jobs.claim(clock(), limit=limit, lease_s=lease_s, kinds=kinds)
+    ran = 0
     for job in claimed:
+        # The claim's lease may have run out while earlier jobs of this pass ran: renew it for this job, or leave
+        # the job to the worker that took it over (running it here too would run it twice).
+        with uow.write() as tx:
+            if not tx.jobs.renew(job, clock(), lease_s):
+                continue
         _run_one(ctx, job)
-    return len(claimed)
+        ran += 1
+    return ran
 
 
 def _run_one(ctx: JobContext, job: Job) -> None:
@@ -161,15 +169,8 @@ def _run_one(ctx: JobContext, job: Job) -> None:
 
 def _finish(ctx: JobContext, job: Job, *, due_at: float, error: str, count: bool) -> None:
     with ctx.uow.write() as tx:
-        if count:
-            tx.jobs.retry(job, ctx.clock(), due_at=due_at, error=error)
-        else:
-            # Polling is not failing: give the attempt back so a long-unpaid order never goes dead.
-            tx.jobs.retry(_uncounted(job), ctx.clock(), due_at=due_at, error=error)
-
-
-def _uncounted(job: Job) -> Job:
-    return Job(job.id, job.kind, job.payload, 0, job.max_attempts, job.lease_token, job.dedupe_key, job.order_id)
+        # Polling is not failing (count=False): the attempt is given back, so a long-unpaid order never goes dead.
+        tx.jobs.retry(job, ctx.clock(), due_at=due_at, error=error, counted=count)
 
 
 def run_forever(
