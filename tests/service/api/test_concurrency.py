@@ -34,7 +34,26 @@ def test_concurrent_identical_order_creations_make_one_order(harness: Harness) -
         response = harness.api.post("/v1/orders", json=body, headers=harness.merchant)
         return response.status_code, response.json()["id"]
 
-    with ThreadPoolExecutor(10) as pool:
-        results = list(pool.map(create, range(10)))
-    assert {status for status, _ in results} <= {200, 201}
+    with ThreadPoolExecutor(30) as pool:
+        results = list(pool.map(create, range(30)))
+    assert sorted(status for status, _ in results) == [200] * 29 + [201], results  # exactly one was created
     assert len({order_id for _, order_id in results}) == 1
+
+
+def test_concurrent_identical_refund_requests_answer_one_201(harness: Harness) -> None:
+    order = harness.create_order(5000)
+    payment = harness.api.post(f"/v1/orders/{order['id']}/payments", headers=harness.merchant,
+                               json={"channel": "native"}).json()
+    harness.pay(payment)
+    harness.deliver()
+    body = {"merchant_refund_no": "TWIN-R", "amount": 1000, "reason": "twin"}
+
+    def refund(_: int) -> tuple[int, str]:
+        response = harness.api.post(f"/v1/orders/{order['id']}/refunds", headers=harness.merchant, json=body)
+        return response.status_code, response.json()["id"]
+
+    with ThreadPoolExecutor(30) as pool:
+        results = list(pool.map(refund, range(30)))
+    assert sorted(status for status, _ in results) == [200] * 29 + [201], results
+    assert len({refund_id for _, refund_id in results}) == 1
+    assert harness.order(order["id"])["refunds"][0]["amount"] == 1000

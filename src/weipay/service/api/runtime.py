@@ -192,11 +192,9 @@ class Runtime:
             expire_after_s=body.expire_in_s,
             payer_openid=body.payer_openid,
         )
-        with self.uow.read() as tx:
-            earlier = tx.orders.by_idempotency_key(mchid, idempotency_key) if idempotency_key else None
-            earlier = earlier or tx.orders.by_merchant_order_no(mchid, body.merchant_order_no)
-        order = usecases.create_order(self.uow, self.merchant(mchid).config, command, idempotency_key, clock=self.clock)
-        return order, earlier is None or earlier.id != order.id
+        return usecases.create_order_idempotently(
+            self.uow, self.merchant(mchid).config, command, idempotency_key, clock=self.clock
+        )
 
     def start_payment(
         self, order: Order, channel: str, api: str | None, payer_openid: str | None, client_ip: str
@@ -236,13 +234,10 @@ class Runtime:
 
     def request_refund(self, order: Order, body: CreateRefundIn) -> tuple[Refund, bool]:
         """Request a refund (submitted at once unless the merchant requires approval)."""
-        with self.uow.read() as tx:
-            earlier = tx.refunds.by_merchant_refund_no(order.id, body.merchant_refund_no)
-        refund = usecases.request_refund(
+        return usecases.request_refund_idempotently(
             self.uow, self.gateway, self.clock, self.merchant(order.mchid).config, order.id, body.amount,
             body.reason, body.merchant_refund_no,
         )
-        return refund, earlier is None or earlier.id != refund.id
 
     def get_refund(self, principal: Principal, refund_id: str) -> Refund:
         """The refund as stored (the worker and notifications keep it current)."""

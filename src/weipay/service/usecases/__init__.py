@@ -16,7 +16,16 @@ from .notifications import (
     accept_refund_notification,
     record_anomaly,
 )
-from .orders import CreateOrder, OrderDetails, OrderEvents, create_order, load_order, order_details, order_events
+from .orders import (
+    CreateOrder,
+    OrderDetails,
+    OrderEvents,
+    create_order,
+    create_order_idempotently,
+    load_order,
+    order_details,
+    order_events,
+)
 from .payments import PaymentStart, start_payment, sync_attempt
 from .ports import (
     BillEntry,
@@ -39,6 +48,7 @@ from .refunds import (
     get_refund,
     reject_refund,
     request_refund,
+    request_refund_idempotently,
     submit_refund,
     sync_refund,
 )
@@ -74,6 +84,7 @@ __all__ = [
     "auto_refund_attempt",
     "close_order",
     "create_order",
+    "create_order_idempotently",
     "expire_order",
     "get_order",
     "get_refund",
@@ -86,6 +97,7 @@ __all__ = [
     "record_external_refund",
     "reject_refund",
     "request_refund",
+    "request_refund_idempotently",
     "resolve_abnormal_refund",
     "session_for_token",
     "start_payment",

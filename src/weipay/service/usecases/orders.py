@@ -128,12 +128,28 @@ def create_order(
     Idempotent on ``merchant_order_no`` and on ``idempotency_key``: the same body returns the same
     order; a different body raises ``idempotency_conflict``.
     """
+    return create_order_idempotently(uow, merchant, request, idempotency_key, clock=clock)[0]
+
+
+def create_order_idempotently(
+    uow: UnitOfWork,
+    merchant: MerchantConfig,
+    request: CreateOrder,
+    idempotency_key: str | None = None,
+    *,
+    clock: Clock = system_clock,
+) -> tuple[Order, bool]:
+    """:func:`create_order`, also saying whether THIS call created the order (the API's 201 vs 200).
+
+    Decided by who wins the unique constraint, not by a read before it: of concurrent twins exactly one is told
+    it created the order.
+    """
     ttl_s = _check(request, merchant)
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
         raise InvalidInput("invalid_idempotency_key", "Idempotency-Key must be 1-255 characters")
     existing = _existing(uow, merchant.mchid, request, idempotency_key)
     if existing is not None:
-        return existing
+        return existing, False
     now = clock()
     order = Order(
         id=new_order_id(), mchid=merchant.mchid, merchant_order_no=request.merchant_order_no,
@@ -151,8 +167,8 @@ def create_order(
         existing = _existing(uow, merchant.mchid, request, idempotency_key)
         if existing is None:
             raise
-        return existing
-    return order
+        return existing, False
+    return order, True
 
 
 def load_order(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> Order:

@@ -70,6 +70,22 @@ def request_refund(
     With approval on (merchant setting) the refund waits in ``requested``; otherwise it is
     submitted at once. Raises ``refund_exceeds_paid`` when the amount is above what is refundable.
     """
+    return request_refund_idempotently(uow, gateway, clock, merchant, order_id, amount_fen, reason,
+                                       merchant_refund_no)[0]  # fmt: skip
+
+
+def request_refund_idempotently(
+    uow: UnitOfWork,
+    gateway: Gateway,
+    clock: Clock,
+    merchant: MerchantConfig,
+    order_id: str,
+    amount_fen: int,
+    reason: str | None = None,
+    merchant_refund_no: str | None = None,
+) -> tuple[Refund, bool]:
+    """:func:`request_refund`, also saying whether THIS call created the refund (the API's 201 vs 200): decided
+    inside the transaction that reserves the amount, so of concurrent twins exactly one is told it created it."""
     check_fen(amount_fen)
     if reason is not None and len(reason) > 80:
         raise InvalidInput("invalid_reason", "reason must be at most 80 characters")
@@ -79,8 +95,8 @@ def request_refund(
     with uow.write() as tx:
         refund, created = _reserve(tx, merchant, order_id, amount_fen, reason, merchant_refund_no, now)
     if created and refund.status == RefundStatus.PROCESSING:
-        return submit_refund(uow, gateway, clock, refund.id)
-    return refund
+        return submit_refund(uow, gateway, clock, refund.id), True
+    return refund, created
 
 
 def _reserve(
