@@ -191,6 +191,10 @@ class Settings(BaseSettings):
     merchants: list[MerchantSettings] = Field(default_factory=list)
     admin: AdminSettings = AdminSettings()
     notify_expected_after_s: int = Field(default=10, ge=0, description="query WeChat if no notification after this")
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=16 * 1024 * 1024,
+        description="request bodies above this many bytes are refused with 413 before they are read",
+    )
     log_level: str = "INFO"
 
     @classmethod

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from ..domain import DomainError
 from ..settings import Settings
+from .body_limit import BodyLimit
 from .errors import install_error_handlers
 from .metrics import MetricsMiddleware, metrics_endpoint
 from .notify import build_notify_router, install_fast_lane
@@ -70,6 +71,8 @@ def create_app(
     app.include_router(build_notify_router(runtime))
     _add_operations(app, runtime)
     _mount_console(app, runtime)
+    # Behind the notification lane (which caps its own bodies and answers in WeChat's format), in front of the rest.
+    app.add_middleware(BodyLimit, limit_bytes=settings.max_body_bytes)
     install_fast_lane(app, runtime)  # the notification hot path skips routing (the route stays for OpenAPI)
     app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)
     return app
