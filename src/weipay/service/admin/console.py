@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..api.errors import ApiError
 from ..api.schemas import AbnormalRefundIn, ResolveRefundIn
-from ..domain import DomainError, OrderStatus
+from ..domain import DomainError, InvalidInput, OrderStatus, check_text
 from ..domain.records import Anomaly
 from .session import COOKIE_NAME, ConsoleSession, SessionCodec, basic_credentials, check_credentials
 
@@ -106,6 +106,11 @@ def build_console_router(runtime: Runtime) -> APIRouter:
         session = current(request)
         if session is None:
             return to_login()
+        try:
+            check_text("search", q.strip(), max_chars=64)  # a NUL reached PostgreSQL and was a 500
+        except InvalidInput as bad:
+            return page(request, "orders.html", session, status_code=422, orders=[], q="", status=status,
+                        statuses=[s.value for s in OrderStatus], flash=bad.message, flash_error=True)
         found = _search_orders(runtime, q.strip(), status)
         return page(request, "orders.html", session, orders=found, q=q, status=status,
                     statuses=[s.value for s in OrderStatus])

@@ -29,6 +29,7 @@ from .states import (
     sources_of,
     transition,
 )
+from .text import check_text
 
 __all__ = [
     "ATTEMPT_TRANSITIONS",
@@ -63,6 +64,7 @@ __all__ = [
     "check_currency",
     "check_fen",
     "check_out_trade_no",
+    "check_text",
     "duplicate_refund_no",
     "fen_to_yuan",
     "new_attempt_id",

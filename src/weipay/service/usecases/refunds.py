@@ -15,7 +15,6 @@ from weipay.service.domain import (
     REFUND_TRANSITIONS,
     AttemptStatus,
     Conflict,
-    InvalidInput,
     NotFound,
     OrderStatus,
     Refund,
@@ -23,6 +22,7 @@ from weipay.service.domain import (
     RefundKind,
     RefundStatus,
     check_fen,
+    check_text,
     duplicate_refund_no,
     new_refund_id,
     out_refund_no,
@@ -87,10 +87,8 @@ def request_refund_idempotently(
     """:func:`request_refund`, also saying whether THIS call created the refund (the API's 201 vs 200): decided
     inside the transaction that reserves the amount, so of concurrent twins exactly one is told it created it."""
     check_fen(amount_fen)
-    if reason is not None and len(reason) > 80:
-        raise InvalidInput("invalid_reason", "reason must be at most 80 characters")
-    if merchant_refund_no is not None and not 1 <= len(merchant_refund_no) <= 64:
-        raise InvalidInput("invalid_merchant_refund_no", "merchant_refund_no must be 1-64 characters")
+    check_text("reason", reason, max_chars=80)  # WeChat's reason / refund_desc: 80 characters
+    check_text("merchant_refund_no", merchant_refund_no, max_chars=64, required=merchant_refund_no is not None)
     now = clock()
     with uow.write() as tx:
         refund, created = _reserve(tx, merchant, order_id, amount_fen, reason, merchant_refund_no, now)
