@@ -122,7 +122,8 @@ def test_a_refund_reaches_money_only_through_processing(events):
 
 def test_a_failed_or_closed_attempt_moves_only_on_wechat_facts():
     """PAYERROR stays payable at WeChat until closed, and WeChat's SUCCESS is a fact: those are the only ways out."""
-    leaving = {(s, e): t for (s, e), t in ATTEMPT_TRANSITIONS.items() if s in (AttemptStatus.FAILED, AttemptStatus.CLOSED)}
+    ended = (AttemptStatus.FAILED, AttemptStatus.CLOSED)
+    leaving = {(s, e): t for (s, e), t in ATTEMPT_TRANSITIONS.items() if s in ended}
     assert leaving == {
         (AttemptStatus.FAILED, AttemptEvent.CLOSED): AttemptStatus.CLOSED,
         (AttemptStatus.FAILED, AttemptEvent.PAID): AttemptStatus.SUCCEEDED,
