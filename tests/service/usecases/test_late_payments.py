@@ -14,16 +14,19 @@ import pytest
 
 from weipay.service.domain import AttemptStatus, OrderStatus, RefundKind, RefundStatus
 from weipay.service.gateway import WeChatGateway
+from weipay.service.jobs import run_due_jobs
 from weipay.service.usecases import (
     CreateOrder,
     close_order,
     create_order,
     get_order,
     order_details,
+    order_events,
     start_payment,
     sync_attempt,
 )
 from weipay.service.usecases.lifecycle import expire_order
+from weipay.service.usecases.outbox import EXPIRE_ORDER
 
 from ..core_harness import MCHID, Core
 
@@ -49,6 +52,15 @@ def _failed_attempt(core: Core, api: str, number: str, ttl_s: int = 1800):
     failed = sync_attempt(core.uow, core.gateway, core.clock, attempt.id)
     assert (failed.status, failed.trade_state) == (AttemptStatus.FAILED, "PAYERROR")
     return order, failed
+
+
+def _run_close_jobs(core: Core) -> None:
+    """Only the close jobs (not the query jobs), so the close's own answer is what finds the payment."""
+    run_due_jobs(core.uow, core.gateway, core.clock, 50, merchants={MCHID: core.merchant}, kinds=[EXPIRE_ORDER])
+
+
+def _close_codes(core: Core, order_id: str) -> list[str | None]:
+    return [c.wechat_code for c in order_events(core.uow, order_id).calls if "close" in c.endpoint]
 
 
 def _anomalies(core: Core, order_id: str, kind: str):
@@ -181,7 +193,8 @@ def test_the_close_of_a_payerror_attempt_finds_it_paid_and_pays_the_order(core: 
     core.faults(notify_drop_rate=1.0)
     paid = core.pay(failed.out_trade_no)
     core.advance(CLOSE_AFTER_S + 10)
-    core.run_jobs()  # the close job: WeChat answers ORDERPAID, the query applies the payment
+    _run_close_jobs(core)  # WeChat answers ORDERPAID; the query that follows applies the payment
+    assert len(_close_codes(core, order.id)) == 1 and "PAID" in (_close_codes(core, order.id)[0] or "")
     _assert_applied(core, order.id, failed.id, paid["transaction_id"])
     assert core.sim_order(failed.out_trade_no).state == "SUCCESS"
 
@@ -193,4 +206,6 @@ def test_the_close_of_a_payerror_attempt_of_a_closed_order_finds_it_paid_and_ref
     core.faults(notify_drop_rate=1.0)
     core.pay(failed.out_trade_no)
     core.advance(CLOSE_AFTER_S + 10)
+    _run_close_jobs(core)
+    assert "PAID" in (_close_codes(core, order.id)[-1] or "")
     _assert_refunded(core, order.id, failed.id, OrderStatus.CLOSED, "failed")
