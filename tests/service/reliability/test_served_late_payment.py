@@ -4,7 +4,8 @@ The payer's bank refuses a payment (WeChat's PAYERROR); the service learns it by
 failed. WeChat keeps that order payable, and the payer pays it with another card. The money must not be kept
 without an order: it pays the order if it is still pending; if the merchant closed the order meanwhile, it is
 refunded automatically (as a double payment is). v2 for the first (its refunds need the
-simulator's mTLS port, which this stack does not wire), v3 for the second. Before the fix both were a ``paid_after_terminal`` anomaly only.
+simulator's mTLS port, which this stack does not wire), v3 for the second. Before the fix both were a
+``paid_after_terminal`` anomaly only.
 """
 
 from __future__ import annotations
