@@ -306,7 +306,8 @@ class Simulator:
         return enqueue_refund(self, refund)
 
     def pay(self, order: Order, *, openid: str | None = None, outcome: str = "success") -> dict[str, Any]:
-        """Play the payer: ``success`` pays (and notifies), ``cancel`` / ``insufficient_balance`` leave it unpaid.
+        """Play the payer: ``success`` pays (and notifies), ``cancel`` / ``insufficient_balance`` leave it unpaid,
+        ``bank_error`` makes it PAYERROR (still payable).
 
         Returns ``{"transaction_id"?, "trade_state", "trade_state_desc"}``; raises ``LedgerRefusal``.
         """

@@ -145,11 +145,18 @@ class Ledger(QueueTables):
             db.execute("UPDATE orders SET trade_state_desc = ? WHERE mchid = ? AND out_trade_no = ? AND state = "
                        "'NOTPAY'", (desc, order.mchid, order.out_trade_no))
 
+    def fail_payment(self, order: Order, desc: str) -> None:
+        """The payer's bank refused the payment: PAYERROR, still payable until closed or expired."""
+        with self.transaction() as db:
+            db.execute("UPDATE orders SET state = 'PAYERROR', trade_state_desc = ? WHERE mchid = ? AND "
+                       "out_trade_no = ? AND state IN ('NOTPAY', 'USERPAYING', 'PAYERROR')",
+                       (desc, order.mchid, order.out_trade_no))
+
     def expire_orders(self, now: float) -> int:
-        """Close unpaid orders past time_expire; returns how many."""
+        """Close unpaid orders (PAYERROR ones too) past time_expire; returns how many."""
         with self.transaction() as db:
             cursor = db.execute("UPDATE orders SET state = 'CLOSED', trade_state_desc = '订单已关闭' "
-                                "WHERE state = 'NOTPAY' AND time_expire <= ?", (now,))
+                                "WHERE state IN ('NOTPAY', 'PAYERROR') AND time_expire <= ?", (now,))
             return cursor.rowcount
 
     # -- refunds -----------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 __all__ = ["OUTCOMES", "pay"]
 
-OUTCOMES = ("success", "cancel", "insufficient_balance")
+OUTCOMES = ("success", "cancel", "insufficient_balance", "bank_error")
 
 
 def pay(sim: Simulator, order: Order, *, openid: str | None, outcome: str) -> dict[str, Any]:
@@ -20,6 +20,9 @@ def pay(sim: Simulator, order: Order, *, openid: str | None, outcome: str) -> di
     ``success``: NOTPAY -> SUCCESS, the amount joins the unsettled balance, the payment notification is
     queued (same transaction semantics as WeChat: the order is paid even if the notification never arrives).
     ``cancel`` and ``insufficient_balance``: the order stays NOTPAY (the user may try again), as on WeChat.
+    ``bank_error``: the bank refused the payment: the order is PAYERROR, yet stays payable (the payer may try
+    again, e.g. with another card) until it is closed or expires; this is why WeChat asks merchants to close
+    a failed order before paying with a new out_trade_no.
     A JSAPI order may only be paid by the openid it was created for.
     """
     if outcome not in OUTCOMES:
@@ -30,6 +33,9 @@ def pay(sim: Simulator, order: Order, *, openid: str | None, outcome: str) -> di
         raise LedgerRefusal("closed", "该订单已关闭")
     if order.trade_type == "JSAPI" and openid and order.openid and openid != order.openid:
         raise LedgerRefusal("openid_mismatch", "openid与下单时的openid不一致")
+    if outcome == "bank_error":
+        sim.ledger.fail_payment(order, "支付失败(其他原因，如银行返回失败)")
+        return {"trade_state": "PAYERROR", "trade_state_desc": "支付失败(其他原因，如银行返回失败)"}
     if outcome != "success":
         desc = "用户取消支付" if outcome == "cancel" else "用户余额不足"
         sim.ledger.set_trade_state_desc(order, desc)

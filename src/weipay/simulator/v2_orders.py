@@ -75,7 +75,7 @@ def find_order(sim: Simulator, call: V2Call) -> Order:
 
 def trade_state(order: Order, now_s: float) -> tuple[str, str]:
     """``(trade_state, trade_state_desc)``, counting an unpaid order past its expiry as closed already."""
-    if order.state == "NOTPAY" and order.time_expire <= now_s:
+    if order.state in ("NOTPAY", "PAYERROR") and order.time_expire <= now_s:
         return "CLOSED", "订单已关闭"
     return order.state, order.trade_state_desc
 

@@ -31,7 +31,8 @@ MACHINES = [
 ]
 TERMINAL = {
     OrderStatus: {OrderStatus.REFUNDED, OrderStatus.CLOSED, OrderStatus.EXPIRED},
-    AttemptStatus: {AttemptStatus.SUCCEEDED, AttemptStatus.FAILED, AttemptStatus.CLOSED},
+    # failed and closed are final here but not at WeChat: only WeChat's facts (closed, paid) move them on.
+    AttemptStatus: {AttemptStatus.SUCCEEDED},
     RefundStatus: {RefundStatus.SUCCEEDED, RefundStatus.FAILED, RefundStatus.REJECTED},
 }
 
@@ -117,3 +118,14 @@ def test_a_refund_reaches_money_only_through_processing(events):
     if RefundStatus.ABNORMAL in path:
         assert path[path.index(RefundStatus.ABNORMAL) - 1] == RefundStatus.PROCESSING
     assert not (RefundStatus.REJECTED in path and RefundStatus.PROCESSING in path)
+
+
+def test_a_failed_or_closed_attempt_moves_only_on_wechat_facts():
+    """PAYERROR stays payable at WeChat until closed, and WeChat's SUCCESS is a fact: those are the only ways out."""
+    ended = (AttemptStatus.FAILED, AttemptStatus.CLOSED)
+    leaving = {(s, e): t for (s, e), t in ATTEMPT_TRANSITIONS.items() if s in ended}
+    assert leaving == {
+        (AttemptStatus.FAILED, AttemptEvent.CLOSED): AttemptStatus.CLOSED,
+        (AttemptStatus.FAILED, AttemptEvent.PAID): AttemptStatus.SUCCEEDED,
+        (AttemptStatus.CLOSED, AttemptEvent.PAID): AttemptStatus.SUCCEEDED,
+    }

@@ -106,13 +106,14 @@ def _order_problems(
     tag = f"order {order.id} ({order.status}, paid {order.paid_fen}, refunded {order.refunded_fen})"
     succeeded = [a for a in attempts if a.status == AttemptStatus.SUCCEEDED]
     paid_locally = order.status in (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED)
-    # I1: the order counts one payment, by one attempt; any other successful attempt is being given back.
+    # I1: the order counts one payment, by one attempt; any other successful attempt is being given back
+    # (an order closed or expired before a late payment, e.g. after PAYERROR, gives that payment back too).
+    auto_refunded = {r.attempt_id for r in refunds if r.kind == RefundKind.DUPLICATE_PAYMENT}
     if paid_locally:
         if order.paid_fen != order.amount_fen or order.paid_attempt_id not in {a.id for a in succeeded}:
             problems.append(f"I1 {tag}: paid_fen/paid_attempt_id do not match one succeeded attempt")
-    elif succeeded:
+    elif [a for a in succeeded if a.id not in auto_refunded]:
         problems.append(f"I1 {tag}: attempts {[a.id for a in succeeded]} succeeded but the order is not paid")
-    auto_refunded = {r.attempt_id for r in refunds if r.kind == RefundKind.DUPLICATE_PAYMENT}
     for extra in succeeded:
         if extra.id != order.paid_attempt_id and extra.id not in auto_refunded:
             problems.append(f"I1 {tag}: second successful attempt {extra.out_trade_no} not refunded automatically")
@@ -136,6 +137,11 @@ def _order_problems(
         # I4: paid at WeChat means paid here once things settled.
         if wechat_order.state in _PAID_AT_WECHAT and attempt.status != AttemptStatus.SUCCEEDED:
             problems.append(f"I4 {tag}: {attempt.out_trade_no} {wechat_order.state} at WeChat, {attempt.status} here")
+        # I7: money WeChat took is on the order or given back (or held by WeChat for manual handling).
+        given_back = any(r.kind == RefundKind.DUPLICATE_PAYMENT and r.attempt_id == attempt.id
+                         and r.status in (RefundStatus.SUCCEEDED, RefundStatus.ABNORMAL) for r in refunds)  # fmt: skip
+        if wechat_order.state in _PAID_AT_WECHAT and attempt.id != order.paid_attempt_id and not given_back:
+            problems.append(f"I7 {tag}: {attempt.out_trade_no} paid at WeChat, neither on the order nor refunded")
         if attempt.status == AttemptStatus.SUCCEEDED and wechat_order.state not in _PAID_AT_WECHAT:
             problems.append(f"I4 {tag}: {attempt.out_trade_no} succeeded here but {wechat_order.state} at WeChat")
     if ours != at_wechat:

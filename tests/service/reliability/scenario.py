@@ -114,6 +114,27 @@ def _pay_two_attempts(s: Scenario) -> None:
     return None
 
 
+def _payerror_then_paid(s: Scenario) -> None:
+    """The payer's bank refuses (WeChat's PAYERROR); the service learns it by a query and marks the attempt
+    failed; the payer then pays the same out_trade_no with another card, which WeChat still takes. The
+    money must end on the order (if still payable) or refunded automatically, never kept without one."""
+    if not s.payments:
+        return _start(s)
+    payment = s.rng.choice(s.payments)
+    target = {"mchid": MCHID, "out_trade_no": payment["out_trade_no"], "openid": s.openid}
+    answer = s.harness.wechat.post("/simulator/payments", json={**target, "outcome": "bank_error"})
+    s.log.append(f"pay {payment['out_trade_no']} bank_error -> {answer.status_code}")
+    s.harness.clock.advance(11)  # past the expected notification time: reading the order queries WeChat
+    _get_order(s, payment["order_id"])
+    answer = s.harness.wechat.post("/simulator/payments", json={**target, "outcome": "success"})
+    s.log.append(f"pay {payment['out_trade_no']} success after PAYERROR -> {answer.status_code}")
+    return None
+
+
+def _get_order(s: Scenario, order_id: str) -> None:
+    s.answer(f"get {order_id}", s.harness.api.get(f"/v1/orders/{order_id}", headers=s.harness.merchant))
+
+
 def _refund(s: Scenario) -> None:
     for order_id in s.rng.sample(s.orders, min(6, len(s.orders))):  # look for a paid order, as an operator would
         order = s.harness.api.get(f"/v1/orders/{order_id}", headers=s.harness.merchant).json()
@@ -232,7 +253,7 @@ def _faults(s: Scenario) -> None:
 
 ACTIONS = ((_create, 4), (_start, 5), (_pay, 5), (_pay_two_attempts, 1), (_refund, 3), (_review, 2), (_close, 1),
            (_get, 2), (_deliver, 3), (_jobs, 3), (_advance, 3), (_faults, 1), (_abnormal, 1),
-           (_redirect, 1))  # fmt: skip
+           (_redirect, 1), (_payerror_then_paid, 1))  # fmt: skip
 
 
 def quiesce(harness: Harness, history: History) -> None:

@@ -123,6 +123,11 @@ class PaymentAttempt:
         """Whether WeChat may still take money for this attempt."""
         return self.status in (AttemptStatus.CREATED, AttemptStatus.PENDING, AttemptStatus.UNKNOWN)
 
+    @property
+    def awaits_close(self) -> bool:
+        """Failed here, yet still payable at WeChat until closed there: WeChat's PAYERROR is not final."""
+        return self.status == AttemptStatus.FAILED and self.trade_state == "PAYERROR"
+
 
 @dataclass(frozen=True, slots=True)
 class Refund:

@@ -128,6 +128,13 @@ ATTEMPT_TRANSITIONS: Mapping[tuple[AttemptStatus, AttemptEvent], AttemptStatus] 
     (AttemptStatus.UNKNOWN, AttemptEvent.PAY_FAILED): AttemptStatus.FAILED,
     (AttemptStatus.UNKNOWN, AttemptEvent.CLOSED): AttemptStatus.CLOSED,
     (AttemptStatus.UNKNOWN, AttemptEvent.NOT_FOUND): AttemptStatus.FAILED,
+    # WeChat's PAYERROR is not final there: the order stays payable (the payer retries, e.g. with another
+    # card) until it is closed or expires, which is why WeChat asks merchants to close it. The close ends it.
+    (AttemptStatus.FAILED, AttemptEvent.CLOSED): AttemptStatus.CLOSED,
+    # WeChat's SUCCESS is a fact whatever we concluded before: a payment after PAYERROR (before the close
+    # reached WeChat), or one that crossed our close. The money is applied or refunded, never ignored.
+    (AttemptStatus.FAILED, AttemptEvent.PAID): AttemptStatus.SUCCEEDED,
+    (AttemptStatus.CLOSED, AttemptEvent.PAID): AttemptStatus.SUCCEEDED,
 }
 
 REFUND_TRANSITIONS: Mapping[tuple[RefundStatus, RefundEvent], RefundStatus] = {

@@ -48,7 +48,7 @@ def get_order(
         stale = [
             a
             for a in tx.attempts.for_order(order.id)
-            if a.is_open
+            if (a.is_open or a.awaits_close)
             and now - a.created_at >= sync_after_s
             and (a.last_synced_at is None or now - a.last_synced_at >= _MIN_SYNC_INTERVAL_S)
         ]
@@ -147,16 +147,19 @@ def _close_at_wechat(
 
 def close_superseded(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str) -> float | None:
     """Close the attempts a newer one superseded while WeChat's five-minute rule kept them open (every
-    open attempt but the newest; all of them once the order is no longer pending). Returns when to try
-    again if one is still too young or its close is unresolved. A close that reveals a payment settles it
-    (the double-payment path refunds the later payment)."""
+    open attempt but the newest; all of them once the order is no longer pending), and every attempt that
+    failed with PAYERROR (still payable at WeChat until closed). Returns when to try again if one is still
+    too young or its close is unresolved. A close that reveals a payment settles it (applied to a still
+    payable order, else refunded like a double payment)."""
     order = load_order(uow, order_id)
     with uow.read() as tx:
         attempts = tx.attempts.for_order(order.id)
     latest = max(attempts, key=lambda a: a.seq, default=None)
     retry_at: float | None = None
     for attempt in attempts:
-        if not attempt.is_open or (order.status == OrderStatus.PENDING and latest and attempt.id == latest.id):
+        if attempt.awaits_close:
+            pass  # never resumed (a new payment makes a new attempt): close it even if it is the newest
+        elif not attempt.is_open or (order.status == OrderStatus.PENDING and latest and attempt.id == latest.id):
             continue
         earliest_at = attempt.created_at + WECHAT_CLOSE_AFTER_S + CLOSE_MARGIN_S
         if clock() < earliest_at:

@@ -331,7 +331,7 @@ def sync_attempt(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt_id: st
         attempt = tx.attempts.get(attempt_id)
     if attempt is None:
         raise NotFound("attempt_not_found", f"no payment attempt {attempt_id[:48]!r}")
-    if not attempt.is_open:
+    if not (attempt.is_open or attempt.awaits_close):  # a PAYERROR attempt can still be paid until closed
         return attempt
     status = gateway.query_payment(attempt)
     now = clock()
@@ -368,6 +368,10 @@ def _apply_status(tx: Transaction, attempt: PaymentAttempt, status: PaymentStatu
         won = apply_attempt_event(
             tx, attempt.id, event, now, trade_state=status.trade_state, error_code=status.error_code
         )
+        if won and status.trade_state == "PAYERROR":
+            # WeChat keeps a PAYERROR order payable until it is closed: close it, once its five minutes allow.
+            earliest_at = attempt.created_at + WECHAT_CLOSE_AFTER_S + CLOSE_MARGIN_S
+            schedule_superseded_close(tx, attempt.id, attempt.order_id, due_at=max(now, earliest_at), now=now)
         return Applied.APPLIED if won else Applied.IGNORED
     return Applied.IGNORED
 

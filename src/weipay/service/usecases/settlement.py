@@ -175,6 +175,8 @@ def _settle_round(tx: Transaction, items: list[tuple[int, PaidFact]], results: d
     webhooks = []
     for index, fact in paid:
         attempt = fact.attempt
+        if attempt.status in _ENDED_HERE:
+            _record_late_payment(tx, fact, applied=attempt.order_id in paid_orders, now=now)
         if attempt.order_id in paid_orders:
             webhooks.append(webhook_job(attempt.mchid, attempt.order_id, "order.paid", now=now,
                                         key=f"order.paid:{attempt.order_id}"))  # fmt: skip
@@ -189,6 +191,21 @@ def _settle_round(tx: Transaction, items: list[tuple[int, PaidFact]], results: d
         results[index] = Applied.DOUBLE_PAYMENT
     if webhooks:
         tx.jobs.enqueue_many(webhooks)
+
+
+# Attempt states we concluded on our own that WeChat's SUCCESS can still overturn (see ATTEMPT_TRANSITIONS).
+_ENDED_HERE = frozenset({AttemptStatus.FAILED, AttemptStatus.CLOSED})
+
+
+def _record_late_payment(tx: Transaction, fact: PaidFact, *, applied: bool, now: float) -> None:
+    """WeChat took money for an attempt we had marked failed or closed: the operators see it, and how it ended
+    (applied to the still-payable order, or refunded like a double payment)."""
+    attempt = fact.attempt
+    add_anomaly(
+        tx, "late_payment", now, mchid=attempt.mchid, order_id=attempt.order_id, attempt_id=attempt.id,
+        transaction_id=fact.transaction_id, amount_fen=attempt.amount_fen, previous_status=attempt.status.value,
+        resolution="applied" if applied else "refunded",
+    )  # fmt: skip
 
 
 def _paid_attempt_not_moved(tx: Transaction, attempt: PaymentAttempt, now: float) -> Applied:
