@@ -25,7 +25,7 @@ def uow(database_url):
 
 
 def test_upgrade_is_idempotent_and_matches_the_declared_tables(database_url):
-    assert upgrade(database_url) == head_revision() == "0002"
+    assert upgrade(database_url) == head_revision() == "0003"
     assert upgrade(database_url) == "0002"
     engine = create_engine_for(database_url)
     try:

@@ -89,6 +89,8 @@ class JobQueue:
 
         If the key exists: ``rearm=False`` leaves it alone (returns False); ``rearm=True`` makes a
         finished job pending again at ``due_at`` and moves a pending one earlier if ``due_at`` is sooner.
+        A running job keeps running and remembers ``rearm_at``: finishing it (complete or retry) then
+        makes it pending at that time, so a follow-up its own handler schedules is never lost.
         """
         values = _new_row(kind, payload, due_at=due_at, now=now, dedupe_key=dedupe_key, order_id=order_id,
                           max_attempts=max_attempts)  # fmt: skip
@@ -98,14 +100,19 @@ class JobQueue:
                 return True
             return insert_ignore(self._conn, jobs, values, ["dedupe_key"])
         excluded_due = sa.literal(due_at)
+        least = sa.func.min if self._conn.dialect.name == "sqlite" else sa.func.least
+        running = jobs.c.status == RUNNING
         update = {
-            "status": sa.case((jobs.c.status == RUNNING, jobs.c.status), else_=sa.literal(PENDING)),
+            "status": sa.case((running, jobs.c.status), else_=sa.literal(PENDING)),
             "due_at": sa.case(
-                (jobs.c.status == PENDING, sa.func.min(jobs.c.due_at, excluded_due)),
+                (running, jobs.c.due_at),
+                (jobs.c.status == PENDING, least(jobs.c.due_at, excluded_due)),
                 else_=excluded_due,
-            )
-            if self._conn.dialect.name == "sqlite"
-            else sa.case((jobs.c.status == PENDING, sa.func.least(jobs.c.due_at, excluded_due)), else_=excluded_due),
+            ),
+            "rearm_at": sa.case(
+                (running, least(sa.func.coalesce(jobs.c.rearm_at, excluded_due), excluded_due)),
+                else_=jobs.c.rearm_at,
+            ),
             "attempts": sa.case((jobs.c.status.in_([DONE, DEAD]), 0), else_=jobs.c.attempts),
             "payload": values["payload"],
             "updated_at": now,
@@ -173,28 +180,69 @@ class JobQueue:
             )
         return claimed
 
-    def complete(self, job: Job, now: float) -> bool:
-        """Mark a job done if we still hold its lease."""
-        return self._finish(job, now, status=DONE, due_at=None, error=None)
+    def renew(self, job: Job, now: float, *, lease_s: float) -> bool:
+        """Extend the lease right before running a job; False if another worker took it meanwhile."""
+        statement = (
+            jobs.update()
+            .where(jobs.c.id == job.id, jobs.c.status == RUNNING, jobs.c.lease_token == job.lease_token)
+            .values(lease_until=now + lease_s, updated_at=now)
+        )
+        return self._conn.execute(statement).rowcount == 1
 
-    def retry(self, job: Job, now: float, *, due_at: float, error: str) -> bool:
-        """Put a job back for ``due_at``, or mark it dead once it used up its attempts."""
-        if job.attempts >= job.max_attempts:
-            return self._finish(job, now, status=DEAD, due_at=None, error=error)
-        return self._finish(job, now, status=PENDING, due_at=due_at, error=error)
+    def complete(self, job: Job, now: float) -> str | None:
+        """Mark a job done if we still hold its lease (pending again if it was re-armed meanwhile).
 
-    def _finish(self, job: Job, now: float, *, status: str, due_at: float | None, error: str | None) -> bool:
-        values: dict[str, Any] = {"status": status, "lease_token": None, "lease_until": None, "updated_at": now}
+        Returns the status it ended in, or None if the lease was lost.
+        """
+        return self._finish(job, now, status=DONE, due_at=None, error=None, attempts_delta=0)
+
+    def retry(self, job: Job, now: float, *, due_at: float, error: str, counted: bool = True) -> str | None:
+        """Put a job back for ``due_at``, or mark it dead once it used up its attempts.
+
+        ``counted=False`` (polling, not failing) gives back the attempt its claim took, so a job that
+        only waits never goes dead; a worker that dies mid-job never gets here, so poison jobs still do.
+        Returns the status it ended in (``dead`` tells the caller to raise the alert), or None if the
+        lease was lost.
+        """
+        if counted and job.attempts >= job.max_attempts:
+            return self._finish(job, now, status=DEAD, due_at=None, error=error, attempts_delta=0)
+        return self._finish(job, now, status=PENDING, due_at=due_at, error=error, attempts_delta=0 if counted else -1)
+
+    def revive(self, job_id: int, now: float) -> bool:
+        """An operator's retry: a dead job becomes pending now with all its attempts back."""
+        statement = (
+            jobs.update()
+            .where(jobs.c.id == job_id, jobs.c.status == DEAD)
+            .values(status=PENDING, due_at=now, attempts=0, rearm_at=None, updated_at=now)
+        )
+        return self._conn.execute(statement).rowcount == 1
+
+    def _finish(
+        self, job: Job, now: float, *, status: str, due_at: float | None, error: str | None, attempts_delta: int
+    ) -> str | None:
+        held = sa.and_(jobs.c.id == job.id, jobs.c.status == RUNNING, jobs.c.lease_token == job.lease_token)
+        query = sa.select(jobs.c.rearm_at).where(held)
+        if self._conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self._conn.execute(query).first()
+        if row is None:
+            return None
+        values: dict[str, Any] = {
+            "status": status, "lease_token": None, "lease_until": None, "rearm_at": None, "updated_at": now,
+            "attempts": jobs.c.attempts + attempts_delta,
+        }  # fmt: skip
+        if row.rearm_at is not None:
+            # Re-arm wins over completion (and over death): the handler asked for a follow-up.
+            values["status"] = PENDING
+            due_at = row.rearm_at if due_at is None else min(due_at, row.rearm_at)
+            if status == DONE:
+                values["attempts"] = 0  # the run succeeded: the follow-up starts afresh, like a re-armed done job
         if due_at is not None:
             values["due_at"] = due_at
         if error is not None:
             values["last_error"] = error[:500]
-        statement = (
-            jobs.update()
-            .where(jobs.c.id == job.id, jobs.c.status == RUNNING, jobs.c.lease_token == job.lease_token)
-            .values(values)
-        )
-        return self._conn.execute(statement).rowcount == 1
+        statement = jobs.update().where(held).values(values)
+        return str(values["status"]) if self._conn.execute(statement).rowcount == 1 else None
 
     def list(self, *, kind: str | None = None, status: str | None = None, order_id: str | None = None) -> list[JobRow]:
         """Jobs, oldest first (consoles, tests)."""
