@@ -26,10 +26,10 @@ def uow(database_url):
 
 def test_upgrade_is_idempotent_and_matches_the_declared_tables(database_url):
     assert upgrade(database_url) == head_revision() == "0003"
-    assert upgrade(database_url) == "0002"
+    assert upgrade(database_url) == "0003"
     engine = create_engine_for(database_url)
     try:
-        assert current_revision(engine) == "0002"
+        assert current_revision(engine) == "0003"
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
         assert diff == []
