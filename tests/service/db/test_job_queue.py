@@ -80,3 +80,38 @@ def test_concurrent_claimers_never_share_a_job(uow):
     for thread in threads:
         thread.join()
     assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 40
+
+
+def test_a_job_rearmed_while_it_runs_is_pending_after_it_completes_or_retries(uow):
+    with uow.write() as tx:
+        tx.jobs.enqueue("k", {}, due_at=NOW, now=NOW, dedupe_key="x")
+    for finish in ("complete", "retry"):
+        with uow.write() as tx:
+            (job,) = tx.jobs.claim(NOW + 1000, limit=1, lease_s=60)
+            # its handler schedules a follow-up of itself (same key) before finishing
+            assert tx.jobs.enqueue("k", {}, due_at=NOW + 1030, now=NOW + 1000, dedupe_key="x", rearm=True)
+            if finish == "complete":
+                assert tx.jobs.complete(job, NOW + 1001) == "pending"
+            else:
+                assert tx.jobs.retry(job, NOW + 1001, due_at=NOW + 1100, error="boom") == "pending"
+            (row,) = tx.jobs.list()
+        assert (row.status, row.due_at) == ("pending", NOW + 1030)
+    with uow.write() as tx:  # no re-arm this time: done
+        (job,) = tx.jobs.claim(NOW + 1030, limit=1, lease_s=60)
+        assert tx.jobs.complete(job, NOW + 1031) == "done"
+
+
+def test_an_uncounted_retry_gives_the_attempt_back_and_a_dead_job_can_be_revived(uow):
+    with uow.write() as tx:
+        tx.jobs.enqueue("k", {}, due_at=NOW, now=NOW, max_attempts=1)
+    with uow.write() as tx:
+        (job,) = tx.jobs.claim(NOW, limit=1, lease_s=10)
+        assert tx.jobs.retry(job, NOW, due_at=NOW + 5, error="still waiting", counted=False) == "pending"
+        assert tx.jobs.list()[0].attempts == 0
+    with uow.write() as tx:
+        (job,) = tx.jobs.claim(NOW + 5, limit=1, lease_s=10)
+        assert tx.jobs.retry(job, NOW + 5, due_at=NOW + 10, error="boom") == "dead"
+    with uow.write() as tx:
+        assert tx.jobs.revive(job.id, NOW + 20)
+        (row,) = tx.jobs.list()
+    assert (row.status, row.attempts, row.due_at) == ("pending", 0, NOW + 20)
