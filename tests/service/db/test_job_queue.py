@@ -85,20 +85,22 @@ def test_concurrent_claimers_never_share_a_job(uow):
 def test_a_job_rearmed_while_it_runs_is_pending_after_it_completes_or_retries(uow):
     with uow.write() as tx:
         tx.jobs.enqueue("k", {}, due_at=NOW, now=NOW, dedupe_key="x")
+    at = NOW
     for finish in ("complete", "retry"):
         with uow.write() as tx:
-            (job,) = tx.jobs.claim(NOW + 1000, limit=1, lease_s=60)
+            (job,) = tx.jobs.claim(at, limit=1, lease_s=60)
             # its handler schedules a follow-up of itself (same key) before finishing
-            assert tx.jobs.enqueue("k", {}, due_at=NOW + 1030, now=NOW + 1000, dedupe_key="x", rearm=True)
+            assert tx.jobs.enqueue("k", {}, due_at=at + 30, now=at, dedupe_key="x", rearm=True)
             if finish == "complete":
-                assert tx.jobs.complete(job, NOW + 1001) == "pending"
+                assert tx.jobs.complete(job, at + 1) == "pending"
             else:
-                assert tx.jobs.retry(job, NOW + 1001, due_at=NOW + 1100, error="boom") == "pending"
+                assert tx.jobs.retry(job, at + 1, due_at=at + 100, error="boom") == "pending"
             (row,) = tx.jobs.list()
-        assert (row.status, row.due_at) == ("pending", NOW + 1030)
+        assert (row.status, row.due_at) == ("pending", at + 30)
+        at += 30
     with uow.write() as tx:  # no re-arm this time: done
-        (job,) = tx.jobs.claim(NOW + 1030, limit=1, lease_s=60)
-        assert tx.jobs.complete(job, NOW + 1031) == "done"
+        (job,) = tx.jobs.claim(at, limit=1, lease_s=60)
+        assert tx.jobs.complete(job, at + 1) == "done"
 
 
 def test_an_uncounted_retry_gives_the_attempt_back_and_a_dead_job_can_be_revived(uow):
