@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from weipay.service.usecases.stores import NewJob
 
 from ._sql import insert, insert_ignore, insert_many, upsert
-from .tables import jobs
+from .tables import jobs, orders
 
 __all__ = ["Job", "JobQueue"]
 
@@ -53,6 +53,8 @@ class JobRow:
     dedupe_key: str | None
     order_id: str | None
     last_error: str | None
+    max_attempts: int = 20
+    updated_at: float = 0.0
 
 
 def _new_row(
@@ -244,9 +246,19 @@ class JobQueue:
         statement = jobs.update().where(held).values(values)
         return str(values["status"]) if self._conn.execute(statement).rowcount == 1 else None
 
-    def list(self, *, kind: str | None = None, status: str | None = None, order_id: str | None = None) -> list[JobRow]:
-        """Jobs, oldest first (consoles, tests)."""
+    def list(
+        self, *, kind: str | None = None, status: str | None = None, order_id: str | None = None,
+        mchids: frozenset[str] | None = None, job_id: int | None = None, limit: int | None = None,
+    ) -> list[JobRow]:
+        """Jobs, oldest first (consoles, tests); ``mchids`` keeps those of these merchants' orders."""
         statement = sa.select(jobs).order_by(jobs.c.id)
+        if mchids is not None:
+            owned = sa.select(orders.c.id).where(orders.c.mchid.in_(sorted(mchids)))
+            statement = statement.where(jobs.c.order_id.in_(owned))
+        if job_id is not None:
+            statement = statement.where(jobs.c.id == job_id)
+        if limit is not None:
+            statement = statement.limit(limit)
         if kind is not None:
             statement = statement.where(jobs.c.kind == kind)
         if status is not None:
@@ -264,6 +276,8 @@ class JobQueue:
                 dedupe_key=row.dedupe_key,
                 order_id=row.order_id,
                 last_error=row.last_error,
+                max_attempts=row.max_attempts,
+                updated_at=row.updated_at,
             )
             for row in self._conn.execute(statement)
         ]
