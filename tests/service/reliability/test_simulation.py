@@ -22,6 +22,7 @@ from .scenario import ACTIONS, OUTAGE_ACTIONS, Scenario, quiesce
 STEPS = 60
 CI_SEEDS = [int(s) for s in os.environ.get("WEIPAY_SIM_SEEDS", "11,23,37,41,53,66,79,99").split(",")]
 SLOW_SEEDS = range(1000, 1040)
+OUTAGE_SEEDS = [int(s) for s in os.environ.get("WEIPAY_SIM_OUTAGE_SEEDS", "100,105,110,111").split(",")]
 
 
 def run_seed(harness: Harness, seed: int, steps: int = STEPS, actions: Any = ACTIONS) -> list[str]:
@@ -58,9 +59,10 @@ def test_seeded_simulation_keeps_every_invariant(harness_factory: Any, seed: int
     assert run_seed(harness_factory(refund_approval_required=seed % 2 == 1), seed) == []
 
 
-@pytest.mark.parametrize("seed", [7, 19, 31, 44])
+@pytest.mark.parametrize("seed", OUTAGE_SEEDS)
 def test_seeded_simulation_with_refund_outages_leaves_nothing_waiting(harness_factory: Any, seed: int) -> None:
-    # WeChat's refund API goes down and comes back; I7 (liveness) must hold once it is back.
+    # WeChat's refund API goes down and comes back; I7 (liveness) must hold once it is back. A queue that
+    # drops the follow-up a running job schedules (no rearm_at) fails 16 of seeds 100-139, these four included.
     assert run_seed(harness_factory(refund_approval_required=seed % 2 == 1), seed, actions=OUTAGE_ACTIONS) == []
 
 
