@@ -117,3 +117,17 @@ def test_an_uncounted_retry_gives_the_attempt_back_and_a_dead_job_can_be_revived
         assert tx.jobs.revive(job.id, NOW + 20)
         (row,) = tx.jobs.list()
     assert (row.status, row.attempts, row.due_at) == ("pending", 0, NOW + 20)
+
+
+def test_a_job_whose_worker_dies_on_every_attempt_ends_dead(uow):
+    with uow.write() as tx:
+        tx.jobs.enqueue("k", {}, due_at=NOW, now=NOW, max_attempts=2)
+    for n in range(2):  # each worker taking it dies: nothing completes or retries it
+        with uow.write() as tx:
+            assert tx.jobs.bury_abandoned(NOW + 100 * n) == []
+            assert len(tx.jobs.claim(NOW + 100 * n, limit=1, lease_s=60)) == 1
+    with uow.write() as tx:
+        (dead,) = tx.jobs.bury_abandoned(NOW + 200)
+        assert tx.jobs.claim(NOW + 200, limit=1, lease_s=60) == []
+        (row,) = tx.jobs.list()
+    assert (dead.id, row.status, row.attempts) == (row.id, "dead", 2) and row.last_error.startswith("abandoned")

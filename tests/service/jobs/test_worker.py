@@ -174,3 +174,19 @@ def test_a_job_that_used_up_its_attempts_is_dead_and_raises_a_job_dead_anomaly(c
     with core.uow.write() as tx:
         assert tx.jobs.revive(job.id, core.clock())
     assert _job(core, "deliver_webhook").status == "pending"
+
+
+def test_a_job_whose_worker_dies_every_time_ends_dead_with_its_anomaly(core):
+    order = _order(core)
+    start_payment(core.uow, core.gateway, core.clock, core.merchant, order.id, "native", "v3")
+    for _ in range(20):  # every worker that takes the query job dies before finishing it
+        core.clock.advance(3600)
+        with core.uow.write() as tx:
+            assert [j.kind for j in tx.jobs.claim(core.clock(), limit=1, lease_s=120, kinds=["query_attempt"])]
+    core.clock.advance(121)
+    run_due_jobs(core.uow, core.gateway, core.clock, 50, kinds=["query_attempt"])
+    job = _job(core, "query_attempt")
+    assert (job.status, job.attempts) == ("dead", 20)
+    with core.uow.read() as tx:
+        (anomaly,) = tx.anomalies.list(kind="job_dead")
+    assert json.loads(anomaly.detail)["job_id"] == job.id

@@ -69,6 +69,14 @@ def _new_row(
     }  # fmt: skip
 
 
+def _job_row(row: Any) -> JobRow:
+    return JobRow(
+        id=row.id, kind=row.kind, payload=json.loads(row.payload), status=row.status, due_at=row.due_at,
+        attempts=row.attempts, dedupe_key=row.dedupe_key, order_id=row.order_id, last_error=row.last_error,
+        max_attempts=row.max_attempts, updated_at=row.updated_at,
+    )  # fmt: skip
+
+
 class JobQueue:
     """Enqueue, claim, complete and retry jobs."""
 
@@ -182,6 +190,18 @@ class JobQueue:
             )
         return claimed
 
+    def bury_abandoned(self, now: float) -> list[JobRow]:
+        """Mark dead the jobs whose worker died holding them on their last attempt (poison jobs): without
+        this, a job that kills every worker taking it would be claimed forever. Returns them (to alert)."""
+        error = "abandoned: its worker stopped while running it on each attempt"
+        statement = (
+            jobs.update()
+            .where(jobs.c.status == RUNNING, jobs.c.lease_until < now, jobs.c.attempts >= jobs.c.max_attempts)
+            .values(status=DEAD, lease_token=None, lease_until=None, rearm_at=None, last_error=error, updated_at=now)
+            .returning(jobs)
+        )
+        return [_job_row(row) for row in self._conn.execute(statement).all()]
+
     def renew(self, job: Job, now: float, *, lease_s: float) -> bool:
         """Extend the lease right before running a job; False if another worker took it meanwhile."""
         statement = (
@@ -265,22 +285,7 @@ class JobQueue:
             statement = statement.where(jobs.c.status == status)
         if order_id is not None:
             statement = statement.where(jobs.c.order_id == order_id)
-        return [
-            JobRow(
-                id=row.id,
-                kind=row.kind,
-                payload=json.loads(row.payload),
-                status=row.status,
-                due_at=row.due_at,
-                attempts=row.attempts,
-                dedupe_key=row.dedupe_key,
-                order_id=row.order_id,
-                last_error=row.last_error,
-                max_attempts=row.max_attempts,
-                updated_at=row.updated_at,
-            )
-            for row in self._conn.execute(statement)
-        ]
+        return [_job_row(row) for row in self._conn.execute(statement)]
 
     def next_due_at(self) -> float | None:
         """When the earliest pending job is due (workers sleep until then)."""

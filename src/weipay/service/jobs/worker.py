@@ -12,6 +12,7 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from weipay.service.db import Job, SqlUnitOfWork
 from weipay.service.db.job_queue import DEAD
@@ -138,7 +139,11 @@ def run_due_jobs(
     """Claim up to ``limit`` due jobs, run them, and return how many were run."""
     ctx = JobContext(uow, gateway, clock, merchants, webhook_sender)
     with uow.write() as tx:
-        claimed = tx.jobs.claim(clock(), limit=limit, lease_s=lease_s, kinds=kinds)
+        now = clock()
+        for dead in tx.jobs.bury_abandoned(now):
+            _alert_dead(tx, now, job_id=dead.id, kind=dead.kind, order_id=dead.order_id, attempts=dead.attempts,
+                        error=dead.last_error or "")  # fmt: skip
+        claimed = tx.jobs.claim(now, limit=limit, lease_s=lease_s, kinds=kinds)
     ran = 0
     for job in claimed:
         # The claim's lease may have run out while earlier jobs of this pass ran, and another worker may
@@ -174,10 +179,17 @@ def _finish(ctx: JobContext, job: Job, *, due_at: float, error: str, counted: bo
     with ctx.uow.write() as tx:
         now = ctx.clock()
         if tx.jobs.retry(job, now, due_at=due_at, error=error, counted=counted) == DEAD:
-            # Same transaction as the death: a dead job is never silent.
-            add_anomaly(tx, JOB_DEAD, now, order_id=job.order_id, job_id=job.id, job_kind=job.kind,
-                        attempts=job.attempts, last_error=error[:500])  # fmt: skip
-            logger.error("job %s (%s) is dead after %s attempts: %s", job.id, job.kind, job.attempts, error)
+            _alert_dead(tx, now, job_id=job.id, kind=job.kind, order_id=job.order_id, attempts=job.attempts,
+                        error=error)  # fmt: skip
+
+
+def _alert_dead(
+    tx: Any, now: float, *, job_id: int, kind: str, order_id: str | None, attempts: int, error: str
+) -> None:
+    """In the transaction that marks the job dead: a dead job is never silent (no payload: it may hold secrets)."""
+    add_anomaly(tx, JOB_DEAD, now, order_id=order_id, job_id=job_id, job_kind=kind, attempts=attempts,
+                last_error=error[:500])  # fmt: skip
+    logger.error("job %s (%s) is dead after %s attempts: %s", job_id, kind, attempts, error)
 
 
 def poll_loop(
