@@ -7,6 +7,7 @@ import httpx
 
 from weipay.service.jobs import http_sender
 
+from ..admin.test_console import csrf, login
 from ..web_harness import ADMIN_KEY, OTHER_API_KEY, Harness
 
 
@@ -47,3 +48,17 @@ def test_a_dead_job_is_listed_for_its_merchant_and_admins_and_can_be_retried(har
     with harness.app.state.runtime.uow.read() as tx:
         (anomaly,) = tx.anomalies.list(kind="job_dead")
     assert anomaly.order_id == order["id"]
+
+
+def test_the_console_lists_dead_jobs_and_retries_one(harness_factory) -> None:
+    harness, order = _dead_webhook(harness_factory)
+    assert harness.api.get("/console/jobs").status_code == 303  # operators only
+    login(harness)
+    page = harness.api.get("/console/jobs")
+    assert page.status_code == 200 and order["id"] in page.text and "deliver_webhook" in page.text
+    (job,) = harness.api.get("/v1/jobs?status=dead", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).json()["jobs"]
+    url = f"/console/jobs/{job['id']}/retry"
+    assert harness.api.post(url, data={"csrf_token": "0" * 64}).status_code == 403
+    answer = harness.api.post(url, data={"csrf_token": csrf(page.text)})
+    assert answer.status_code == 303 and "retried" in answer.headers["location"]
+    assert "No dead jobs." in harness.api.get("/console/jobs").text
