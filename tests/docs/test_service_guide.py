@@ -76,7 +76,7 @@ def test_endpoint_table_matches_the_app() -> None:
     section = TEXT[TEXT.index("## Endpoints"): TEXT.index("**Login.**")]
     documented = {(m, p.split("?")[0]) for m, p in re.findall(r"`(GET|POST) (/[^`]+)`", section)}
     routes = {(method, route.path) for route in build_router().routes for method in route.methods}  # type: ignore[attr-defined]
-    renamed = {(m, re.sub(r"\{order_id\}|\{refund_id\}", "{id}", p)) for m, p in routes}
+    renamed = {(m, re.sub(r"\{order_id\}|\{refund_id\}|\{job_id\}", "{id}", p)) for m, p in routes}
     missing = sorted(renamed - documented)
     assert not missing, f"endpoints missing from docs/service.md: {missing}"
     known = renamed | {("POST", "/notify/wechatpay/v3/{mchid}"), ("POST", "/notify/wechatpay/v2/{mchid}"),

@@ -198,14 +198,12 @@ class DemoStack:
         self._threads.append(thread)
 
     def _worker(self) -> None:
-        while not self._stop.is_set():
-            try:
-                ran = self.runtime.run_due_jobs()
-            except Exception as exc:  # keep the worker alive; the job row keeps its error
-                print(f"worker: {type(exc).__name__}: {exc}")
-                ran = 0
-            if ran == 0:
-                self._stop.wait(0.1)
+        from weipay.service.jobs import poll_loop
+
+        def on_error(exc: Exception) -> None:  # keep the worker alive; the job row keeps its error
+            print(f"worker: {type(exc).__name__}: {exc}")
+
+        poll_loop(self.runtime.run_due_jobs, stop=self._stop, poll_s=0.1, on_error=on_error)
 
     def banner(self) -> str:
         """What to open and what to run."""

@@ -80,14 +80,12 @@ def worker(config_path: Path | None, poll_interval_s: float, once: bool) -> None
 
 
 def _worker_loop(runtime: Any, poll_interval_s: float, stop: threading.Event) -> None:
-    while not stop.is_set():
-        try:
-            ran = runtime.run_due_jobs()
-        except Exception as exc:  # a bad job must not kill the worker; the job row keeps its error
-            click.echo(f"worker: {type(exc).__name__}: {exc}", err=True)
-            ran = 0
-        if ran == 0:
-            stop.wait(poll_interval_s)
+    from weipay.service.jobs import poll_loop
+
+    def on_error(exc: Exception) -> None:  # a bad pass must not kill the worker; the job row keeps its error
+        click.echo(f"worker: {type(exc).__name__}: {exc}", err=True)
+
+    poll_loop(runtime.run_due_jobs, stop=stop, poll_s=poll_interval_s, on_error=on_error)
 
 
 @click.group()

@@ -148,10 +148,59 @@ def test_a_lease_is_renewed_per_job_and_a_lost_one_cannot_be(uow):
     with uow.write() as tx:
         (mine,) = tx.jobs.claim(NOW, limit=1, lease_s=60)
     with uow.write() as tx:
-        assert tx.jobs.renew(mine, NOW + 50, 60)  # still mine: now good until NOW + 110
+        assert tx.jobs.renew(mine, NOW + 50, lease_s=60)  # still mine: now good until NOW + 110
         assert tx.jobs.claim(NOW + 100, limit=1, lease_s=60) == []
     with uow.write() as tx:
         (theirs,) = tx.jobs.claim(NOW + 111, limit=1, lease_s=60)  # it ran out: another worker takes it
     with uow.write() as tx:
-        assert not tx.jobs.renew(mine, NOW + 112, 60)
-        assert tx.jobs.renew(theirs, NOW + 112, 60)
+        assert not tx.jobs.renew(mine, NOW + 112, lease_s=60)
+        assert tx.jobs.renew(theirs, NOW + 112, lease_s=60)
+def test_a_job_rearmed_while_it_runs_is_pending_after_it_completes_or_retries(uow):
+    with uow.write() as tx:
+        tx.jobs.enqueue("k", {}, due_at=NOW, now=NOW, dedupe_key="x")
+    at = NOW
+    for finish in ("complete", "retry"):
+        with uow.write() as tx:
+            (job,) = tx.jobs.claim(at, limit=1, lease_s=60)
+            # its handler schedules a follow-up of itself (same key) before finishing
+            assert tx.jobs.enqueue("k", {}, due_at=at + 30, now=at, dedupe_key="x", rearm=True)
+            if finish == "complete":
+                assert tx.jobs.complete(job, at + 1) == "pending"
+            else:
+                assert tx.jobs.retry(job, at + 1, due_at=at + 100, error="boom") == "pending"
+            (row,) = tx.jobs.list()
+        assert (row.status, row.due_at) == ("pending", at + 30)
+        at += 30
+    with uow.write() as tx:  # no re-arm this time: done
+        (job,) = tx.jobs.claim(at, limit=1, lease_s=60)
+        assert tx.jobs.complete(job, at + 1) == "done"
+
+
+def test_an_uncounted_retry_gives_the_attempt_back_and_a_dead_job_can_be_revived(uow):
+    with uow.write() as tx:
+        tx.jobs.enqueue("k", {}, due_at=NOW, now=NOW, max_attempts=1)
+    with uow.write() as tx:
+        (job,) = tx.jobs.claim(NOW, limit=1, lease_s=10)
+        assert tx.jobs.retry(job, NOW, due_at=NOW + 5, error="still waiting", counted=False) == "pending"
+        assert tx.jobs.list()[0].attempts == 0
+    with uow.write() as tx:
+        (job,) = tx.jobs.claim(NOW + 5, limit=1, lease_s=10)
+        assert tx.jobs.retry(job, NOW + 5, due_at=NOW + 10, error="boom") == "dead"
+    with uow.write() as tx:
+        assert tx.jobs.revive(job.id, NOW + 20)
+        (row,) = tx.jobs.list()
+    assert (row.status, row.attempts, row.due_at) == ("pending", 0, NOW + 20)
+
+
+def test_a_job_whose_worker_dies_on_every_attempt_ends_dead(uow):
+    with uow.write() as tx:
+        tx.jobs.enqueue("k", {}, due_at=NOW, now=NOW, max_attempts=2)
+    for n in range(2):  # each worker taking it dies: nothing completes or retries it
+        with uow.write() as tx:
+            assert tx.jobs.bury_abandoned(NOW + 100 * n) == []
+            assert len(tx.jobs.claim(NOW + 100 * n, limit=1, lease_s=60)) == 1
+    with uow.write() as tx:
+        (dead,) = tx.jobs.bury_abandoned(NOW + 200)
+        assert tx.jobs.claim(NOW + 200, limit=1, lease_s=60) == []
+        (row,) = tx.jobs.list()
+    assert (dead.id, row.status, row.attempts) == (row.id, "dead", 2) and row.last_error.startswith("abandoned")

@@ -1,4 +1,4 @@
-"""The oracle of the seeded simulation (RELIABILITY.md I1–I6), over the service's DB and the simulator's ledger.
+"""The oracle of the seeded simulation (RELIABILITY.md I1–I6; I7 liveness), over our DB and the simulator ledger.
 
 ``History`` records every state each order, attempt and refund was seen in; ``check_invariants`` reads the
 final state of both sides and returns the violations as readable lines (empty: all hold).
@@ -6,6 +6,7 @@ final state of both sides and returns the violations as readable lines (empty: a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -85,7 +86,7 @@ class History:
 def check_invariants(
     uow: Any, sim: Any, mchid: str, now: float, history: History, only: set[str] | None = None
 ) -> list[str]:
-    """I1–I6 after quiescence over the orders in ``only`` (default: all); returns violations (empty: all hold)."""
+    """I1–I7 after quiescence over the orders in ``only`` (default: all); returns violations (empty: all hold)."""
     problems = history.backward_moves()
     with uow.read() as tx:
         orders = tx.orders.list(mchid=mchid, limit=10_000)
@@ -96,6 +97,41 @@ def check_invariants(
             refunds = tx.refunds.for_order(order.id)
             jobs = tx.jobs.list(order_id=order.id)
             problems += _order_problems(order, attempts, refunds, jobs, sim, mchid, now)
+            dead_alerts = tx.anomalies.list(order_id=order.id, kind="job_dead")
+            alerted = {json.loads(a.detail).get("job_id") for a in dead_alerts}
+            problems += _liveness_problems(order, attempts, refunds, jobs, alerted, sim, mchid)
+    return problems
+
+
+_OPEN_REFUND = (RefundStatus.REQUESTED, RefundStatus.APPROVED, RefundStatus.PROCESSING, RefundStatus.ABNORMAL)
+_REFUND_AT_WECHAT = {
+    "SUCCESS": RefundStatus.SUCCEEDED, "ABNORMAL": RefundStatus.ABNORMAL, "CLOSED": RefundStatus.FAILED,
+}  # fmt: skip
+
+
+def _liveness_problems(
+    order: Any, attempts: list[Any], refunds: list[Any], jobs: Iterable[Any], alerted: set[Any], sim: Any,
+    mchid: str,
+) -> list[str]:
+    """I7 (liveness, after faults stopped and the schedules passed): nothing waits forever, nothing dies silently."""
+    problems: list[str] = []
+    tag = f"order {order.id} ({order.status}, reserved {order.reserved_fen})"
+    at_wechat = {
+        r.out_refund_no: r.status for a in attempts for r in sim.ledger.refunds_for_order(mchid, a.out_trade_no)
+    }
+    for refund in refunds:
+        if refund.status == RefundStatus.PROCESSING:
+            problems.append(f"I7 {tag}: refund {refund.out_refund_no} still processing (WeChat: "
+                            f"{at_wechat.get(refund.out_refund_no)})")  # fmt: skip
+        expected = _REFUND_AT_WECHAT.get(at_wechat.get(refund.out_refund_no, ""))
+        if expected is not None and refund.status != expected:
+            problems.append(f"I7 {tag}: refund {refund.out_refund_no} {refund.status} here, "
+                            f"{at_wechat[refund.out_refund_no]} at WeChat")  # fmt: skip
+    if order.reserved_fen > 0 and not any(r.status in _OPEN_REFUND for r in refunds):
+        problems.append(f"I7 {tag}: {order.reserved_fen} fen reserved without an open refund")
+    for job in jobs:
+        if job.status == "dead" and job.id not in alerted:
+            problems.append(f"I7 {tag}: job {job.id} ({job.kind}) dead without a job_dead anomaly")
     return problems
 
 

@@ -15,10 +15,11 @@ from typing import Any
 from ..web_harness import MCHID, Harness
 from .invariants import History
 
-__all__ = ["ACTIONS", "Scenario", "quiesce"]
+__all__ = ["ACTIONS", "OUTAGE_ACTIONS", "Scenario", "quiesce"]
 
 CHANNELS = ("native", "app", "h5", "miniprogram")
 CREATE_PATHS = ["/v3/pay/transactions/", "/pay/unifiedorder"]
+REFUND_PATHS = ["/v3/refund/", "/secapi/pay/refund", "/pay/refundquery"]
 TTLS_S = (300, 600, 1200)
 
 
@@ -254,6 +255,27 @@ def _faults(s: Scenario) -> None:
 ACTIONS = ((_create, 4), (_start, 5), (_pay, 5), (_pay_two_attempts, 1), (_refund, 3), (_review, 2), (_close, 1),
            (_get, 2), (_deliver, 3), (_jobs, 3), (_advance, 3), (_faults, 1), (_abnormal, 1),
            (_redirect, 1), (_payerror_then_paid, 1))  # fmt: skip
+
+
+
+def _refund_outage(s: Scenario) -> None:
+    """WeChat's refund API is unreachable for a while (every call times out) and its refund notifications are
+    lost: a refund asked meanwhile is retried by the worker (its job re-arms itself while it runs) until WeChat
+    answers, and only queries can tell how it ended."""
+    outage = {"timeout_rate": 1.0, "notify_drop_rate": 1.0, "paths": REFUND_PATHS, "seed": s.rng.randrange(2**31)}
+    assert s.harness.wechat.put("/simulator/faults", json=outage).status_code == 200
+    s.log.append(f"faults {outage}")
+    _refund(s)
+    for _ in range(s.rng.randint(1, 3)):
+        s.harness.clock.advance(11)
+        s.log.append(f"advance 11s; jobs ran {s.harness.run_jobs()} (WeChat's refund API down)")
+    back = {"notify_drop_rate": 1.0, "seed": s.rng.randrange(2**31)}  # reachable again; notifications still lost
+    assert s.harness.wechat.put("/simulator/faults", json=back).status_code == 200
+    s.log.append(f"faults {back}")
+
+
+# The same moves plus refund outages (a separate set, so the seeds of ACTIONS keep playing what they played).
+OUTAGE_ACTIONS = (*ACTIONS, (_refund_outage, 3))
 
 
 def quiesce(harness: Harness, history: History) -> None:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ..api.errors import ApiError
+from ..api.presenters import job_out
 from ..api.schemas import AbnormalRefundIn, ResolveRefundIn
 from ..domain import DomainError, InvalidInput, OrderStatus, check_text
 from ..domain.records import Anomaly
@@ -217,6 +218,32 @@ def build_console_router(runtime: Runtime) -> APIRouter:
         with runtime.uow.read() as tx:
             rows = tx.anomalies.list(limit=200)
         return page(request, "anomalies.html", session, anomalies=[_anomaly(a) for a in rows])
+
+    @router.get("/jobs", response_class=HTMLResponse)
+    def dead_jobs(request: Request) -> Response:
+        session = current(request)
+        if session is None:
+            return to_login()
+        jobs = runtime.jobs(None, status="dead", kind=None)
+        return page(request, "jobs.html", session, jobs=[job_out(j) for j in jobs])
+
+    @router.post("/jobs/{job_id}/retry")
+    async def retry_dead_job(job_id: int, request: Request) -> Response:
+        session = current(request)
+        if session is None:
+            return to_login()
+        form = await request.form()
+        if not codec.check_csrf(session, str(form.get("csrf_token", ""))):
+            return HTMLResponse("invalid CSRF token; reload the page", status_code=403)
+
+        def act() -> str:
+            try:
+                runtime.retry_job(None, job_id, operator=f"console:{session.operator}")
+            except ApiError as exc:
+                return f"{PREFIX}/jobs?flash={exc.code}&error=1"
+            return f"{PREFIX}/jobs?flash=Job+{job_id}+retried"
+
+        return RedirectResponse(await run_in_threadpool(act), status_code=303)
 
     return router
 

@@ -6,8 +6,9 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from ..db.job_queue import JobRow
 from ..domain import Order, PaymentAttempt, Refund
-from .schemas import AttemptOut, CallLogEntry, OrderOut, RefundOut
+from .schemas import AttemptOut, CallLogEntry, JobOut, OrderOut, RefundOut
 
 __all__ = ["attempt_out", "event_out", "iso", "order_out", "refund_out"]
 
@@ -83,3 +84,12 @@ def event_out(row: Mapping[str, Any]) -> CallLogEntry:
         request_id=row.get("request_id"),
         body=None if body is None else str(body)[:4000],
     )
+
+
+def job_out(job: JobRow) -> JobOut:
+    """A stored job (without its payload)."""
+    return JobOut(
+        id=job.id, kind=job.kind, status=job.status, order_id=job.order_id, attempts=job.attempts,
+        max_attempts=job.max_attempts, due_at=iso(job.due_at), updated_at=iso(job.updated_at or None),
+        last_error=job.last_error,
+    )  # fmt: skip

@@ -8,14 +8,14 @@ on the resource, then calls exactly one use case.
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from .auth import Principal
 from .errors import ApiError
-from .presenters import event_out, order_out, refund_out
+from .presenters import event_out, job_out, order_out, refund_out
 from .qr import qr_svg
 from .runtime import Runtime
 from .schemas import (
@@ -24,6 +24,8 @@ from .schemas import (
     CreateRefundIn,
     ErrorOut,
     EventsOut,
+    JobOut,
+    JobsOut,
     LoginIn,
     LoginOut,
     OrderOut,
@@ -172,6 +174,24 @@ def build_router() -> APIRouter:
         principal.require_merchant()
         order = runtime.order_for(principal, order_id)
         return EventsOut(order_id=order.id, events=[event_out(row) for row in runtime.events(order.id)])
+
+    @router.get("/jobs", response_model=JobsOut, tags=["jobs"],
+                summary="Jobs by status (e.g. dead): all with an admin key, a merchant's own orders' with its key")
+    def list_jobs(
+        request: Request,
+        status: Annotated[Literal["pending", "running", "done", "dead"] | None, Query()] = None,
+        kind: Annotated[str | None, Query(max_length=32)] = None,
+    ) -> JobsOut:
+        runtime = _runtime(request)
+        scope = runtime.job_scope(request)
+        return JobsOut(jobs=[job_out(job) for job in runtime.jobs(scope, status=status, kind=kind)])
+
+    @router.post("/jobs/{job_id}/retry", response_model=JobOut, tags=["jobs"],
+                 summary="Retry a dead job: pending now, with all its attempts back")
+    def retry_job(job_id: int, request: Request) -> JobOut:
+        runtime = _runtime(request)
+        scope = runtime.job_scope(request)
+        return job_out(runtime.retry_job(scope, job_id, operator="api"))
 
     @router.get("/orders/{order_id}/payments/{seq}/qr.svg", tags=["payments"], summary="QR image of a code_url",
                 response_class=Response, responses={200: {"content": {"image/svg+xml": {}},

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from .. import usecases
 from ..db import SqlUnitOfWork
+from ..db.job_queue import JobRow
 from ..domain import Channel, Order, PaymentAttempt, Refund
 from ..settings import Settings
 from .auth import Authenticator, Principal
@@ -269,6 +270,35 @@ class Runtime:
         return usecases.resolve_abnormal_refund(
             self.uow, self.clock, refund.id, refund.mchid, outcome=body.outcome, note=body.note, operator=operator
         )
+
+    def job_scope(self, request: Any) -> frozenset[str] | None:
+        """Whose jobs the caller may see: None (all) for an admin key, else the merchant key's mchids."""
+        from ..admin.session import check_credentials
+        from .auth import bearer_token
+
+        token = bearer_token(request)
+        if token and check_credentials(self.settings.admin, api_key=token) is not None:
+            return None
+        principal = self.authenticator.authenticate(request)
+        principal.require_merchant()
+        return principal.mchids
+
+    def jobs(self, scope: frozenset[str] | None, *, status: str | None, kind: str | None) -> list[JobRow]:
+        """Jobs in the caller's scope (a merchant sees only its orders' jobs), oldest first."""
+        with self.uow.read() as tx:
+            return tx.jobs.list(status=status, kind=kind, mchids=scope, limit=500)
+
+    def retry_job(self, scope: frozenset[str] | None, job_id: int, *, operator: str) -> JobRow:
+        """An operator's retry: a dead job becomes pending now with all its attempts back."""
+        with self.uow.write() as tx:
+            found = tx.jobs.list(job_id=job_id, mchids=scope)
+            if not found:
+                raise ApiError(404, "job_not_found", "no such job")
+            if not tx.jobs.revive(job_id, self.clock()):
+                raise ApiError(409, "job_not_dead", f"only a dead job can be retried (it is {found[0].status})")
+            (job,) = tx.jobs.list(job_id=job_id)
+        log.info("dead job %s (%s) retried by %s", job.id, job.kind, operator)
+        return job
 
     def run_due_jobs(self, limit: int = 50) -> int:
         """Run the jobs due now (queries, expiries, refunds, webhooks); the number run."""

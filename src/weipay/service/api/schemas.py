@@ -286,3 +286,31 @@ class EventsOut(BaseModel):
     )
     order_id: str
     events: list[CallLogEntry]
+
+
+class JobOut(BaseModel):
+    """A follow-up job of the outbox (query, expiry, refund sync, webhook), as operators see it.
+
+    ``dead``: it used up its attempts (a ``job_dead`` anomaly was raised); ``POST /v1/jobs/{id}/retry``
+    makes it pending again with all its attempts back. The payload is not shown."""
+
+    model_config = _example(
+        id=42, kind="sync_refund", status="dead", order_id="or_01J9Z3", attempts=20, max_attempts=20,
+        due_at="2026-11-23T01:20:00Z", updated_at="2026-11-24T09:00:00Z", last_error="WECHAT_UNREACHABLE",
+    )  # fmt: skip
+    id: int
+    kind: str
+    status: str
+    order_id: str | None = None
+    attempts: int
+    max_attempts: int
+    due_at: str | None = None
+    updated_at: str | None = None
+    last_error: str | None = None
+
+
+class JobsOut(BaseModel):
+    """Jobs, oldest first."""
+
+    model_config = _example(jobs=[])
+    jobs: list[JobOut]

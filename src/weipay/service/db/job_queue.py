@@ -3,12 +3,7 @@
 Claiming: PostgreSQL workers take due rows with ``FOR UPDATE SKIP LOCKED``, so many workers never
 take the same row; on SQLite the claim runs inside ``BEGIN IMMEDIATE`` (one writer at a time).
 A claim is a lease (``lease_until``, ``lease_token``): a killed worker's job becomes due again when
-its lease runs out, and a worker that lost its lease cannot complete the job. The worker renews the
-lease right before it runs each job (``renew``), so a lease covers one job, not a whole pass.
-
-A follow-up scheduled while the job runs (``enqueue(..., rearm=True)`` on a running row, e.g. a refund
-still processing re-arming its own sync) is kept in ``rearm_at``; finishing the run, however it ends,
-makes the row pending again at that time. Re-arm wins over completion: nothing that was asked for is lost.
+its lease runs out, and a worker that lost its lease cannot complete the job.
 """
 
 from __future__ import annotations
@@ -24,7 +19,7 @@ import sqlalchemy as sa
 from weipay.service.usecases.stores import NewJob
 
 from ._sql import insert, insert_ignore, insert_many, upsert
-from .tables import jobs
+from .tables import jobs, orders
 
 __all__ = ["Job", "JobQueue"]
 
@@ -58,6 +53,8 @@ class JobRow:
     dedupe_key: str | None
     order_id: str | None
     last_error: str | None
+    max_attempts: int = 20
+    updated_at: float = 0.0
 
 
 def _new_row(
@@ -70,6 +67,14 @@ def _new_row(
         "status": PENDING, "due_at": due_at, "attempts": 0, "max_attempts": max_attempts, "order_id": order_id,
         "created_at": now, "updated_at": now,
     }  # fmt: skip
+
+
+def _job_row(row: Any) -> JobRow:
+    return JobRow(
+        id=row.id, kind=row.kind, payload=json.loads(row.payload), status=row.status, due_at=row.due_at,
+        attempts=row.attempts, dedupe_key=row.dedupe_key, order_id=row.order_id, last_error=row.last_error,
+        max_attempts=row.max_attempts, updated_at=row.updated_at,
+    )  # fmt: skip
 
 
 class JobQueue:
@@ -94,6 +99,8 @@ class JobQueue:
 
         If the key exists: ``rearm=False`` leaves it alone (returns False); ``rearm=True`` makes a
         finished job pending again at ``due_at`` and moves a pending one earlier if ``due_at`` is sooner.
+        A running job keeps running and remembers ``rearm_at``: finishing it (complete or retry) then
+        makes it pending at that time, so a follow-up its own handler schedules is never lost.
         """
         values = _new_row(kind, payload, due_at=due_at, now=now, dedupe_key=dedupe_key, order_id=order_id,
                           max_attempts=max_attempts)  # fmt: skip
@@ -103,17 +110,17 @@ class JobQueue:
                 return True
             return insert_ignore(self._conn, jobs, values, ["dedupe_key"])
         excluded_due = sa.literal(due_at)
+        least = sa.func.min if self._conn.dialect.name == "sqlite" else sa.func.least
         running = jobs.c.status == RUNNING
         update = {
             "status": sa.case((running, jobs.c.status), else_=sa.literal(PENDING)),
-            # A running row keeps its due time; the follow-up waits in rearm_at until the run ends.
             "due_at": sa.case(
-                (jobs.c.status == PENDING, self._least(jobs.c.due_at, excluded_due)),
                 (running, jobs.c.due_at),
+                (jobs.c.status == PENDING, least(jobs.c.due_at, excluded_due)),
                 else_=excluded_due,
             ),
             "rearm_at": sa.case(
-                (running, self._least(sa.func.coalesce(jobs.c.rearm_at, excluded_due), excluded_due)),
+                (running, least(sa.func.coalesce(jobs.c.rearm_at, excluded_due), excluded_due)),
                 else_=jobs.c.rearm_at,
             ),
             "attempts": sa.case((jobs.c.status.in_([DONE, DEAD]), 0), else_=jobs.c.attempts),
@@ -121,9 +128,6 @@ class JobQueue:
             "updated_at": now,
         }
         return upsert(self._conn, jobs, values, ["dedupe_key"], update)
-
-    def _least(self, left: Any, right: Any) -> Any:
-        return sa.func.min(left, right) if self._conn.dialect.name == "sqlite" else sa.func.least(left, right)
 
     def enqueue_many(self, new_jobs: Sequence[NewJob]) -> int:
         """Add each job unless its ``dedupe_key`` exists (one statement on PostgreSQL); how many were added."""
@@ -186,8 +190,20 @@ class JobQueue:
             )
         return claimed
 
-    def renew(self, job: Job, now: float, lease_s: float) -> bool:
-        """Extend the lease of a job we still hold to ``now + lease_s``; False if another worker took it."""
+    def bury_abandoned(self, now: float) -> list[JobRow]:
+        """Mark dead the jobs whose worker died holding them on their last attempt (poison jobs): without
+        this, a job that kills every worker taking it would be claimed forever. Returns them (to alert)."""
+        error = "abandoned: its worker stopped while running it on each attempt"
+        statement = (
+            jobs.update()
+            .where(jobs.c.status == RUNNING, jobs.c.lease_until < now, jobs.c.attempts >= jobs.c.max_attempts)
+            .values(status=DEAD, lease_token=None, lease_until=None, rearm_at=None, last_error=error, updated_at=now)
+            .returning(jobs)
+        )
+        return [_job_row(row) for row in self._conn.execute(statement).all()]
+
+    def renew(self, job: Job, now: float, *, lease_s: float) -> bool:
+        """Extend the lease right before running a job; False if another worker took it meanwhile."""
         statement = (
             jobs.update()
             .where(jobs.c.id == job.id, jobs.c.status == RUNNING, jobs.c.lease_token == job.lease_token)
@@ -195,69 +211,81 @@ class JobQueue:
         )
         return self._conn.execute(statement).rowcount == 1
 
-    def complete(self, job: Job, now: float) -> bool:
-        """Mark a job done if we still hold its lease (pending again at ``rearm_at`` if a follow-up was asked for:
-        a fresh follow-up, so its attempts start again)."""
-        return self._finish(job, now, status=DONE, due_at=None, error=None)
+    def complete(self, job: Job, now: float) -> str | None:
+        """Mark a job done if we still hold its lease (pending again if it was re-armed meanwhile).
 
-    def retry(self, job: Job, now: float, *, due_at: float, error: str, counted: bool = True) -> bool:
+        Returns the status it ended in, or None if the lease was lost.
+        """
+        return self._finish(job, now, status=DONE, due_at=None, error=None, attempts_delta=0)
+
+    def retry(self, job: Job, now: float, *, due_at: float, error: str, counted: bool = True) -> str | None:
         """Put a job back for ``due_at``, or mark it dead once it used up its attempts.
 
-        ``counted=False`` is a poll ("not yet", not a failure): the attempt its claim took is given back, so a
-        long-unpaid order can be polled for days and still have every retry for a real error.
+        ``counted=False`` (polling, not failing) gives back the attempt its claim took, so a job that
+        only waits never goes dead; a worker that dies mid-job never gets here, so poison jobs still do.
+        Returns the status it ended in (``dead`` tells the caller to raise the alert), or None if the
+        lease was lost.
         """
         if counted and job.attempts >= job.max_attempts:
-            return self._finish(job, now, status=DEAD, due_at=None, error=error)
-        return self._finish(job, now, status=PENDING, due_at=due_at, error=error, give_back=not counted)
+            return self._finish(job, now, status=DEAD, due_at=None, error=error, attempts_delta=0)
+        return self._finish(job, now, status=PENDING, due_at=due_at, error=error, attempts_delta=0 if counted else -1)
 
-    def _finish(
-        self, job: Job, now: float, *, status: str, due_at: float | None, error: str | None, give_back: bool = False
-    ) -> bool:
-        rearmed = jobs.c.rearm_at.is_not(None)
-        values: dict[str, Any] = {
-            "status": sa.case((rearmed, sa.literal(PENDING)), else_=sa.literal(status)),
-            "lease_token": None, "lease_until": None, "rearm_at": None, "updated_at": now,
-        }  # fmt: skip
-        if due_at is not None:
-            values["due_at"] = sa.case((rearmed, self._least(jobs.c.rearm_at, sa.literal(due_at))), else_=due_at)
-        else:
-            values["due_at"] = sa.case((rearmed, jobs.c.rearm_at), else_=jobs.c.due_at)
-        if status == DONE:
-            values["attempts"] = sa.case((rearmed, 0), else_=jobs.c.attempts)
-        elif give_back:
-            values["attempts"] = jobs.c.attempts - 1
-        if error is not None:
-            values["last_error"] = error[:500]
+    def revive(self, job_id: int, now: float) -> bool:
+        """An operator's retry: a dead job becomes pending now with all its attempts back."""
         statement = (
             jobs.update()
-            .where(jobs.c.id == job.id, jobs.c.status == RUNNING, jobs.c.lease_token == job.lease_token)
-            .values(values)
+            .where(jobs.c.id == job_id, jobs.c.status == DEAD)
+            .values(status=PENDING, due_at=now, attempts=0, rearm_at=None, updated_at=now)
         )
         return self._conn.execute(statement).rowcount == 1
 
-    def list(self, *, kind: str | None = None, status: str | None = None, order_id: str | None = None) -> list[JobRow]:
-        """Jobs, oldest first (consoles, tests)."""
+    def _finish(
+        self, job: Job, now: float, *, status: str, due_at: float | None, error: str | None, attempts_delta: int
+    ) -> str | None:
+        held = sa.and_(jobs.c.id == job.id, jobs.c.status == RUNNING, jobs.c.lease_token == job.lease_token)
+        query = sa.select(jobs.c.rearm_at).where(held)
+        if self._conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self._conn.execute(query).first()
+        if row is None:
+            return None
+        values: dict[str, Any] = {
+            "status": status, "lease_token": None, "lease_until": None, "rearm_at": None, "updated_at": now,
+            "attempts": jobs.c.attempts + attempts_delta,
+        }  # fmt: skip
+        if row.rearm_at is not None:
+            # Re-arm wins over completion (and over death): the handler asked for a follow-up.
+            values["status"] = PENDING
+            due_at = row.rearm_at if due_at is None else min(due_at, row.rearm_at)
+            if status == DONE:
+                values["attempts"] = 0  # the run succeeded: the follow-up starts afresh, like a re-armed done job
+        if due_at is not None:
+            values["due_at"] = due_at
+        if error is not None:
+            values["last_error"] = error[:500]
+        statement = jobs.update().where(held).values(values)
+        return str(values["status"]) if self._conn.execute(statement).rowcount == 1 else None
+
+    def list(
+        self, *, kind: str | None = None, status: str | None = None, order_id: str | None = None,
+        mchids: frozenset[str] | None = None, job_id: int | None = None, limit: int | None = None,
+    ) -> list[JobRow]:
+        """Jobs, oldest first (consoles, tests); ``mchids`` keeps those of these merchants' orders."""
         statement = sa.select(jobs).order_by(jobs.c.id)
+        if mchids is not None:
+            owned = sa.select(orders.c.id).where(orders.c.mchid.in_(sorted(mchids)))
+            statement = statement.where(jobs.c.order_id.in_(owned))
+        if job_id is not None:
+            statement = statement.where(jobs.c.id == job_id)
+        if limit is not None:
+            statement = statement.limit(limit)
         if kind is not None:
             statement = statement.where(jobs.c.kind == kind)
         if status is not None:
             statement = statement.where(jobs.c.status == status)
         if order_id is not None:
             statement = statement.where(jobs.c.order_id == order_id)
-        return [
-            JobRow(
-                id=row.id,
-                kind=row.kind,
-                payload=json.loads(row.payload),
-                status=row.status,
-                due_at=row.due_at,
-                attempts=row.attempts,
-                dedupe_key=row.dedupe_key,
-                order_id=row.order_id,
-                last_error=row.last_error,
-            )
-            for row in self._conn.execute(statement)
-        ]
+        return [_job_row(row) for row in self._conn.execute(statement)]
 
     def next_due_at(self) -> float | None:
         """When the earliest pending job is due (workers sleep until then)."""

@@ -201,11 +201,12 @@ jobs = sa.Table(
     sa.Column("dedupe_key", sa.String(160)),
     sa.Column("status", sa.String(16), nullable=False),  # pending | running | done | dead
     sa.Column("due_at", sa.Float, nullable=False),
+    # When a running job is re-armed (its handler scheduled a follow-up): finishing it makes it pending then.
+    sa.Column("rearm_at", sa.Float),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("max_attempts", sa.Integer, nullable=False, server_default="20"),
     sa.Column("lease_token", sa.String(32)),
     sa.Column("lease_until", sa.Float),
-    sa.Column("rearm_at", sa.Float),  # a follow-up asked for while the job ran: it runs again then
     sa.Column("last_error", sa.String(512)),
     sa.Column("order_id", _ID),
     sa.Column("created_at", sa.Float, nullable=False),

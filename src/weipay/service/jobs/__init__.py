@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from .webhooks import WebhookSender, http_sender, sign_webhook, webhook_body
-from .worker import DEFAULT_LEASE_S, HANDLERS, run_due_jobs, run_forever
+from .worker import DEFAULT_LEASE_S, HANDLERS, JOB_DEAD, poll_loop, run_due_jobs, run_forever
 
 __all__ = [
     "DEFAULT_LEASE_S",
     "HANDLERS",
+    "JOB_DEAD",
     "WebhookSender",
     "http_sender",
+    "poll_loop",
     "run_due_jobs",
     "run_forever",
     "sign_webhook",

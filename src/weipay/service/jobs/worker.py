@@ -12,8 +12,10 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from weipay.service.db import Job, SqlUnitOfWork
+from weipay.service.db.job_queue import DEAD
 from weipay.service.domain import AttemptStatus
 from weipay.service.usecases import (
     Gateway,
@@ -26,14 +28,16 @@ from weipay.service.usecases import (
 from weipay.service.usecases.lifecycle import expire_or_retry
 from weipay.service.usecases.outbox import AUTO_REFUND, DELIVER_WEBHOOK, EXPIRE_ORDER, QUERY_ATTEMPT, SYNC_REFUND
 from weipay.service.usecases.payments import query_delay_s
+from weipay.service.usecases.settlement import add_anomaly
 
 from .webhooks import WebhookSender, sign_webhook, webhook_body
 
-__all__ = ["DEFAULT_LEASE_S", "JobContext", "run_due_jobs", "run_forever"]
+__all__ = ["DEFAULT_LEASE_S", "JOB_DEAD", "JobContext", "poll_loop", "run_due_jobs", "run_forever"]
 
 logger = logging.getLogger("weipay.service.jobs")
 
 DEFAULT_LEASE_S = 120.0
+JOB_DEAD = "job_dead"  # the anomaly kind raised when a job used up its attempts
 _RETRY_BASE_S = 5.0
 _RETRY_CAP_S = 3600.0
 
@@ -82,8 +86,7 @@ def _expire_order(ctx: JobContext, job: Job) -> None:
 
 def _sync_refund(ctx: JobContext, job: Job) -> None:
     sync_refund(ctx.uow, ctx.gateway, ctx.clock, job.payload["refund_id"])
-    # sync_refund re-arms its own job (same dedupe key) when the refund is still processing; the queue keeps that
-    # follow-up (rearm_at) when this run completes.
+    # sync_refund re-arms its own job (same dedupe key) when the refund is still processing.
 
 
 def _auto_refund(ctx: JobContext, job: Job) -> None:
@@ -136,16 +139,20 @@ def run_due_jobs(
     """Claim up to ``limit`` due jobs, run them, and return how many were run."""
     ctx = JobContext(uow, gateway, clock, merchants, webhook_sender)
     with uow.write() as tx:
-        claimed = tx.jobs.claim(clock(), limit=limit, lease_s=lease_s, kinds=kinds)
+        now = clock()
+        for dead in tx.jobs.bury_abandoned(now):
+            _alert_dead(tx, now, job_id=dead.id, kind=dead.kind, order_id=dead.order_id, attempts=dead.attempts,
+                        error=dead.last_error or "")  # fmt: skip
+        claimed = tx.jobs.claim(now, limit=limit, lease_s=lease_s, kinds=kinds)
     ran = 0
     for job in claimed:
-        # The claim's lease may have run out while earlier jobs of this pass ran: renew it for this job, or leave
-        # the job to the worker that took it over (running it here too would run it twice).
+        # The claim's lease may have run out while earlier jobs of this pass ran, and another worker may
+        # hold the job now: the lease covers the job being run, so renew it first and skip it if lost.
         with uow.write() as tx:
-            if not tx.jobs.renew(job, clock(), lease_s):
-                continue
-        _run_one(ctx, job)
-        ran += 1
+            held = tx.jobs.renew(job, clock(), lease_s=lease_s)
+        if held:
+            _run_one(ctx, job)
+            ran += 1
     return ran
 
 
@@ -156,21 +163,47 @@ def _run_one(ctx: JobContext, job: Job) -> None:
             raise RuntimeError(f"no handler for job kind {job.kind!r}")
         handler(ctx, job)
     except _Later as later:
-        _finish(ctx, job, due_at=later.due_at, error=str(later), count=False)
+        # Polling is not failing: give the attempt back so a long-unpaid order never goes dead.
+        _finish(ctx, job, due_at=later.due_at, error=str(later), counted=False)
         return
     except Exception as error:  # a job must never kill the worker
         code = getattr(error, "code", type(error).__name__)
         logger.warning("job %s (%s) failed: %s", job.id, job.kind, code)
-        _finish(ctx, job, due_at=ctx.clock() + _backoff_s(job.attempts), error=str(code), count=True)
+        _finish(ctx, job, due_at=ctx.clock() + _backoff_s(job.attempts), error=str(code), counted=True)
         return
     with ctx.uow.write() as tx:
         tx.jobs.complete(job, ctx.clock())
 
 
-def _finish(ctx: JobContext, job: Job, *, due_at: float, error: str, count: bool) -> None:
+def _finish(ctx: JobContext, job: Job, *, due_at: float, error: str, counted: bool) -> None:
     with ctx.uow.write() as tx:
-        # Polling is not failing (count=False): the attempt is given back, so a long-unpaid order never goes dead.
-        tx.jobs.retry(job, ctx.clock(), due_at=due_at, error=error, counted=count)
+        now = ctx.clock()
+        if tx.jobs.retry(job, now, due_at=due_at, error=error, counted=counted) == DEAD:
+            _alert_dead(tx, now, job_id=job.id, kind=job.kind, order_id=job.order_id, attempts=job.attempts,
+                        error=error)  # fmt: skip
+
+
+def _alert_dead(
+    tx: Any, now: float, *, job_id: int, kind: str, order_id: str | None, attempts: int, error: str
+) -> None:
+    """In the transaction that marks the job dead: a dead job is never silent (no payload: it may hold secrets)."""
+    add_anomaly(tx, JOB_DEAD, now, order_id=order_id, job_id=job_id, job_kind=kind, attempts=attempts,
+                last_error=error[:500])  # fmt: skip
+    logger.error("job %s (%s) is dead after %s attempts: %s", job_id, kind, attempts, error)
+
+
+def poll_loop(
+    run_pass: Callable[[], int], *, stop: threading.Event, poll_s: float, on_error: Callable[[Exception], None]
+) -> None:
+    """Run passes until ``stop`` is set, sleeping ``poll_s`` when nothing ran (every worker loop is this one)."""
+    while not stop.is_set():
+        try:
+            ran = run_pass()
+        except Exception as error:  # the database may be briefly unavailable; keep the worker alive
+            on_error(error)
+            ran = 0
+        if ran == 0:
+            stop.wait(poll_s)
 
 
 def run_forever(
@@ -188,14 +221,14 @@ def run_forever(
     """``weipay worker``: run passes until ``stop`` is set, sleeping ``poll_s`` when nothing is due."""
     worker_id = secrets.token_hex(4)
     logger.info("worker %s started", worker_id)
-    while not stop.is_set():
-        try:
-            ran = run_due_jobs(
-                uow, gateway, clock, limit, merchants=merchants, webhook_sender=webhook_sender, lease_s=lease_s
-            )
-        except Exception:  # the database may be briefly unavailable; keep the worker alive
-            logger.exception("worker %s pass failed", worker_id)
-            ran = 0
-        if ran == 0:
-            stop.wait(poll_s)
+
+    def run_pass() -> int:
+        return run_due_jobs(
+            uow, gateway, clock, limit, merchants=merchants, webhook_sender=webhook_sender, lease_s=lease_s
+        )
+
+    def on_error(error: Exception) -> None:
+        logger.error("worker %s pass failed", worker_id, exc_info=error)
+
+    poll_loop(run_pass, stop=stop, poll_s=poll_s, on_error=on_error)
     logger.info("worker %s stopped", worker_id)

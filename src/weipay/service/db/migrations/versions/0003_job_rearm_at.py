@@ -1,8 +1,8 @@
-"""Jobs remember a follow-up scheduled while they run (``rearm_at``), so finishing the run cannot drop it.
+"""Jobs remember a follow-up scheduled while they run, so finishing them cannot lose it.
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-12-04 19:20:00
+Create Date: 2026-12-04 19:15:00
 """
 
 from __future__ import annotations

@@ -1,0 +1,64 @@
+"""Dead jobs are visible and can be retried over HTTP: ``GET /v1/jobs?status=dead`` (an admin key sees all, a
+merchant key its own orders' jobs) and ``POST /v1/jobs/{id}/retry`` (dead -> pending, attempts back)."""
+
+from __future__ import annotations
+
+import httpx
+
+from weipay.service.jobs import http_sender
+
+from ..admin.test_console import csrf, login
+from ..web_harness import ADMIN_KEY, OTHER_API_KEY, Harness
+
+
+def _dead_webhook(harness_factory) -> tuple[Harness, dict]:
+    harness = harness_factory(webhook_url="https://shop.test/hook", webhook_secret="whsec-test-0123456789abcdef")
+    # the merchant's system is down for good: every delivery answers 503
+    down = httpx.MockTransport(lambda request: httpx.Response(503))
+    harness.app.state.runtime._webhook_sender = http_sender(transport=down)
+    order = harness.create_order(800)
+    payment = harness.api.post(f"/v1/orders/{order['id']}/payments", headers=harness.merchant,
+                               json={"channel": "native", "api": "v3"}).json()  # fmt: skip
+    harness.pay(payment)
+    harness.deliver()
+    for _ in range(25):
+        harness.run_jobs()
+        harness.clock.advance(3601)
+    return harness, order
+
+
+def test_a_dead_job_is_listed_for_its_merchant_and_admins_and_can_be_retried(harness_factory) -> None:
+    harness, order = _dead_webhook(harness_factory)
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    other = {"Authorization": f"Bearer {OTHER_API_KEY}"}
+    dead = harness.api.get("/v1/jobs", params={"status": "dead"}, headers=admin).json()["jobs"]
+    assert [(j["kind"], j["order_id"], j["attempts"]) for j in dead] == [("deliver_webhook", order["id"], 20)]
+    assert "payload" not in dead[0] and dead[0]["last_error"]
+    assert harness.api.get("/v1/jobs?status=dead", headers=harness.merchant).json()["jobs"] == dead
+    assert harness.api.get("/v1/jobs?status=dead", headers=other).json()["jobs"] == []
+    assert harness.api.get("/v1/jobs?status=dead").status_code == 401
+    assert harness.api.get("/v1/jobs?status=buried", headers=admin).status_code == 422
+    url = f"/v1/jobs/{dead[0]['id']}/retry"
+    assert harness.api.post(url, headers=other).status_code == 404
+    retried = harness.api.post(url, headers=harness.merchant)
+    assert retried.status_code == 200, retried.text
+    assert (retried.json()["status"], retried.json()["attempts"]) == ("pending", 0)
+    assert harness.api.post(url, headers=admin).status_code == 409  # no longer dead
+    assert harness.api.get("/v1/jobs?status=dead", headers=admin).json()["jobs"] == []
+    with harness.app.state.runtime.uow.read() as tx:
+        (anomaly,) = tx.anomalies.list(kind="job_dead")
+    assert anomaly.order_id == order["id"]
+
+
+def test_the_console_lists_dead_jobs_and_retries_one(harness_factory) -> None:
+    harness, order = _dead_webhook(harness_factory)
+    assert harness.api.get("/console/jobs").status_code == 303  # operators only
+    login(harness)
+    page = harness.api.get("/console/jobs")
+    assert page.status_code == 200 and order["id"] in page.text and "deliver_webhook" in page.text
+    (job,) = harness.api.get("/v1/jobs?status=dead", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).json()["jobs"]
+    url = f"/console/jobs/{job['id']}/retry"
+    assert harness.api.post(url, data={"csrf_token": "0" * 64}).status_code == 403
+    answer = harness.api.post(url, data={"csrf_token": csrf(page.text)})
+    assert answer.status_code == 303 and "retried" in answer.headers["location"]
+    assert "No dead jobs." in harness.api.get("/console/jobs").text
