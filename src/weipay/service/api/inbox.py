@@ -19,6 +19,8 @@ from weipay.sdk.errors import ConfigurationError, ProtocolError, SignatureError,
 from weipay.sdk.v2 import notify as v2_notify
 from weipay.sdk.v3 import notify as v3_notify
 
+from .sampling import WindowSampler
+
 __all__ = ["NotificationInbox", "NotifyReply", "not_applied"]
 
 log = logging.getLogger("weipay.service.notify")
@@ -62,11 +64,13 @@ class NotificationInbox:
         verify_v3: Callable[[str, Mapping[str, str], bytes], Any],
         accept: Callable[[str, Any], str],
         record_unverifiable: Callable[[str, str, str, bytes], None],
+        junk_sampler: WindowSampler | None = None,
     ) -> None:
         self._mchids = mchids
         self._verify_v3 = verify_v3
         self._accept = accept
         self._record_unverifiable = record_unverifiable
+        self._junk = junk_sampler or WindowSampler()
 
     def accept_v3(self, mchid: str, headers: Mapping[str, str], body: bytes) -> NotifyReply:
         """One v3 delivery: 204 after commit; 401 unverifiable; 404 unknown merchant; 500 retry later."""
@@ -98,13 +102,16 @@ class NotificationInbox:
     def unverifiable(
         self, mchid: str, api: str, exc: Exception, body: bytes, failure: Callable[[int, str, str], NotifyReply]
     ) -> NotifyReply:
-        """Log and store an anomaly for a message that did not verify; the FAIL reply (401, or 400 if malformed)."""
-        reason = f"{type(exc).__name__}: {exc}"[:300]
-        log.warning("unverifiable %s notification for %s: %s", api, mchid, reason)
-        try:
-            self._record_unverifiable(mchid, api, reason, body)
-        except Exception:  # storing the anomaly failed: still refuse the message, the log has it
-            log.exception("could not store the anomaly for an unverifiable %s notification", api)
+        """Log and store an anomaly for a message that did not verify (a sample of a flood: the first few per merchant
+        and API each minute; the outcome counter counts them all); the FAIL reply (401, or 400 if malformed)."""
+        if self._junk.take((mchid, api)):
+            reason = f"{type(exc).__name__}: {exc}"[:300]
+            log.warning("unverifiable %s notification for %s: %s (%d more not stored since start)", api, mchid,
+                        reason, self._junk.skipped)  # fmt: skip
+            try:
+                self._record_unverifiable(mchid, api, reason, body)
+            except Exception:  # storing the anomaly failed: still refuse the message, the log has it
+                log.exception("could not store the anomaly for an unverifiable %s notification", api)
         status = 401 if isinstance(exc, SignatureError) else 400
         message = "signature did not verify" if status == 401 else "malformed notification"
         return failure(status, message, "unverifiable")
