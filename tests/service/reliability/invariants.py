@@ -1,4 +1,5 @@
-"""The oracle of the seeded simulation (RELIABILITY.md I1–I6; I7 liveness), over our DB and the simulator ledger.
+"""The oracle of the seeded simulation over our DB and the simulator ledger: RELIABILITY.md I1–I6, I7 (liveness)
+and I8 (money WeChat took is on the order or returned).
 
 ``History`` records every state each order, attempt and refund was seen in; ``check_invariants`` reads the
 final state of both sides and returns the violations as readable lines (empty: all hold).
@@ -86,7 +87,7 @@ class History:
 def check_invariants(
     uow: Any, sim: Any, mchid: str, now: float, history: History, only: set[str] | None = None
 ) -> list[str]:
-    """I1–I7 after quiescence over the orders in ``only`` (default: all); returns violations (empty: all hold)."""
+    """I1–I8 after quiescence over the orders in ``only`` (default: all); returns violations (empty: all hold)."""
     problems = history.backward_moves()
     with uow.read() as tx:
         orders = tx.orders.list(mchid=mchid, limit=10_000)
@@ -173,11 +174,11 @@ def _order_problems(
         # I4: paid at WeChat means paid here once things settled.
         if wechat_order.state in _PAID_AT_WECHAT and attempt.status != AttemptStatus.SUCCEEDED:
             problems.append(f"I4 {tag}: {attempt.out_trade_no} {wechat_order.state} at WeChat, {attempt.status} here")
-        # I7: money WeChat took is on the order or given back (or held by WeChat for manual handling).
+        # I8: money WeChat took is on the order or given back (or held by WeChat for manual handling).
         given_back = any(r.kind == RefundKind.DUPLICATE_PAYMENT and r.attempt_id == attempt.id
                          and r.status in (RefundStatus.SUCCEEDED, RefundStatus.ABNORMAL) for r in refunds)  # fmt: skip
         if wechat_order.state in _PAID_AT_WECHAT and attempt.id != order.paid_attempt_id and not given_back:
-            problems.append(f"I7 {tag}: {attempt.out_trade_no} paid at WeChat, neither on the order nor refunded")
+            problems.append(f"I8 {tag}: {attempt.out_trade_no} paid at WeChat, neither on the order nor refunded")
         if attempt.status == AttemptStatus.SUCCEEDED and wechat_order.state not in _PAID_AT_WECHAT:
             problems.append(f"I4 {tag}: {attempt.out_trade_no} succeeded here but {wechat_order.state} at WeChat")
     if ours != at_wechat:
