@@ -83,7 +83,7 @@ def _percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 # -- P1: duplicate notifications ------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ def forged_notifications(harness: Harness, count: int) -> Figures:
     captured = [harness.captured_payment(amount=500 + i) for i in range(min(10, max(1, count // 100)))]
     accepted, kinds = 0, dict[str, int]()
     for index in range(count):
-        order, request = captured[index % len(captured)]
+        _, request = captured[index % len(captured)]
         kind, body, headers = next(_mutations(request, rng))
         kinds[kind] = kinds.get(kind, 0) + 1
         if _replay(harness, request, content=body, headers=headers).status_code < 300:
@@ -227,7 +227,7 @@ def forged_notifications(harness: Harness, count: int) -> Figures:
     # The window: re-signing is needed for a shifted timestamp, so the edges use the harness clock instead:
     # the service's clock moves, the notification's signed timestamp stays.
     edges: dict[str, int] = {}
-    order, request = captured[0]
+    _, request = captured[0]
     for offset in (-301, -299, 299, 301):
         harness.clock.advance(float(request.headers["wechatpay-timestamp"]) - offset - harness.clock())
         edges[f"{offset:+d}s"] = _replay(harness, request).status_code
@@ -367,7 +367,7 @@ def secret_canaries(harness: Harness, flows: int, database_dump: Callable[[], st
     keys.update({f"app_secret_{kind}": str(value) for kind, value in account.get("app_secrets", {}).items()})
     pem = harness.sim.paths.merchant / "apiclient_key.pem"
     if pem.exists():
-        keys["private_key_body"] = "".join(l for l in pem.read_text().splitlines() if "-----" not in l)[40:104]
+        keys["private_key_body"] = "".join(x for x in pem.read_text().splitlines() if "-----" not in x)[40:104]
     with harness.app.state.runtime.uow.read() as tx:  # kept server-side by design: must not leave through logs
         session_keys = {f"session_key_{i}": str(k) for i, k in enumerate(
             tx.connection.execute(sa.select(user_sessions.c.session_key)).scalars())}
@@ -380,7 +380,8 @@ def secret_canaries(harness: Harness, flows: int, database_dump: Callable[[], st
             if found:
                 hits[f"{name} in {where}"] = found
     megabytes = sum(len(text) for text in haystacks.values()) / 2**20
-    figures = {"flows": flows, "secrets": sorted(keys) + [f"{len(session_keys)} session_keys"], "scanned_mib": round(megabytes, 2),
+    named = [*sorted(keys), f"{len(session_keys)} session_keys"]
+    figures = {"flows": flows, "secrets": named, "scanned_mib": round(megabytes, 2),
                "log_lines": len(collector.text), "hits": sum(hits.values()), "where": hits}
     notes = ["forced database errors on login/keys paths are not injected here: that canary belongs to the "
              "hide_parameters work of issue #8 (re-run after it merges)"]
@@ -403,7 +404,8 @@ def _bad_upstream(mode: str) -> Iterator[int]:
         try:
             connection.recv(65536)
             if mode == "drip":
-                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                   b"Content-Length: 100000\r\n\r\n")
                 while not stop.is_set():
                     connection.sendall(b" ")
                     stop.wait(0.5)
