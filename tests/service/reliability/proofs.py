@@ -66,12 +66,14 @@ class Figures:
     notes: list[str] = field(default_factory=list)
 
 
-def _replay(harness: Harness, request: httpx.Request, *, content: bytes | None = None,
-            headers: dict[str, str] | None = None) -> httpx.Response:
+def _replay(
+    harness: Harness, request: httpx.Request, *, content: bytes | None = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
     override = {k.lower(): v for k, v in (headers or {}).items()}
     sent = {k.lower(): v for k, v in request.headers.items() if k.lower() not in ("content-length", "host")}
-    return harness.api.post(request.url.path, content=request.content if content is None else content,
-                            headers={**sent, **override})
+    return harness.api.post(
+        request.url.path, content=request.content if content is None else content, headers={**sent, **override}
+    )
 
 
 def _count(harness: Harness, table: sa.Table, *where: Any) -> int:
@@ -87,8 +89,9 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 # -- P1: duplicate notifications ------------------------------------------------------------------------------
-def duplicate_storm(harness: Harness, orders_count: int, copies: int, senders: int = SENDERS,
-                    api: str = "v3") -> Figures:
+def duplicate_storm(
+    harness: Harness, orders_count: int, copies: int, senders: int = SENDERS, api: str = "v3"
+) -> Figures:
     """T01: ``orders_count`` paid orders, each genuine notification delivered ``copies`` times, shuffled, from
     ``senders`` threads. Extra transitions = paid attempts beyond one per order; extra fulfilments = webhook
     jobs beyond one per order; inbox rows beyond one per event."""
@@ -110,8 +113,9 @@ def duplicate_storm(harness: Harness, orders_count: int, copies: int, senders: i
     elapsed = time.perf_counter() - started
     order_ids = [order["id"] for order, _ in captured]
     paid = _count(harness, orders, orders.c.id.in_(order_ids), orders.c.status == "paid")
-    succeeded = _count(harness, payment_attempts, payment_attempts.c.order_id.in_(order_ids),
-                       payment_attempts.c.status == "succeeded")
+    succeeded = _count(
+        harness, payment_attempts, payment_attempts.c.order_id.in_(order_ids), payment_attempts.c.status == "succeeded"
+    )
     inbox = _count(harness, notifications)
     webhooks = _count(harness, jobs, jobs.c.kind == "deliver_webhook")
     refused = sum(status != success for status in statuses)
@@ -123,15 +127,30 @@ def duplicate_storm(harness: Harness, orders_count: int, copies: int, senders: i
         "in_process_p99_ms": round(_percentile(latencies, 0.99) * 1000, 1), "deliveries_per_s": round(
             len(deliveries) / elapsed),
     }  # fmt: skip
-    passed = paid == orders_count and succeeded == orders_count and inbox == orders_count and refused == 0 \
+    passed = (
+        paid == orders_count
+        and succeeded == orders_count
+        and inbox == orders_count
+        and refused == 0
         and webhooks <= orders_count
-    return Figures("P1", f"{orders_count} orders × {copies} copies = {len(deliveries)} deliveries, "
-                   f"{senders} senders, {api}", figures, passed)
+    )
+    return Figures(
+        "P1",
+        f"{orders_count} orders × {copies} copies = {len(deliveries)} deliveries, {senders} senders, {api}",
+        figures,
+        passed,
+    )
 
 
 # -- P3: over-refund -------------------------------------------------------------------------------------------
-def over_refund_trials(harness: Harness, trials: int, distinct: int = 6, duplicates: int = 4,
-                       paid_fen: int = 10_000, refund_fen: int = 3_000) -> Figures:
+def over_refund_trials(
+    harness: Harness,
+    trials: int,
+    distinct: int = 6,
+    duplicates: int = 4,
+    paid_fen: int = 10_000,
+    refund_fen: int = 3_000,
+) -> Figures:
     """T08: per trial, an order paid ``paid_fen``; ``distinct`` concurrent refunds of ``refund_fen`` with
     distinct numbers and ``duplicates`` concurrent copies of one more number, all at once. After WeChat
     finishes: Σ refunded ≤ paid locally and at WeChat, one WeChat refund per ``out_refund_no``, and the
@@ -148,8 +167,11 @@ def over_refund_trials(harness: Harness, trials: int, distinct: int = 6, duplica
             numbers = [f"T{trial}-R{i}" for i in range(distinct)] + [f"T{trial}-DUP"] * duplicates
 
             def refund(number: str, order_id: str = order["id"]) -> int:
-                return harness.api.post(f"/v1/orders/{order_id}/refunds", headers=harness.merchant,
-                                        json={"merchant_refund_no": number, "amount": refund_fen}).status_code
+                return harness.api.post(
+                    f"/v1/orders/{order_id}/refunds",
+                    headers=harness.merchant,
+                    json={"merchant_refund_no": number, "amount": refund_fen},
+                ).status_code
 
             statuses = list(pool.map(refund, numbers))
             statuses_seen |= set(statuses)
@@ -174,10 +196,17 @@ def over_refund_trials(harness: Harness, trials: int, distinct: int = 6, duplica
     }  # fmt: skip
     notes = []
     if duplicate_201s:
-        notes.append("concurrent identical refund requests answered 201 more than once (issue #8 defect; "
-                     "idempotency work in progress): no extra money moved")
-    return Figures("P3", f"{trials} trials × {distinct + duplicates} concurrent refund requests", figures,
-                   worst_ratio <= 1.0 and wechat_dupes == 0, notes)
+        notes.append(
+            "concurrent identical refund requests answered 201 more than once (issue #8 defect; "
+            "idempotency work in progress): no extra money moved"
+        )
+    return Figures(
+        "P3",
+        f"{trials} trials × {distinct + duplicates} concurrent refund requests",
+        figures,
+        worst_ratio <= 1.0 and wechat_dupes == 0,
+        notes,
+    )
 
 
 # -- P4: forged, mismatched and stale notifications -----------------------------------------------------------
@@ -185,8 +214,18 @@ def _mutations(request: httpx.Request, rng: random.Random) -> Iterator[tuple[str
     """Forged variants of a genuine v3 notification: body bit flips, header changes, stale timestamps."""
     body = request.content
     while True:
-        kind = rng.choice(["body_bit", "signature", "serial", "timestamp_stale", "timestamp_future", "nonce",
-                           "signtest", "signature_type"])
+        kind = rng.choice(
+            [
+                "body_bit",
+                "signature",
+                "serial",
+                "timestamp_stale",
+                "timestamp_future",
+                "nonce",
+                "signtest",
+                "signature_type",
+            ]
+        )
         if kind == "body_bit":
             index = rng.randrange(len(body))
             flipped = bytearray(body)
@@ -234,10 +273,20 @@ def forged_notifications(harness: Harness, count: int) -> Figures:
     harness.clock.advance(time.time() - harness.clock())
     window_ok = edges["-299s"] == edges["+299s"] == 204 and edges["-301s"] >= 400 and edges["+301s"] >= 400
     genuine = _replay(harness, captured[-1][1]).status_code
-    figures = {"forged": count, "forged_accepted": accepted, "state_changes": changed,
-               "mutation_kinds": kinds, "window_edges": edges, "genuine_after_campaign": genuine}
-    return Figures("P4", f"{count} forged/stale mutations, window edges ±299/±301 s", figures,
-                   accepted == 0 and changed == 0 and window_ok and genuine == 204)
+    figures = {
+        "forged": count,
+        "forged_accepted": accepted,
+        "state_changes": changed,
+        "mutation_kinds": kinds,
+        "window_edges": edges,
+        "genuine_after_campaign": genuine,
+    }
+    return Figures(
+        "P4",
+        f"{count} forged/stale mutations, window edges ±299/±301 s",
+        figures,
+        accepted == 0 and changed == 0 and window_ok and genuine == 204,
+    )
 
 
 # -- P6: hostile XML ---------------------------------------------------------------------------------------------
@@ -270,8 +319,9 @@ def _listener() -> Iterator[tuple[int, list[int]]]:
         server.close()
 
 
-def hostile_xml(payloads: dict[str, bytes], entry_points: dict[str, Callable[[bytes], object]],
-                repeats: int) -> Figures:
+def hostile_xml(
+    payloads: dict[str, bytes], entry_points: dict[str, Callable[[bytes], object]], repeats: int
+) -> Figures:
     """T09: each payload at each v2 XML entry point ``repeats`` times: all refused (``ProtocolError``), the
     slowest refusal, the peak traced memory of one refusal, and connections reaching a listener that the
     parameter-entity payload points at (its URL is rewritten to the listener's port)."""
@@ -293,17 +343,33 @@ def hostile_xml(payloads: dict[str, bytes], entry_points: dict[str, Callable[[by
                     worst_ms = max(worst_ms, (time.perf_counter() - started) * 1000)
                     peak = max(peak, tracemalloc.get_traced_memory()[1] - len(payload))
                     tracemalloc.stop()
-            rows[name] = {"bytes": len(payload), "max_reject_ms": round(worst_ms, 2),
-                          "peak_extra_mib": round(max(peak, 0) / 2**20, 2), "accepted": accepted}
+            rows[name] = {
+                "bytes": len(payload),
+                "max_reject_ms": round(worst_ms, 2),
+                "peak_extra_mib": round(max(peak, 0) / 2**20, 2),
+                "accepted": accepted,
+            }
         connections = len(hits)
     worst = max(row["max_reject_ms"] for row in rows.values())
     peak_mib = max(row["peak_extra_mib"] for row in rows.values())
     accepted_total = sum(row["accepted"] for row in rows.values())
-    figures = {"payloads": len(payloads), "entry_points": len(entry_points), "repeats": repeats,
-               "max_reject_ms": worst, "max_peak_extra_mib": peak_mib, "accepted": accepted_total,
-               "listener_connections": connections, "per_payload": rows, "file_opens": len(audit_opens)}
-    return Figures("P6", f"{len(payloads)} payloads × {len(entry_points)} entry points × {repeats}", figures,
-                   accepted_total == 0 and connections == 0 and worst <= 50 and peak_mib <= 10)
+    figures = {
+        "payloads": len(payloads),
+        "entry_points": len(entry_points),
+        "repeats": repeats,
+        "max_reject_ms": worst,
+        "max_peak_extra_mib": peak_mib,
+        "accepted": accepted_total,
+        "listener_connections": connections,
+        "per_payload": rows,
+        "file_opens": len(audit_opens),
+    }
+    return Figures(
+        "P6",
+        f"{len(payloads)} payloads × {len(entry_points)} entry points × {repeats}",
+        figures,
+        accepted_total == 0 and connections == 0 and worst <= 50 and peak_mib <= 10,
+    )
 
 
 # -- P7: secret canaries -----------------------------------------------------------------------------------------
@@ -326,7 +392,7 @@ def _secret_forms(secret: str) -> list[str]:
     import hashlib
 
     forms = [secret, hashlib.md5(secret.encode()).hexdigest(), base64.b64encode(secret.encode()).decode()]
-    forms += [secret[i:i + 8] for i in range(0, max(1, len(secret) - 8), 8)]
+    forms += [secret[i : i + 8] for i in range(0, max(1, len(secret) - 8), 8)]
     return [f for f in forms if len(f) >= 8]
 
 
@@ -369,8 +435,10 @@ def secret_canaries(harness: Harness, flows: int, database_dump: Callable[[], st
     if pem.exists():
         keys["private_key_body"] = "".join(x for x in pem.read_text().splitlines() if "-----" not in x)[40:104]
     with harness.app.state.runtime.uow.read() as tx:  # kept server-side by design: must not leave through logs
-        session_keys = {f"session_key_{i}": str(k) for i, k in enumerate(
-            tx.connection.execute(sa.select(user_sessions.c.session_key)).scalars())}
+        session_keys = {
+            f"session_key_{i}": str(k)
+            for i, k in enumerate(tx.connection.execute(sa.select(user_sessions.c.session_key)).scalars())
+        }
     checks = {"logs": {**keys, **session_keys}, "responses": {**keys, **session_keys}, "database": keys}
     haystacks = {"logs": "\n".join(collector.text), "responses": "\n".join(bodies), "database": database_dump()}
     hits: dict[str, int] = {}
@@ -381,12 +449,25 @@ def secret_canaries(harness: Harness, flows: int, database_dump: Callable[[], st
                 hits[f"{name} in {where}"] = found
     megabytes = sum(len(text) for text in haystacks.values()) / 2**20
     named = [*sorted(keys), f"{len(session_keys)} session_keys"]
-    figures = {"flows": flows, "secrets": named, "scanned_mib": round(megabytes, 2),
-               "log_lines": len(collector.text), "hits": sum(hits.values()), "where": hits}
-    notes = ["forced database errors on login/keys paths are not injected here: that canary belongs to the "
-             "hide_parameters work of issue #8 (re-run after it merges)"]
-    return Figures("P7", f"{flows} flows at DEBUG + error paths, {len(keys) + len(session_keys)} secrets",
-                   figures, not hits and bool(keys) and bool(session_keys), notes)
+    figures = {
+        "flows": flows,
+        "secrets": named,
+        "scanned_mib": round(megabytes, 2),
+        "log_lines": len(collector.text),
+        "hits": sum(hits.values()),
+        "where": hits,
+    }
+    notes = [
+        "forced database errors on login/keys paths are not injected here: that canary belongs to the "
+        "hide_parameters work of issue #8 (re-run after it merges)"
+    ]
+    return Figures(
+        "P7",
+        f"{flows} flows at DEBUG + error paths, {len(keys) + len(session_keys)} secrets",
+        figures,
+        not hits and bool(keys) and bool(session_keys),
+        notes,
+    )
 
 
 # -- P8: outbound call bounds ------------------------------------------------------------------------------------
@@ -404,8 +485,9 @@ def _bad_upstream(mode: str) -> Iterator[int]:
         try:
             connection.recv(65536)
             if mode == "drip":
-                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                   b"Content-Length: 100000\r\n\r\n")
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                )
                 while not stop.is_set():
                     connection.sendall(b" ")
                     stop.wait(0.5)
@@ -442,8 +524,13 @@ def outbound_bounds(merchant_dir: Path, calls: int, timeout_s: float) -> Figures
     rows: dict[str, dict[str, Any]] = {}
     for mode in ("hang", "drip"):
         with _bad_upstream(mode) as port:
-            client = Client(credentials, base_url=f"http://127.0.0.1:{port}", timeout_s=timeout_s,
-                            retry=RetryPolicy(max_attempts=1), limits=httpx.Limits(max_connections=calls))
+            client = Client(
+                credentials,
+                base_url=f"http://127.0.0.1:{port}",
+                timeout_s=timeout_s,
+                retry=RetryPolicy(max_attempts=1),
+                limits=httpx.Limits(max_connections=calls),
+            )
             durations: list[float] = []
             outcomes: dict[str, int] = {}
 
@@ -468,11 +555,19 @@ def outbound_bounds(merchant_dir: Path, calls: int, timeout_s: float) -> Figures
         client.close()
         if unfinished:
             outcomes["still running at 3 × timeout"] = unfinished
-        rows[mode] = {"max_s": round(max(durations), 3), "p50_s": round(statistics.median(durations), 3),
-                      "outcomes": outcomes}
+        rows[mode] = {
+            "max_s": round(max(durations), 3),
+            "p50_s": round(statistics.median(durations), 3),
+            "outcomes": outcomes,
+        }
     worst = max(row["max_s"] for row in rows.values())
-    figures = {"calls_per_mode": calls, "timeout_s": timeout_s, "max_call_s": worst,
-               "max_over_timeout": round(worst / timeout_s, 3), "per_mode": rows}
+    figures = {
+        "calls_per_mode": calls,
+        "timeout_s": timeout_s,
+        "max_call_s": worst,
+        "max_over_timeout": round(worst / timeout_s, 3),
+        "per_mode": rows,
+    }
     passed = worst <= timeout_s * 1.1 and all(row["outcomes"] == {"TransportError": calls} for row in rows.values())
     return Figures("P8", f"{calls} concurrent calls × hang/drip upstream, timeout {timeout_s} s", figures, passed)
 
@@ -489,10 +584,15 @@ def missed_notifications(core: Core, paid: int, unpaid: int, step_s: float = 5.0
     start = core.clock()
     made = []
     for index in range(paid + unpaid):
-        order = create_order(core.uow, core.merchant, CreateOrder(f"P9-{index}", 100 + index, "tea",
-                                                                  expire_after_s=7200), clock=core.clock)
-        attempt = start_payment(core.uow, core.gateway, core.clock, core.merchant, order.id, "native",
-                                "v3" if index % 2 else "v2").attempt
+        order = create_order(
+            core.uow,
+            core.merchant,
+            CreateOrder(f"P9-{index}", 100 + index, "tea", expire_after_s=7200),
+            clock=core.clock,
+        )
+        attempt = start_payment(
+            core.uow, core.gateway, core.clock, core.merchant, order.id, "native", "v3" if index % 2 else "v2"
+        ).attempt
         made.append((order, attempt, start + rng.uniform(0, 600) if index < paid else None))
     pending_pay = sorted((at, a.out_trade_no, o.id) for o, a, at in made if at is not None)
     paid_at: dict[str, float] = {}
@@ -509,9 +609,15 @@ def missed_notifications(core: Core, paid: int, unpaid: int, step_s: float = 5.0
             if order_id not in detected and order_details(core.uow, order_id).order.status == "paid":
                 detected.add(order_id)
                 latencies.append(core.clock() - when)
-    figures = {"paid_orders": paid, "unpaid_orders": unpaid, "detected": len(detected),
-               "p50_s": round(_percentile(latencies, 0.5), 1), "p99_s": round(_percentile(latencies, 0.99), 1),
-               "max_s": round(max(latencies, default=0.0), 1), "observation_step_s": step_s}
+    figures = {
+        "paid_orders": paid,
+        "unpaid_orders": unpaid,
+        "detected": len(detected),
+        "p50_s": round(_percentile(latencies, 0.5), 1),
+        "p99_s": round(_percentile(latencies, 0.99), 1),
+        "max_s": round(max(latencies, default=0.0), 1),
+        "observation_step_s": step_s,
+    }
     passed = len(detected) == paid and figures["p99_s"] <= 120 and figures["max_s"] <= 300
     return Figures("P9", f"{paid} paid + {unpaid} unpaid orders, 100 % of notifications dropped", figures, passed)
 
@@ -525,11 +631,16 @@ def unpaid_orders(core: Core, count: int, ttl_s: int = 900) -> Figures:
     start = core.clock()
     ids = []
     for index in range(count):
-        order = create_order(core.uow, core.merchant, CreateOrder(f"P10-{index}", 100 + index, "tea",
-                                                                  expire_after_s=ttl_s), clock=core.clock)
+        order = create_order(
+            core.uow,
+            core.merchant,
+            CreateOrder(f"P10-{index}", 100 + index, "tea", expire_after_s=ttl_s),
+            clock=core.clock,
+        )
         if index % 10:
-            start_payment(core.uow, core.gateway, core.clock, core.merchant, order.id, "native",
-                          "v3" if index % 2 else "v2")
+            start_payment(
+                core.uow, core.gateway, core.clock, core.merchant, order.id, "native", "v3" if index % 2 else "v2"
+            )
         ids.append(order.id)
     while core.clock() < start + ttl_s + 1800:  # the first half hour past TTL: where closing happens
         core.advance(30)
@@ -542,8 +653,7 @@ def unpaid_orders(core: Core, count: int, ttl_s: int = 900) -> Figures:
         status = str(order_details(core.uow, order_id).order.status)
         statuses[status] = statuses.get(status, 0) + 1
     open_left = sum(n for status, n in statuses.items() if status in ("pending", "created"))
-    figures = {"orders": count, "ttl_s": ttl_s, "non_terminal_after_ttl_plus_24h": open_left,
-               "statuses": statuses}
+    figures = {"orders": count, "ttl_s": ttl_s, "non_terminal_after_ttl_plus_24h": open_left, "statuses": statuses}
     return Figures("P10", f"{count} unpaid orders, TTL {ttl_s} s, TTL + 24 h simulated", figures, open_left == 0)
 
 
@@ -551,8 +661,12 @@ def environment() -> dict[str, Any]:
     """What the figures were measured on."""
     import platform
 
-    return {"python": platform.python_version(), "cpus": os.cpu_count(), "load_avg": os.getloadavg(),
-            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_avg": os.getloadavg(),
+        "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+    }
 
 
 def to_json(results: list[Figures]) -> str:
