@@ -41,4 +41,5 @@ class QrSigner:
 
     def check(self, order_id: str, seq: int, signature: str) -> bool:
         """Constant-time comparison."""
-        return hmac.compare_digest(self.signature(order_id, seq), signature)
+        # Bytes: compare_digest raises TypeError on a non-ASCII str, and ``sig`` is whatever the caller sent.
+        return hmac.compare_digest(self.signature(order_id, seq).encode(), signature.encode())
