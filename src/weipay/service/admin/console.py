@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
@@ -228,7 +229,7 @@ def build_console_router(runtime: Runtime) -> APIRouter:
         return page(request, "jobs.html", session, jobs=[job_out(j) for j in jobs])
 
     @router.post("/jobs/{job_id}/retry")
-    async def retry_dead_job(job_id: int, request: Request) -> Response:
+    async def retry_dead_job(job_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], request: Request) -> Response:
         session = current(request)
         if session is None:
             return to_login()

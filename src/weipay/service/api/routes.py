@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from .auth import Principal
@@ -49,6 +49,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (502, "WeChat refused or could not be reached; the outcome is recorded"),
     )
 }
+
+
+_MAX_JOB_ID = 2**31 - 1  # jobs.id is a 32-bit INTEGER on PostgreSQL: a bigger id is a 422, not a 500
 
 
 def _runtime(request: Request) -> Runtime:
@@ -188,7 +191,7 @@ def build_router() -> APIRouter:
 
     @router.post("/jobs/{job_id}/retry", response_model=JobOut, tags=["jobs"],
                  summary="Retry a dead job: pending now, with all its attempts back")
-    def retry_job(job_id: int, request: Request) -> JobOut:
+    def retry_job(job_id: Annotated[int, Path(ge=1, le=_MAX_JOB_ID)], request: Request) -> JobOut:
         runtime = _runtime(request)
         scope = runtime.job_scope(request)
         return job_out(runtime.retry_job(scope, job_id, operator="api"))
