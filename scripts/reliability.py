@@ -128,6 +128,8 @@ def main() -> int:
                 result = job()
                 result.figures["seconds"] = round(time.monotonic() - started, 1)
                 results.append(result)
+                # One line per proof as it ends, so a long run's figures survive an interruption.
+                progress.console.print(json.dumps({"label": label, **result.__dict__}, default=str, ensure_ascii=False))
                 progress.advance(task)
     table = Table(title=f"RELIABILITY.md P1–P10, {time.strftime('%Y-%m-%d', time.gmtime())}")
     for column in ("promise", "size", "held", "figures"):

@@ -234,7 +234,8 @@ def _mutations(request: httpx.Request, rng: random.Random) -> Iterator[tuple[str
         elif kind == "signature":
             signature = bytearray(request.headers["wechatpay-signature"].encode())
             index = rng.randrange(len(signature) - 4)
-            signature[index] = ord(rng.choice("ABCDEFGHIJ")) if signature[index] != ord("A") else ord("B")
+            # Always a different character: an unchanged one would be the genuine notification, rightly accepted.
+            signature[index] = ord(rng.choice([c for c in "ABCDEFGHIJ" if ord(c) != signature[index]]))
             yield kind, body, {"wechatpay-signature": signature.decode()}
         elif kind == "serial":
             yield kind, body, {"wechatpay-serial": "PUB_KEY_ID_" + secrets.token_hex(16).upper()}
