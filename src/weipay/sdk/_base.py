@@ -58,6 +58,12 @@ REFRESH_POLL_S = 0.01
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+def _longest(timeout: httpx.Timeout) -> float | None:
+    """The default deadline of one exchange: its longest single timeout (10 s by default), or none at all."""
+    limits = [value for value in (timeout.connect, timeout.read, timeout.write, timeout.pool) if value is not None]
+    return max(limits) if limits else None
+
+
 class ClientOptions(TypedDict, total=False):
     """The keywords :class:`~weipay.sdk.Client` and :class:`~weipay.sdk.AsyncClient` pass to the base."""
 
@@ -65,6 +71,7 @@ class ClientOptions(TypedDict, total=False):
     secure_base_url: str | None
     login_base_url: str
     timeout_s: httpx.Timeout | float
+    deadline_s: float | None
     retry: RetryPolicy | None
     clock: Clock
     nonce: NonceSource
@@ -85,6 +92,9 @@ class BaseClient(CredentialHelpers):
     bundle (the simulator's ``simulator_ca.pem``). ``max_response_bytes`` caps how much of an answer is
     read (after content decoding): a longer one ends the call as :class:`~weipay.sdk.errors.TransportError`,
     an outcome unknown, instead of filling memory (bills are the largest answers WeChat sends).
+    ``deadline_s`` bounds one whole HTTP exchange, connect to last byte (default: the longest of the
+    ``timeout_s`` values): httpx's timeouts bound each socket operation alone, so an upstream that drips
+    bytes would otherwise hold a call for ever. An exchange cut by its deadline is a timeout: outcome unknown.
     """
 
     def __init__(
@@ -95,6 +105,7 @@ class BaseClient(CredentialHelpers):
         secure_base_url: str | None = None,
         login_base_url: str = LOGIN_BASE_URL,
         timeout_s: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        deadline_s: float | None = None,
         retry: RetryPolicy | None = None,
         clock: Clock = system_clock,
         nonce: NonceSource = new_nonce,
@@ -110,6 +121,7 @@ class BaseClient(CredentialHelpers):
         self.secure_base_url = (secure_base_url or base_url).rstrip("/")
         self.login_base_url = login_base_url.rstrip("/")
         self.timeout = timeout_s if isinstance(timeout_s, httpx.Timeout) else httpx.Timeout(timeout_s)
+        self.deadline_s = deadline_s if deadline_s is not None else _longest(self.timeout)
         self.retry = retry or RetryPolicy()
         self.verify_tls = verify_tls
         self._clock = clock

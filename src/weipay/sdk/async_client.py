@@ -99,10 +99,15 @@ class AsyncClient(BaseClient):
         client = self._secure_pool() if step.mtls else self._http
         started = time.perf_counter()
         try:
-            async with client.stream(step.method, step.url, headers=step.headers, content=step.content) as response:
-                body = await aread_capped(response.aiter_bytes(), self.max_response_bytes)
+            # One deadline for the whole exchange: httpx's timeouts bound each socket operation alone.
+            with anyio.fail_after(self.deadline_s):
+                async with client.stream(step.method, step.url, headers=step.headers, content=step.content) as response:
+                    body = await aread_capped(response.aiter_bytes(), self.max_response_bytes)
         except httpx.HTTPError as exc:
             return Reply(None, exc, time.perf_counter() - started)
+        except TimeoutError:
+            timed_out = httpx.ReadTimeout(f"no complete answer within the call's deadline of {self.deadline_s} s")
+            return Reply(None, timed_out, time.perf_counter() - started)
         return Reply(response_from_httpx(response, body), None, time.perf_counter() - started)
 
     async def _backoff(self, seconds: float) -> None:

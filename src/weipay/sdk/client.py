@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextlib import nullcontext
 from types import TracebackType
 from typing import TypeVar, Unpack
 
 import httpx
 
 from ._base import DEFAULT_LIMITS, BaseClient, ClientOptions
+from ._deadline import DeadlineTransport, deadline
 from ._flow import Backoff, Flow, Pause, Reply, Send, read_capped, response_from_httpx
 from .credentials import MerchantCredentials
 from .operation import Operation
@@ -43,12 +45,14 @@ class Client(BaseClient):
         super().__init__(credentials, **options)
         self._limits = limits
         self._secure_transport = secure_transport or transport
-        self._http = httpx.Client(
-            transport=transport,
-            verify=self._tls_context(with_client_cert=False, transport=transport),
-            timeout=self.timeout,
-            limits=limits,
+        # Waiting for a pooled connection is not a socket operation: bound it by the deadline here.
+        pool_s = (
+            self.timeout.pool if self.deadline_s is None else min(self.timeout.pool or self.deadline_s, self.deadline_s)
         )
+        self._exchange_timeout = httpx.Timeout(
+            connect=self.timeout.connect, read=self.timeout.read, write=self.timeout.write, pool=pool_s
+        )
+        self._http = self._pool(transport, with_client_cert=False)
         self._secure_http: httpx.Client | None = None
 
     def call(self, operation: Operation[T]) -> T:
@@ -97,7 +101,12 @@ class Client(BaseClient):
         client = self._secure_pool() if step.mtls else self._http
         started = time.perf_counter()
         try:
-            with client.stream(step.method, step.url, headers=step.headers, content=step.content) as response:
+            with (
+                deadline(self.deadline_s) if self.deadline_s is not None else nullcontext(),
+                client.stream(
+                    step.method, step.url, headers=step.headers, content=step.content, timeout=self._exchange_timeout
+                ) as response,
+            ):
                 body = read_capped(response.iter_bytes(), self.max_response_bytes)
         except httpx.HTTPError as exc:
             return Reply(None, exc, time.perf_counter() - started)
@@ -105,10 +114,11 @@ class Client(BaseClient):
 
     def _secure_pool(self) -> httpx.Client:
         if self._secure_http is None:
-            self._secure_http = httpx.Client(
-                transport=self._secure_transport,
-                verify=self._tls_context(with_client_cert=True, transport=self._secure_transport),
-                timeout=self.timeout,
-                limits=self._limits,
-            )
+            self._secure_http = self._pool(self._secure_transport, with_client_cert=True)
         return self._secure_http
+
+    def _pool(self, transport: httpx.BaseTransport | None, *, with_client_cert: bool) -> httpx.Client:
+        verify = self._tls_context(with_client_cert=with_client_cert, transport=transport)
+        if transport is None:  # our own sockets: give them the deadline
+            transport = DeadlineTransport(verify=verify, limits=self._limits)
+        return httpx.Client(transport=transport, verify=verify, timeout=self.timeout, limits=self._limits)

@@ -26,6 +26,8 @@ ERRCODE_NAMES = {
     45011: "FREQUENCY_LIMITED",
     -1: "SYSTEM_BUSY",
 }
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class Session:
     """The user behind a login code. ``session_key`` is a secret: keep it server-side, never log it."""

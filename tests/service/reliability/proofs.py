@@ -549,7 +549,7 @@ def outbound_bounds(merchant_dir: Path, calls: int, timeout_s: float) -> Figures
 
             pool = ThreadPoolExecutor(calls)
             futures = [pool.submit(call, i) for i in range(calls)]
-            # httpx's read timeout is per read: a dripping upstream can hold a call for ever. Give up waiting at
+            # Should the call deadline break, a dripping upstream would hold calls for ever: give up waiting at
             # 3 × the timeout; leaving this block stops the upstream, which ends any call still running.
             unfinished = len(wait(futures, timeout=timeout_s * 3).not_done)
         pool.shutdown(wait=True)

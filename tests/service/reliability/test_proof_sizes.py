@@ -37,10 +37,7 @@ def test_p7_no_secret_in_logs_responses_or_database(harness: Harness, database_u
 
 
 def test_p9_missed_notifications_are_detected_within_two_minutes(core: Core) -> None:
-    result = proofs.missed_notifications(core, paid=4, unpaid=2)
-    # Every payment is found, within WeChat's 5 minutes; the p99 ≤ 2 min target is not met today (the query
-    # schedule backs off): docs/reliability.md records the measured p99.
-    assert result.figures["detected"] == 4 and result.figures["max_s"] <= 300, result.figures
+    _assert(proofs.missed_notifications(core, paid=6, unpaid=2))
 
 
 def test_p10_unpaid_orders_end_within_their_ttl_plus_a_day(core: Core) -> None:
@@ -52,11 +49,7 @@ def test_p6_hostile_xml_refused_fast_small_and_offline() -> None:
 
 
 def test_p8_outbound_calls_end_within_their_timeout(bundle_template: Path) -> None:
-    result = proofs.outbound_bounds(bundle_template / "merchant", calls=8, timeout_s=1.0)
-    hang = result.figures["per_mode"]["hang"]
-    # A silent upstream is bounded; a dripping one is not today (httpx's read timeout is per read): the figure
-    # in docs/reliability.md records it.
-    assert hang["outcomes"] == {"TransportError": 8} and hang["max_s"] <= 1.1, result.figures
+    _assert(proofs.outbound_bounds(bundle_template / "merchant", calls=8, timeout_s=1.0))
 
 
 def xml_targets() -> tuple[dict[str, bytes], dict[str, object]]:
