@@ -80,7 +80,8 @@ def test_the_collected_statuses_are_what_a_running_app_answers(tmp_path: Path) -
             "unknown_appid": api.post("/v1/login", json={"appid": "wx0000000000000000", "code": "c"}),
             "not_found": api.get("/v1/no-such-path"),
             "method_not_allowed": api.delete("/v1/login"),
-            "body_too_large": api.post("/v1/login", content=b"x" * 70_000, headers={"Content-Type": "application/json"}),
+            "body_too_large": api.post("/v1/login", content=b"x" * 70_000,
+                                       headers={"Content-Type": "application/json"}),
         }
     for code, answer in answers.items():
         assert isinstance(answer, httpx.Response)
