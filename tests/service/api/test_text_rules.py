@@ -61,3 +61,15 @@ def test_console_search_refuses_a_nul(harness: Harness) -> None:
     harness.api.cookies.set("weipay_console", login.cookies["weipay_console"], path="/console")
     assert harness.api.get("/console/", params={"q": "abc\x00"}).status_code == 422
     assert harness.api.get("/console/", params={"q": "abc"}).status_code == 200
+
+
+@pytest.mark.parametrize("openid", ["o abc<def", "o" * 129, "oé-not-ascii"])
+def test_an_openid_outside_wechats_alphabet_is_422_at_order_and_payment(harness: Harness, openid: str) -> None:
+    """Before: the order was accepted, then a v2 payment start was a 500 and v3 sent WeChat what it refuses."""
+    answer = _order(harness, merchant_order_no=f"OID-{len(openid)}", payer_openid=openid)
+    assert answer.status_code == 422 and answer.json()["error"]["code"] in ("invalid_payer_openid", "invalid_request")
+    order = _order(harness, merchant_order_no=f"OID2-{len(openid)}").json()
+    started = harness.api.post(f"/v1/orders/{order['id']}/payments", headers=harness.merchant,
+                               json={"channel": "miniprogram", "api": "v2", "payer_openid": openid})  # fmt: skip
+    assert started.status_code == 422, started.text
+    assert harness.order(order["id"])["attempts"] == []

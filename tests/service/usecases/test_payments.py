@@ -159,3 +159,14 @@ def test_refused_create_fails_the_attempt_with_wechat_code(core):
     with pytest.raises(UpstreamError) as unknown:
         _start(core, order, "native", "v3")
     assert unknown.value.code == "payment_outcome_unknown"  # SYSTEMERROR is "retry", never "failed"
+
+
+def test_an_sdk_check_failing_is_a_refusal_never_a_half_started_attempt(core):
+    """The SDK checks its arguments when an operation is built; the gateway builds inside the call, so a value the
+    service let through ends as a refused attempt (CONFIGURATION_ERROR), not a raw exception leaving it created."""
+    order = _order(core)
+    with pytest.raises(UpstreamError) as refused:
+        start_payment(core.uow, core.gateway, core.clock, core.merchant, order.id, "h5", "v2", client_ip="not-an-ip")
+    assert refused.value.code != "payment_outcome_unknown"
+    [attempt] = order_details(core.uow, order.id).attempts
+    assert attempt.status == AttemptStatus.FAILED and attempt.error_code == "CONFIGURATION_ERROR"

@@ -29,7 +29,7 @@ from .states import (
     sources_of,
     transition,
 )
-from .text import check_text
+from .text import check_openid, check_text
 
 __all__ = [
     "ATTEMPT_TRANSITIONS",
@@ -63,6 +63,7 @@ __all__ = [
     "can_transition",
     "check_currency",
     "check_fen",
+    "check_openid",
     "check_out_trade_no",
     "check_text",
     "duplicate_refund_no",

@@ -9,11 +9,15 @@ paid over either API, so its text must fit the tighter of the two: description 1
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from .errors import InvalidInput
 
-__all__ = ["check_text"]
+__all__ = ["check_openid", "check_text"]
+
+# WeChat's openids are 28 characters today; v2 takes up to 128 of these and refuses anything else.
+_OPENID = re.compile(r"[0-9A-Za-z_-]{1,128}")
 
 
 def check_text(
@@ -46,3 +50,9 @@ def check_text(
             )
     if value != value.strip():
         raise InvalidInput(f"invalid_{field}", f"{field} must not start or end with whitespace")
+
+
+def check_openid(field: str, value: str | None) -> None:
+    """``invalid_<field>`` (422) unless ``value`` looks like an openid WeChat issued (or is absent)."""
+    if value is not None and not _OPENID.fullmatch(value):
+        raise InvalidInput(f"invalid_{field}", f"{field} must be 1-128 characters of 0-9 A-Z a-z _ - (WeChat's)")

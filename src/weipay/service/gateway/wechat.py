@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from weipay.sdk import Client
@@ -96,13 +97,16 @@ class WeChatGateway:
         mchid: str,
         api: ApiVersion | str,
         endpoint: str,
-        operation: Any,
+        operation: Callable[[], Any],
         request: dict[str, Any],
         describe: Callable[[Any], dict[str, Any]],
     ) -> CallResult:
+        """Build ``operation`` and call WeChat with it. Built inside the call: the SDK's own checks (an openid's
+        alphabet, an IP address, ...) end as a refusal the use case handles, never as an exception that
+        leaves an attempt or refund half-started."""
         client = self.client(mchid)
         return run_call(
-            api=str(getattr(api, "value", api)), endpoint=endpoint, mchid=mchid, call=lambda: client.call(operation),
+            api=str(getattr(api, "value", api)), endpoint=endpoint, mchid=mchid, call=lambda: client.call(operation()),
             request=request, describe=describe, clock=self._clock,
         )  # fmt: skip
 
@@ -117,7 +121,7 @@ class WeChatGateway:
         }  # fmt: skip
         operation: Any
         if attempt.api == ApiVersion.V3:
-            operation = sdk_v3.CreateOrder(
+            operation = partial(sdk_v3.CreateOrder,
                 channel=_V3_CHANNEL[attempt.channel], appid=attempt.appid, description=attempt.description,  # type: ignore[arg-type]
                 out_trade_no=attempt.out_trade_no, amount_fen=attempt.amount_fen, notify_url=attempt.notify_url,
                 payer_openid=attempt.payer_openid if attempt.channel in (Channel.JSAPI, Channel.MINIPROGRAM) else None,
@@ -131,7 +135,7 @@ class WeChatGateway:
                 scene_info = json.dumps(
                     {"h5_info": {"type": "Wap", "wap_url": self._notify_base_url, "wap_name": "pay"}}
                 )
-            operation = sdk_v2.UnifiedOrder(
+            operation = partial(sdk_v2.UnifiedOrder,
                 trade_type=trade_type, appid=attempt.appid, body=attempt.description,
                 out_trade_no=attempt.out_trade_no, total_fee_fen=attempt.amount_fen,
                 spbill_create_ip=attempt.client_ip or "127.0.0.1", notify_url=attempt.notify_url,
@@ -166,10 +170,10 @@ class WeChatGateway:
         """Ask WeChat for the state of ``attempt``."""
         operation: Any
         if attempt.api == ApiVersion.V3:
-            operation = sdk_v3.QueryOrder(out_trade_no=attempt.out_trade_no)
+            operation = partial(sdk_v3.QueryOrder, out_trade_no=attempt.out_trade_no)
             endpoint = "v3/pay/transactions/out-trade-no"
         else:
-            operation = sdk_v2.OrderQuery(appid=attempt.appid, out_trade_no=attempt.out_trade_no)
+            operation = partial(sdk_v2.OrderQuery, appid=attempt.appid, out_trade_no=attempt.out_trade_no)
             endpoint = "pay/orderquery"
         request = {"out_trade_no": attempt.out_trade_no}
         result = self._run(attempt.mchid, attempt.api, endpoint, operation, request, _describe_order)
@@ -184,10 +188,10 @@ class WeChatGateway:
         """Close ``attempt`` at WeChat (FAILED with ``ORDERPAID`` if the payer got there first)."""
         operation: Any
         if attempt.api == ApiVersion.V3:
-            operation = sdk_v3.CloseOrder(out_trade_no=attempt.out_trade_no)
+            operation = partial(sdk_v3.CloseOrder, out_trade_no=attempt.out_trade_no)
             endpoint = "v3/pay/transactions/close"
         else:
-            operation = sdk_v2.CloseOrder(appid=attempt.appid, out_trade_no=attempt.out_trade_no)
+            operation = partial(sdk_v2.CloseOrder, appid=attempt.appid, out_trade_no=attempt.out_trade_no)
             endpoint = "pay/closeorder"
         request = {"out_trade_no": attempt.out_trade_no}
         result = self._run(attempt.mchid, attempt.api, endpoint, operation, request, lambda _value: {"closed": True})
@@ -216,7 +220,7 @@ class WeChatGateway:
         }  # fmt: skip
         operation: Any
         if refund.api == ApiVersion.V3:
-            operation = sdk_v3.CreateRefund(
+            operation = partial(sdk_v3.CreateRefund,
                 out_refund_no=refund.out_refund_no, refund_fen=refund.amount_fen, total_fen=refund.total_fen,
                 out_trade_no=refund.out_trade_no, reason=refund.reason, notify_url=notify_url,
                 funds_account=funds_source,
@@ -224,7 +228,7 @@ class WeChatGateway:
             endpoint = "v3/refund/domestic/refunds"
         else:
             appid = self._attempt_appid(client)
-            operation = sdk_v2.Refund(
+            operation = partial(sdk_v2.Refund,
                 appid=appid, out_refund_no=refund.out_refund_no, total_fee_fen=refund.total_fen,
                 refund_fee_fen=refund.amount_fen, out_trade_no=refund.out_trade_no, refund_desc=refund.reason,
                 refund_account=funds_source, notify_url=notify_url,
@@ -255,10 +259,12 @@ class WeChatGateway:
         client = self.client(refund.mchid)
         operation: Any
         if refund.api == ApiVersion.V3:
-            operation = sdk_v3.QueryRefund(out_refund_no=refund.out_refund_no)
+            operation = partial(sdk_v3.QueryRefund, out_refund_no=refund.out_refund_no)
             endpoint = "v3/refund/domestic/refunds/query"
         else:
-            operation = sdk_v2.RefundQuery(appid=self._attempt_appid(client), out_refund_no=refund.out_refund_no)
+            operation = partial(
+                sdk_v2.RefundQuery, appid=self._attempt_appid(client), out_refund_no=refund.out_refund_no
+            )
             endpoint = "pay/refundquery"
         request = {"out_refund_no": refund.out_refund_no}
         result = self._run(refund.mchid, refund.api, endpoint, operation, request, _describe_refund)
@@ -286,10 +292,10 @@ class WeChatGateway:
         client = self.client(refund.mchid)
         if client.verifier.preferred_serial() is None and client.download_certificates:
             # A certificate-mode client that has not met WeChat yet: any verified answer fetches them.
-            self._run(refund.mchid, refund.api, "v3/refund/domestic/refunds/query",
-                      sdk_v3.QueryRefund(out_refund_no=refund.out_refund_no), {}, _describe_refund)  # fmt: skip
+            query = partial(sdk_v3.QueryRefund, out_refund_no=refund.out_refund_no)
+            self._run(refund.mchid, refund.api, "v3/refund/domestic/refunds/query", query, {}, _describe_refund)
         serial = client.verifier.preferred_serial()
-        operation = sdk_v3.ApplyAbnormalRefund(
+        operation = partial(sdk_v3.ApplyAbnormalRefund,
             refund_id=refund.refund_id or "", out_refund_no=refund.out_refund_no,
             type=application.type,  # type: ignore[arg-type]
             bank_type=application.bank_type, bank_account=application.bank_account,
@@ -312,16 +318,16 @@ class WeChatGateway:
         client = self.client(mchid)
         request = {"bill_date": day.isoformat()}
         if ApiVersion(api) == ApiVersion.V2:
-            operation: Any = sdk_v2.DownloadBill(appid=self._attempt_appid(client), bill_date=day)
+            operation: Any = partial(sdk_v2.DownloadBill, appid=self._attempt_appid(client), bill_date=day)
             result = self._run(mchid, api, "pay/downloadbill", operation, request, _describe_bill)
             if result.value is not None:
                 return [_v2_bill_entry(row) for row in result.value.rows]
         else:
             result = self._run(
-                mchid, api, "v3/bill/tradebill", sdk_v3.TradeBill(bill_date=day), request, _describe_bill
+                mchid, api, "v3/bill/tradebill", partial(sdk_v3.TradeBill, bill_date=day), request, _describe_bill
             )
             if result.value is not None:
-                download = sdk_v3.DownloadBill(location=result.value)
+                download = partial(sdk_v3.DownloadBill, location=result.value)
                 result = self._run(mchid, api, "v3/billdownload", download, request, _describe_bill)
                 if result.value is not None:
                     return [_v3_bill_entry(row) for row in result.value.rows]

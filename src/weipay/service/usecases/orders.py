@@ -21,6 +21,7 @@ from weipay.service.domain import (
     StoredNotification,
     check_currency,
     check_fen,
+    check_openid,
     check_text,
     new_order_id,
 )
@@ -84,7 +85,7 @@ def _check(request: CreateOrder, merchant: MerchantConfig) -> int:
     check_text("merchant_order_no", request.merchant_order_no, max_chars=64, required=True)
     check_text("description", request.description, max_bytes=127, required=True)  # v3: 127 bytes, v2: 128
     check_text("attach", request.attach, max_bytes=127)  # v2: 127 bytes, v3: 128
-    check_text("payer_openid", request.payer_openid, max_chars=128)
+    check_openid("payer_openid", request.payer_openid)
     ttl_s = merchant.order_ttl_s if request.expire_after_s is None else request.expire_after_s
     if isinstance(ttl_s, bool) or not isinstance(ttl_s, int) or not _MIN_TTL_S <= ttl_s <= _MAX_TTL_S:
         raise InvalidInput(

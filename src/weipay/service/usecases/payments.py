@@ -24,7 +24,7 @@ from weipay.service.domain import (
     OrderStatus,
     PaymentAttempt,
     UpstreamError,
-    check_text,
+    check_openid,
     new_attempt_id,
     out_trade_no,
 )
@@ -149,7 +149,7 @@ def start_payment(
     api = _parse(ApiVersion, api or merchant.default_api, "api")
     order = load_order(uow, order_id, merchant.mchid)
     _payable(order, clock())
-    check_text("payer_openid", payer_openid, max_chars=128)
+    check_openid("payer_openid", payer_openid)
     openid = payer_openid or order.payer_openid
     if channel in (Channel.JSAPI, Channel.MINIPROGRAM) and not openid:
         raise InvalidInput("payer_openid_required", f"channel {channel.value} needs the payer's openid")
