@@ -120,3 +120,4 @@ def test_notification_for_an_unknown_out_trade_no_is_an_anomaly(core):
     with core.uow.read() as tx:
         assert [a.kind for a in tx.anomalies.list()] == ["notification_mismatch"]
     assert order_details(core.uow, order.id).order.status == OrderStatus.PENDING
+

@@ -278,4 +278,6 @@ def _event(row: dict[str, Any]) -> dict[str, Any]:
 def _anomaly(anomaly: Anomaly) -> dict[str, Any]:
     from ..api.presenters import iso
 
-    return {"at": iso(anomaly.created_at), "kind": anomaly.kind, "mchid": anomaly.mchid, "detail": anomaly.detail}
+    seen = f"{anomaly.occurrences}×, last {iso(anomaly.last_seen_at)}" if anomaly.last_seen_at else "once"
+    return {"at": iso(anomaly.created_at), "kind": anomaly.kind, "mchid": anomaly.mchid, "detail": anomaly.detail,
+            "seen": seen}  # fmt: skip

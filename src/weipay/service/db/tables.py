@@ -167,6 +167,8 @@ anomalies = sa.Table(
     sa.Column("detail", sa.Text, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("resolved_at", sa.Float),
+    sa.Column("occurrences", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("last_seen_at", sa.Float),
     sa.Index(None, "order_id"),
 )
 

@@ -41,6 +41,9 @@ class Anomaly:
     attempt_id: str | None = None
     refund_id: str | None = None
     resolved_at: float | None = None
+    #: How many times the same unresolved anomaly was seen (repeats are counted, not stored again).
+    occurrences: int = 1
+    last_seen_at: float | None = None
     id: int | None = None
 
 
