@@ -62,7 +62,9 @@ def _run(conn: sa.Connection, sql: str, bound: Any) -> Any:
         cursor.execute(sql, bound)
     except dbapi.Error as error:
         cursor.close()
-        raise sa.exc.DBAPIError.instance(sql, bound, error, dbapi.Error) from error
+        # Built here, not by the engine: say ``hide_parameters`` again, or the values (openids, order text) would
+        # reach the exception's text and every log that prints it.
+        raise sa.exc.DBAPIError.instance(sql, bound, error, dbapi.Error, hide_parameters=True) from error
     return cursor
 
 
