@@ -149,6 +149,7 @@ class Result:
     applied: int
     extra: int
     server_cpu_us: float  # the server process's CPU time (user + system) per answered request
+    junk: dict[str, Any] | None = None  # what bench/junk_flood.py sent meanwhile, and how it was answered
 
 
 def write_keys(directory: Path) -> bytes:
@@ -276,8 +277,25 @@ def count_applied(database_url: str, numbers: list[str]) -> int:
     return int(value)
 
 
+def start_junk_flood(url: str, rate: float, duration_s: int) -> subprocess.Popen[str] | None:
+    """Forged notifications at ``rate`` per second from their own process, for the whole measured run."""
+    if rate <= 0:
+        return None
+    flood = Path(__file__).with_name("junk_flood.py")
+    return subprocess.Popen([sys.executable, str(flood), "--url", url, "--rate", str(rate), "--duration",
+                             str(duration_s)], stdout=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def junk_result(process: subprocess.Popen[str] | None) -> dict[str, Any] | None:
+    if process is None:
+        return None
+    output, _ = process.communicate(timeout=60)
+    line = next(line for line in output.splitlines() if line.startswith("JUNK_JSON "))
+    return dict(json.loads(line.removeprefix("JUNK_JSON ")))
+
+
 def run_one(kind: str, database_url: str, keys_dir: Path, key_pem: bytes, count: int, concurrency: int,
-            duration_s: int) -> Result:
+            duration_s: int, junk_rate: float = 0.0) -> Result:
     from weipay.service.domain import new_order_id
 
     warm_ids = [new_order_id() for _ in range(concurrency * 4)]
@@ -292,15 +310,17 @@ def run_one(kind: str, database_url: str, keys_dir: Path, key_pem: bytes, count:
     try:
         run_wrk(url, warm_file, concurrency, 2)
         cpu_before = process_cpu_s(process.pid)
+        flood = start_junk_flood(url, junk_rate, duration_s)
         stats = run_wrk(url, message_file, concurrency, duration_s)
         cpu_s = process_cpu_s(process.pid) - cpu_before
+        junk = junk_result(flood)
     finally:
         process.terminate()
         process.wait(10)
     applied = count_applied(database_url, numbers) - len(warm_numbers)
     return Result(kind, stats["requests"], stats["requests"] / (stats["duration_us"] / 1e6), stats["p50_us"] / 1000,
                   stats["p99_us"] / 1000, stats["non2xx"], stats["socket_errors"] + stats["timeouts"], applied,
-                  stats["extra"], cpu_s / max(stats["requests"], 1) * 1e6)
+                  stats["extra"], cpu_s / max(stats["requests"], 1) * 1e6, junk)
 
 
 def process_cpu_s(pid: int) -> float:
@@ -331,7 +351,8 @@ def line(result: Result) -> str:
     return (f"  {result.name:8s} {result.throughput:7.0f}/s  p50 {result.p50_ms:6.1f} ms  p99 {result.p99_ms:6.1f} ms"
             f"  answered {result.count}  non-2xx {result.non2xx}  socket errors {result.errors}"
             f"  applied {result.applied}  server CPU {result.server_cpu_us:4.0f} µs/req"
-            f"{'  RAN OUT: ' + str(result.extra) + ' duplicates' if result.extra else ''}")
+            f"{'  RAN OUT: ' + str(result.extra) + ' duplicates' if result.extra else ''}"
+            f"{'  junk ' + json.dumps(result.junk) if result.junk else ''}")
 
 
 def main(args: argparse.Namespace) -> None:
@@ -350,7 +371,8 @@ def main(args: argparse.Namespace) -> None:
                 for kind in kinds:
                     url, drop = fresh_database(backend, workdir, kind)
                     try:
-                        result = run_one(kind, url, workdir, key_pem, args.count, args.concurrency, args.duration)
+                        result = run_one(kind, url, workdir, key_pem, args.count, args.concurrency, args.duration,
+                                         args.junk_rate)
                     finally:
                         drop()
                     runs[kind].append(result)
@@ -373,6 +395,8 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--backends", nargs="*", choices=["sqlite", "postgresql"])
     parser.add_argument("--kinds", nargs="*", default=["bare", "service"], choices=["bare", "service"])
+    parser.add_argument("--junk-rate", type=float, default=0.0,
+                        help="forged notifications per second sent meanwhile (bench/junk_flood.py); P5 asks 1000")
     parser.add_argument("--serve", choices=["bare", "service"], help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--keys-dir", help=argparse.SUPPRESS)
