@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from ..domain import DomainError
 from ..settings import Settings
@@ -51,7 +52,9 @@ def create_app(
             login_transport=login_transport,
             clock=clock,
         )
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the package's own copies (under /static-offline-docs), not
+    # from a CDN: servers in mainland China or on closed networks often cannot reach one.
+    app = FastAPIOffline(
         title="weipay payment service",
         version="1.0",
         description=_DESCRIPTION,
