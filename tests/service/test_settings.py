@@ -97,7 +97,7 @@ def test_production_refuses_development_values() -> None:
     message = str(caught.value)
     for fragment in ("bundle_dir", "api_keys", "api_v2_key", "admin.password", "public_base_url"):
         assert fragment in message
-    assert "changeme" not in message
+    assert "changeme" * 4 not in message and "admin" * 2 not in message  # the rule is named, the value never
 
 
 def test_production_accepts_real_values() -> None:
@@ -117,3 +117,131 @@ def test_secrets_are_hidden_in_reprs() -> None:
     settings = load_settings(environ={"WEIPAY_MERCHANTS": json.dumps([MERCHANT])})
     text = repr(settings) + str(settings.merchants[0])
     assert "k" * 32 not in text and "dev-key-1" not in text
+
+
+@pytest.mark.parametrize(
+    ("password", "rule"),
+    [
+        ("Zq8vN3pL5tR7wY1xC4bM6dF", "admin.password: is 23 characters; production needs at least 24 random"),
+        ("abababababababababababababababab", "admin.password: has 2 distinct characters; production needs at least 6"),
+        ("Zq8vN3pL5tR7wY1xC4bM-Password", "admin.password: looks like a placeholder: contains one of the words"),
+    ],
+)
+def test_production_refusals_name_the_rule_broken(password: str, rule: str) -> None:
+    environ = {"WEIPAY_ENVIRONMENT": "production", "WEIPAY_PUBLIC_BASE_URL": "https://pay.example.com",
+               "WEIPAY_ADMIN__PASSWORD": password}
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ=environ)
+    assert rule in str(caught.value)
+    assert password not in str(caught.value)
+
+
+def test_one_field_of_one_merchant_from_its_own_variable(tmp_path: Path) -> None:
+    config = write_toml(tmp_path, '[[merchants]]\nmchid = "1230000109"\napi_v2_key = "' + "k" * 32 + '"\n'
+                                  '[[merchants]]\nmchid = "1230000110"\napi_v2_key = "' + "k" * 32 + '"\n')
+    settings = load_settings(config, environ={
+        "WEIPAY_MERCHANTS__1__API_V3_KEY": "v" * 32,
+        "WEIPAY_MERCHANTS__1__APPIDS__MINIPROGRAM": "wx2",
+        "WEIPAY_MERCHANTS__0__REFUND_APPROVAL_REQUIRED": "true",
+        "WEIPAY_MERCHANTS__1__API_KEYS": '["k1", "k2"]',
+        "WEIPAY_ADMIN__PASSWORD": "[not json, a secret]",
+    })
+    first, second = settings.merchants
+    assert first.refund_approval_required and first.api_v3_key is None
+    assert second.api_v3_key is not None and second.api_v3_key.get_secret_value() == "v" * 32
+    assert second.appids.miniprogram == "wx2" and second.api_key_hashes() == {hash_api_key("k1"), hash_api_key("k2")}
+    assert settings.admin.password is not None and settings.admin.password.get_secret_value() == "[not json, a secret]"
+
+
+def test_a_merchant_made_of_variables_alone_and_on_top_of_json() -> None:
+    alone = load_settings(
+        environ={"WEIPAY_MERCHANTS__0__MCHID": "1230000109", "WEIPAY_MERCHANTS__0__API_V2_KEY": "k" * 32}
+    )
+    assert [m.mchid for m in alone.merchants] == ["1230000109"]
+    refined = load_settings(environ={"WEIPAY_MERCHANTS": json.dumps([MERCHANT]),
+                                     "WEIPAY_MERCHANTS__0__API_V3_KEY": "v" * 32})
+    assert refined.merchants[0].api_v3_key is not None and refined.merchants[0].appids.miniprogram == "wx1"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"WEIPAY_MERCHANTS__1__API_V3_KEY": "v" * 32},
+         "WEIPAY_MERCHANTS__1__API_V3_KEY: index 1 leaves a gap; the list has 0 entries, so an index must be 0 to 0"),
+        ({"WEIPAY_MERCHANTS__FIRST__API_V3_KEY": "v" * 32},
+         "WEIPAY_MERCHANTS__FIRST__API_V3_KEY: 'first' must be a list index (0, 1, …)"),
+        ({"WEIPAY_MERCHANTS__0__API_KEYS": "k1"}, "WEIPAY_MERCHANTS__0__API_KEYS: must be JSON (a list or table)"),
+        ({"WEIPAY_MERCHANTS__0__MCHID": "1230000109", "WEIPAY_MERCHANTS__0__API_V2_KEY": "k" * 32,
+          "WEIPAY_MERCHANTS__0__API_V3_KY": "v" * 32}, "merchants.0.api_v3_ky: Extra inputs are not permitted"),
+    ],
+)
+def test_variables_that_cannot_apply_name_themselves(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ=environ)
+    assert message in str(caught.value)
+    assert "v" * 32 not in str(caught.value)
+
+
+def test_every_secret_from_a_file(tmp_path: Path) -> None:
+    def secret(name: str, text: str) -> str:
+        (tmp_path / name).write_text(text)
+        return str(tmp_path / name)
+
+    config = tmp_path / "weipay.json"
+    config.write_text(json.dumps({
+        "merchants": [{"mchid": "1230000109",
+                       "api_v2_key_file": secret("v2", "k" * 32 + "\n"),
+                       "api_v3_key_file": secret("v3", "v" * 32 + "\r\n"),
+                       "webhook_url": "https://erp.example.com/hook",
+                       "webhook_secret_file": secret("hook", "whsec trailing space \n\n"),
+                       "api_keys_file": secret("keys", "key-one\n\nkey-two\n"),
+                       "app_secrets": {"miniprogram_file": secret("app", "appsecret")}}],
+        "admin": {"password_file": secret("pw", "pass word\n"), "session_secret_file": secret("ss", "s" * 30),
+                  "api_keys_file": secret("admin-keys", "admin-key\n")},
+    }))
+    settings = load_settings(config, environ={})
+    merchant = settings.merchants[0]
+    assert merchant.api_v2_key is not None and merchant.api_v2_key.get_secret_value() == "k" * 32
+    assert merchant.api_v3_key is not None and merchant.api_v3_key.get_secret_value() == "v" * 32
+    assert merchant.webhook_secret is not None
+    assert merchant.webhook_secret.get_secret_value() == "whsec trailing space \n"  # only one newline goes
+    assert merchant.api_key_hashes() == {hash_api_key("key-one"), hash_api_key("key-two")}
+    assert merchant.app_secrets["miniprogram"].get_secret_value() == "appsecret"
+    admin = settings.admin
+    assert admin.password is not None and admin.password.get_secret_value() == "pass word"
+    assert admin.session_secret is not None and admin.session_secret.get_secret_value() == "s" * 30
+    assert [k.get_secret_value() for k in admin.api_keys] == ["admin-key"]
+    from_env = load_settings(environ={"WEIPAY_MERCHANTS__0__MCHID": "1230000109",
+                                      "WEIPAY_MERCHANTS__0__API_V2_KEY_FILE": str(tmp_path / "v2")})
+    assert from_env.merchants[0].api_v2_key is not None
+
+
+def test_a_production_secret_from_a_file_meets_the_same_rules(tmp_path: Path) -> None:
+    (tmp_path / "pw").write_text("changeme-changeme-changeme\n")
+    environ = {"WEIPAY_ENVIRONMENT": "production", "WEIPAY_PUBLIC_BASE_URL": "https://pay.example.com",
+               "WEIPAY_ADMIN__PASSWORD_FILE": str(tmp_path / "pw")}
+    with pytest.raises(SettingsError, match=r"admin\.password: looks like a placeholder"):
+        load_settings(environ=environ)
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "message"),
+    [
+        (None, {}, "admin.password_file: cannot read {path}: No such file or directory"),
+        ("", {}, "admin.password_file: {path} is empty"),
+        (b"\xff\xfe", {}, "admin.password_file: {path} is not UTF-8 text"),
+        ("pw", {"WEIPAY_ADMIN__PASSWORD": "inline"}, "admin.password_file: give password or password_file, not both"),
+    ],
+)
+def test_unusable_secret_files_name_the_setting_and_path(
+    tmp_path: Path, content: str | bytes | None, extra: dict[str, str], message: str
+) -> None:
+    path = tmp_path / "admin-password"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ={"WEIPAY_ADMIN__PASSWORD_FILE": str(path), **extra})
+    assert message.format(path=path) in str(caught.value)
+

@@ -2,8 +2,10 @@
 
 Sources, later ones winning: a TOML or JSON file (``--config`` or ``WEIPAY_CONFIG``), then ``WEIPAY_``
 environment variables with ``__`` as the nesting delimiter (``WEIPAY_DATABASE_URL``,
-``WEIPAY_ADMIN__PASSWORD``, ``WEIPAY_MERCHANTS='[...]'`` as JSON). Secrets are :class:`SecretStr`.
-:func:`load_settings` turns every problem into one :class:`SettingsError` naming the field and the fix.
+``WEIPAY_ADMIN__PASSWORD``, ``WEIPAY_MERCHANTS='[...]'`` as JSON, ``WEIPAY_MERCHANTS__0__API_V3_KEY`` for one
+field of one merchant). Every secret may instead be read from a file: ``api_v3_key_file``,
+``admin.password_file``, … (:mod:`._secret_files`). Secrets are :class:`SecretStr`.
+:func:`load_settings` turns every problem into one :class:`SettingsError` naming the field and the rule.
 
 In ``production`` the loader refuses development conveniences: placeholder secrets, plain API keys
 in the file (give ``api_key_sha256`` instead), and simulator bundles.
@@ -22,11 +24,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from weipay.sdk.credentials import MerchantCredentials
 from weipay.sdk.crypto import load_public_key
 from weipay.sdk.errors import ConfigurationError
+
+from . import _secret_files, _settings_env
 
 __all__ = [
     "AdminSettings",
@@ -37,11 +41,14 @@ __all__ = [
     "WeChatEndpoints",
     "hash_api_key",
     "load_settings",
+    "weak_secret_rule",
 ]
 
 CONFIG_ENV = "WEIPAY_CONFIG"
 _PLACEHOLDER_MARKERS = ("changeme", "change-me", "placeholder", "example", "dev-", "demo", "secret", "password")
 _MIN_PRODUCTION_SECRET_CHARS = 24
+_MIN_KEY_CHARS = 32  # WeChat's API v2 and v3 keys are 32 characters
+_MIN_DISTINCT_CHARS = 6
 
 
 class SettingsError(ValueError):
@@ -251,8 +258,16 @@ def load_settings(
     env = dict(os.environ if environ is None else environ)
     path = config_path if config_path is not None else env.get(CONFIG_ENV)
     data: dict[str, Any] = _read_file(Path(path)) if path else {}
-    _deep_merge(data, _read_env(env))
+    try:
+        for assignment in _settings_env.assignments(env, Settings, skip=frozenset({CONFIG_ENV})):
+            _settings_env.apply(data, assignment)
+    except _settings_env.EnvironmentVariableError as exc:
+        raise SettingsError(f"environment: {exc}") from None
     _deep_merge(data, dict(overrides or {}))
+    try:
+        _secret_files.resolve(data)
+    except _secret_files.SecretFileError as exc:
+        raise SettingsError(str(exc)) from None
     try:
         settings = Settings(**data)
     except ValidationError as exc:
@@ -277,18 +292,6 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _read_env(env: Mapping[str, str]) -> dict[str, Any]:
-    relevant = {k: v for k, v in env.items() if k.upper().startswith("WEIPAY_") and k.upper() != CONFIG_ENV}
-    if not relevant:
-        return {}
-    source = EnvSettingsSource(Settings, env_prefix="WEIPAY_", env_nested_delimiter="__", case_sensitive=False)
-    source.env_vars = {k.lower(): v for k, v in relevant.items()}
-    try:
-        return dict(source())
-    except Exception as exc:  # pydantic-settings raises SettingsError(ValueError) on bad JSON in a variable
-        raise SettingsError(f"environment: {exc}") from None
-
-
 def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
     for key, value in extra.items():
         if isinstance(value, Mapping) and isinstance(base.get(key), dict):
@@ -301,7 +304,7 @@ def _describe(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors(include_input=False, include_url=False):
         where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        lines.append(f"{where}: {error['msg']}")
+        lines.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
     return "invalid settings:\n  " + "\n  ".join(lines)
 
 
@@ -315,27 +318,33 @@ def _refuse_development_values(settings: Settings) -> None:
             problems.append(f"{where}.api_keys: plain keys are for development; give api_key_sha256")
         for name in ("api_v2_key", "api_v3_key", "webhook_secret"):
             secret = getattr(merchant, name)
-            if secret is not None and _looks_placeholder(secret.get_secret_value(), minimum=32 if "key" in name else 0):
-                problems.append(f"{where}.{name}: placeholder or development value; set the real secret")
+            minimum = _MIN_KEY_CHARS if "key" in name else _MIN_PRODUCTION_SECRET_CHARS
+            broken = None if secret is None else weak_secret_rule(secret.get_secret_value(), minimum=minimum)
+            if broken is not None:
+                problems.append(f"{where}.{name}: {broken}")
     admin = settings.admin
-    weak = f"too short or a placeholder; use {_MIN_PRODUCTION_SECRET_CHARS}+ random chars"
-    for index, key in enumerate(admin.api_keys):
-        if _looks_placeholder(key.get_secret_value()):
-            problems.append(f"admin.api_keys[{index}]: {weak}")
-    for name in ("password", "session_secret"):
-        secret = getattr(admin, name)
-        if secret is not None and _looks_placeholder(secret.get_secret_value()):
-            problems.append(f"admin.{name}: {weak}")
+    named = [(f"admin.api_keys[{index}]", key) for index, key in enumerate(admin.api_keys)]
+    named += [(f"admin.{name}", getattr(admin, name)) for name in ("password", "session_secret")]
+    for name, secret in named:
+        broken = None if secret is None else weak_secret_rule(secret.get_secret_value())
+        if broken is not None:
+            problems.append(f"{name}: {broken}")
     if settings.public_base_url.startswith("http://"):
         problems.append("public_base_url: WeChat requires https notify URLs in production")
     if problems:
         raise SettingsError("refused in production:\n  " + "\n  ".join(problems))
 
 
-def _looks_placeholder(value: str, *, minimum: int = 0) -> bool:
-    lowered = value.lower()
-    too_short = len(value) < max(minimum, _MIN_PRODUCTION_SECRET_CHARS)
-    return too_short or any(marker in lowered for marker in _PLACEHOLDER_MARKERS) or len(set(value)) < 6
+def weak_secret_rule(value: str, *, minimum: int = _MIN_PRODUCTION_SECRET_CHARS) -> str | None:
+    """The production rule ``value`` breaks, stated without the value, or None if it passes them all."""
+    if len(value) < minimum:
+        return f"is {len(value)} characters; production needs at least {minimum} random characters"
+    if len(set(value)) < _MIN_DISTINCT_CHARS:
+        return f"has {len(set(value))} distinct characters; production needs at least {_MIN_DISTINCT_CHARS}"
+    if any(marker in value.lower() for marker in _PLACEHOLDER_MARKERS):
+        words = ", ".join(repr(marker) for marker in _PLACEHOLDER_MARKERS)
+        return f"looks like a placeholder: contains one of the words {words} (any case); set the real secret"
+    return None
 
 
 def _reveal(secret: SecretStr | None) -> str | None:
