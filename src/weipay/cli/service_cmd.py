@@ -36,6 +36,21 @@ def _load(config_path: Path | None) -> Any:
         raise click.ClickException(str(exc)) from None
 
 
+def _ready(settings: Any, command: str, config_path: Path | None, *, schema: bool = True) -> None:
+    """Refuse to start without merchants or on a schema behind this release (:mod:`weipay.service.preflight`)."""
+    import shlex
+
+    from weipay.service import preflight
+
+    try:
+        preflight.require_merchants(settings, command=command)
+        if schema:
+            hint = f"--config {shlex.quote(str(config_path))}" if config_path is not None else ""
+            preflight.check_schema(settings.database_url, command=command, config_hint=hint)
+    except preflight.NotReady as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @click.command()
 @_config_option
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -48,8 +63,10 @@ def serve(config_path: Path | None, host: str, port: int, migrate: bool | None) 
     from weipay.service.api import create_app, freeze_startup_heap
 
     settings = _load(config_path)
+    _ready(settings, "weipay serve", config_path, schema=False)
     if migrate or (migrate is None and settings.database_url.startswith("sqlite")):
         _upgrade(settings.database_url)
+    _ready(settings, "weipay serve", config_path)
     app = create_app(settings)
     freeze_startup_heap()  # no full-collection pauses over the start-up heap while serving (the p99)
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
@@ -64,6 +81,7 @@ def worker(config_path: Path | None, poll_interval_s: float, once: bool) -> None
     from weipay.service.api.runtime import Runtime
 
     settings = _load(config_path)
+    _ready(settings, "weipay worker", config_path)
     runtime = Runtime.build(settings)
     try:
         if once:
