@@ -19,7 +19,7 @@ import httpx
 
 from weipay import __version__
 
-from . import _log
+from . import _diagnose, _log
 from ._certificates import Admission, RefreshGate, refresh_due
 from ._flow import MAX_RESPONSE_BYTES, Backoff, Flow, Pause, Reply, Send
 from ._helpers import CredentialHelpers
@@ -183,6 +183,9 @@ class BaseClient(CredentialHelpers):
             except WeChatRefused as refused:
                 headers = reply.response.headers if reply.response is not None else None
                 delay_s = self.retry.delay_s(attempt, headers) if refused.retryable else None
+                if delay_s is None and request.mtls:
+                    raise _diagnose.explain_secapi_refusal(refused, secure_base_url=self.secure_base_url,
+                                                           base_url=self.base_url) from refused  # fmt: skip
                 if delay_s is None:
                     raise
             yield Backoff(delay_s)
@@ -234,10 +237,11 @@ class BaseClient(CredentialHelpers):
         if reply.response is not None:
             return reply.response
         error = reply.error
-        kind = type(error).__name__
-        # The message names the path only: login URLs carry the app secret in their query.
+        # The message names the path and host only: login URLs carry the app secret in their query.
         path = _log.loggable_path(request.path, drop_query=request.api is Api.LOGIN)
-        raise TransportError(f"{request.method.upper()} {path} failed: {kind}") from error
+        url = request.absolute_url or self._host(request) + request.path
+        why = _diagnose.describe_transport_failure(error, url=url, timeout=self.timeout, mtls=request.mtls)
+        raise TransportError(f"{request.method.upper()} {path} {why}") from error
 
     @staticmethod
     def _must_verify(request: HttpRequest, response: HttpResponse) -> bool:

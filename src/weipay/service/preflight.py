@@ -17,21 +17,11 @@ from .db.engine import create_engine_for
 from .db.migrate import alembic_config, current_revision
 from .settings import Settings
 
-__all__ = ["NotReady", "check_ready", "check_schema", "printable_url", "require_merchants"]
+__all__ = ["NotReady", "check_schema", "printable_url", "require_merchants"]
 
 
 class NotReady(Exception):
     """The process must not start; the message says why and what to run."""
-
-
-def check_ready(settings: Settings, *, command: str, config_hint: str) -> None:
-    """Refuse to start ``command`` without merchants or on a database schema that is not at the head revision.
-
-    ``config_hint`` is how the user named the configuration (``--config weipay.toml``, or empty), so the
-    suggested fix can be pasted as it is.
-    """
-    require_merchants(settings, command=command)
-    check_schema(settings.database_url, command=command, config_hint=config_hint)
 
 
 def require_merchants(settings: Settings, *, command: str) -> None:
