@@ -63,6 +63,10 @@ def test_documented_settings_exist() -> None:
     section = TEXT[TEXT.index("## Configuration"): TEXT.index("## Follow along")]
     fields = set(Settings.model_fields) | set(MerchantSettings.model_fields) | set(AdminSettings.model_fields)
     fields |= set(WeChatEndpoints.model_fields)
+    from weipay.service import _secret_files
+
+    fields |= {f"{name}_file" for name in _secret_files.MERCHANT_SECRETS + _secret_files.ADMIN_SECRETS}
+    fields |= {"miniprogram_file"}  # an app_secrets kind + _file
     mentioned = set(re.findall(r"^([a-z_0-9]+) = ", section, re.MULTILINE))
     mentioned |= {m for m in re.findall(r"`([a-z][a-z_0-9]+)`", section) if "_" in m and not m.startswith("weipay")}
     ignored = {"api_key", "load_settings", "refund_approval_required", "miniprogram", "official_account"}
@@ -104,3 +108,25 @@ def test_job_kinds_and_commands_exist() -> None:
 
 def test_contents_links_point_at_headings() -> None:
     guides.assert_contents_links_point_at_headings(TEXT)
+
+
+def test_the_secrets_from_files_example_loads(tmp_path: Path) -> None:
+    """The ``bash`` block of "Secrets from files": each exported ``*_FILE`` variable, pointed at a real file."""
+    from weipay.service.settings import load_settings
+
+    block = next(b for b in BLOCKS if b.lang == "bash" and "_FILE=" in b.source)
+    exports = dict(re.findall(r"^export (WEIPAY_[A-Z0-9_]+)=(\S+)", block.source, re.MULTILINE))
+    environ = {}
+    for name, value in exports.items():
+        if name.endswith("_FILE"):
+            secret = tmp_path / Path(value).name
+            secret.write_text(f"{name.lower()}-Zq8vN3pL5tR7wY1xC4bM6dF9\n")
+            environ[name] = str(secret)
+    config = tmp_path / "weipay.toml"
+    config.write_text('[[merchants]]\nmchid = "1900000109"\nwebhook_url = "https://erp.example.com/hook"\n')
+    settings = load_settings(config, environ={**environ, "WEIPAY_CONFIG": str(config)})
+    merchant = settings.merchants[0]
+    assert merchant.api_v3_key is not None and merchant.webhook_secret is not None
+    assert settings.admin.password is not None and settings.admin.session_secret is not None
+    assert merchant.api_v3_key.get_secret_value().endswith("-Zq8vN3pL5tR7wY1xC4bM6dF9")  # one newline removed
+    assert set(exports) >= {"WEIPAY_CONFIG"} and len(environ) == len(exports) - 1
