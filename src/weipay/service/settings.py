@@ -263,7 +263,7 @@ def load_settings(
             _settings_env.apply(data, assignment)
     except _settings_env.EnvironmentVariableError as exc:
         raise SettingsError(f"environment: {exc}") from None
-    _deep_merge(data, dict(overrides or {}))
+    _settings_env.merge(data, dict(overrides or {}))
     try:
         _secret_files.resolve(data)
     except _secret_files.SecretFileError as exc:
@@ -290,14 +290,6 @@ def _read_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SettingsError(f"config file {path} must hold a table/object at the top level")
     return data
-
-
-def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
-            _deep_merge(base[key], value)
-        else:
-            base[key] = value
 
 
 def _describe(exc: ValidationError) -> str:
