@@ -11,16 +11,15 @@ from __future__ import annotations
 import gzip
 import re
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 
-from .bills import trade_bill
-from .clock import beijing_day
-from .ledger import Order, Refund
-from .v2_notify import payment_notification_message, refund_notification_message
-from .v2_orders import closeorder, orderquery, unifiedorder
-from .v2_refund import refund, refundquery
-from .v2_validate import require
-from .v2_wire import (
+from ..bill_files import trade_bill
+from ..clock import beijing_day
+from ..http_messages import SimRequest, SimResponse
+from ..state import SimulatorState
+from .orders import closeorder, orderquery, unifiedorder
+from .refunds import refund, refundquery
+from .validate import require
+from .wire import (
     XML_CONTENT_TYPE,
     BusinessError,
     ProtocolFailure,
@@ -31,23 +30,20 @@ from .v2_wire import (
     success_body,
 )
 
-if TYPE_CHECKING:
-    from .core import SimRequest, SimResponse, Simulator
-
-__all__ = ["fault_response", "handle", "payment_notification", "refund_notification"]
+__all__ = ["ROUTES", "fault_response", "handle"]
 
 _BILL_DATE = re.compile(r"[0-9]{8}")
 _BILL_TYPES = ("ALL", "SUCCESS", "REFUND", "RECHARGE_REFUND")
-_Handler = Callable[["Simulator", V2Call], "Mapping[str, object] | SimResponse"]
+Handler = Callable[[SimulatorState, V2Call], "Mapping[str, object] | SimResponse"]
 
-
-def handle(sim: Simulator, request: SimRequest) -> SimResponse:
+def handle(sim: SimulatorState, request: SimRequest) -> SimResponse:
     """Answer one v2 request; never raises."""
-    handler = _ROUTES.get(request.path)
+    handler = ROUTES.get(request.path)
     if handler is None:
         return _response(404, fail_body("接口不存在"))
     if request.method.upper() != "POST":
         return _response(200, fail_body("请使用post方法"))
+    # The route table refuses /secapi/ without a client certificate already; this keeps v2 safe on its own.
     if request.path.startswith("/secapi/") and not request.mtls:
         return _response(200, fail_body("证书验证失败：/secapi/接口须使用商户API证书（双向TLS）调用"))
     try:
@@ -66,9 +62,9 @@ def handle(sim: Simulator, request: SimRequest) -> SimResponse:
     return _response(200, success_body(call, call.get("appid"), sim.account["apiv2_key"], answer))
 
 
-def fault_response(sim: Simulator, request: SimRequest, error: str | None) -> SimResponse:
+def fault_response(sim: SimulatorState, request: SimRequest, kind: str) -> SimResponse:
     """The fault plan's SYSTEMERROR / FREQUENCY_LIMITED, signed like any answer when the request verifies."""
-    if error == "frequency_limited":
+    if kind == "frequency_limited":
         failure = BusinessError("FREQUENCY_LIMITED", "你的操作过于频繁，请稍后再试。")
     else:
         failure = BusinessError("SYSTEMERROR", "系统超时，请使用相同参数重试")
@@ -79,27 +75,13 @@ def fault_response(sim: Simulator, request: SimRequest, error: str | None) -> Si
     return _response(200, business_failure_body(call, call.get("appid"), sim.account["apiv2_key"], failure))
 
 
-def payment_notification(sim: Simulator, order: Order) -> tuple[dict[str, str], bytes]:
-    """The v2 payment result notification of a paid order: ``(headers, body)``."""
-    by_order = sim.account.get("v2_notify_sign_type") == "order"
-    return payment_notification_message(
-        order, mchid=sim.mchid, api_v2_key=sim.account["apiv2_key"], sign_with_order_type=by_order
-    )
-
-
-def refund_notification(sim: Simulator, refund: Refund, order: Order) -> tuple[dict[str, str], bytes]:
-    """The v2 refund result notification: ``(headers, body)`` with encrypted ``req_info``."""
-    return refund_notification_message(refund, order, mchid=sim.mchid, api_v2_key=sim.account["apiv2_key"])
-
-
-def _response(status: int, body: bytes, content_type: str = XML_CONTENT_TYPE) -> SimResponse:
-    from .core import SimResponse
-
-    return SimResponse(status, {"content-type": content_type}, body)
+def _response(status: int, body: bytes) -> SimResponse:
+    return SimResponse(status, {"content-type": XML_CONTENT_TYPE}, body)
 
 
 # -- bills -----------------------------------------------------------------------------------------------
-def _downloadbill(sim: Simulator, call: V2Call) -> SimResponse:
+def downloadbill(sim: SimulatorState, call: V2Call) -> SimResponse:
+    """``/pay/downloadbill``: the bill file, or ``20001`` (bad request) / ``20002`` (no bill that day)."""
     bill_date = call.get("bill_date")
     bill_type = call.get("bill_type") or "ALL"
     if not bill_date:
@@ -116,14 +98,13 @@ def _downloadbill(sim: Simulator, call: V2Call) -> SimResponse:
         return _bill_error("data format error", "20001")
     if not _has_bill_rows(sim, start, end, bill_type):
         return _bill_error("No Bill Exist", "20002")
-    # One bill builder for v2 and v3, so both APIs reconcile to the same rows.
     text = trade_bill(sim, bill_date, bill_type)
     if call.get("tar_type") == "GZIP":
-        return _response(200, gzip.compress(text.encode("utf-8")), "application/x-gzip")
-    return _response(200, text.encode("utf-8"), "text/plain; charset=utf-8")
+        return _bill_file(gzip.compress(text.encode("utf-8")), "application/x-gzip")
+    return _bill_file(text.encode("utf-8"), "text/plain; charset=utf-8")
 
 
-def _has_bill_rows(sim: Simulator, start: float, end: float, bill_type: str) -> bool:
+def _has_bill_rows(sim: SimulatorState, start: float, end: float, bill_type: str) -> bool:
     if bill_type != "REFUND" and any(order.mchid == sim.mchid for order in sim.ledger.paid_between(start, end)):
         return True
     return bill_type != "SUCCESS" and any(
@@ -131,15 +112,21 @@ def _has_bill_rows(sim: Simulator, start: float, end: float, bill_type: str) -> 
     )
 
 
+def _bill_file(body: bytes, content_type: str) -> SimResponse:
+    return SimResponse(200, {"content-type": content_type}, body)
+
+
 def _bill_error(return_msg: str, error_code: str) -> SimResponse:
-    return _response(200, fail_body(return_msg, error_code=error_code))
+    return SimResponse(200, {"content-type": XML_CONTENT_TYPE}, fail_body(return_msg, error_code=error_code))
 
 
-_ROUTES: dict[str, _Handler] = {
+# Every v2 path and its handler. A handler returns the business fields (wrapped and signed here) or, for
+# the bill file, the whole response.
+ROUTES: dict[str, Handler] = {
     "/pay/unifiedorder": unifiedorder,
     "/pay/orderquery": orderquery,
     "/pay/closeorder": closeorder,
     "/secapi/pay/refund": refund,
     "/pay/refundquery": refundquery,
-    "/pay/downloadbill": _downloadbill,
+    "/pay/downloadbill": downloadbill,
 }
