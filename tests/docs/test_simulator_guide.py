@@ -73,7 +73,7 @@ def test_fault_table_matches_the_fault_plan() -> None:
 
 
 def test_control_api_table_matches_the_routes() -> None:
-    source = (guides.ROOT / "src/weipay/simulator/control_api.py").read_text()
+    source = (guides.ROOT / "src/weipay/simulator/control/api.py").read_text()
     routes = set(re.findall(r'\("(GET|POST|PUT)", "(/simulator/[a-z-]+)"\)', source))
     table = TEXT[TEXT.index("## The control API"): TEXT.index("## Faults")]
     for method, path in routes:

@@ -31,7 +31,7 @@ from weipay.sdk._bill import (
 )
 from weipay.sdk.errors import ProtocolError
 from weipay.simulator import ManualClock, Simulator, SimulatorTransport, init_bundle
-from weipay.simulator.bills import fee_fen, trade_bill, yuan
+from weipay.simulator.bill_files import fee_fen, trade_bill, yuan
 
 V2_FIXTURE = Path(__file__).parent / "v2" / "fixtures" / "bill_all.csv"
 BEIJING = dt.timezone(dt.timedelta(hours=8))

@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 from weipay.sdk.crypto import aes_ecb_decrypt
 from weipay.sdk.v2 import signing, xmlcodec
 from weipay.sdk.v2.bill import parse_bill
-from weipay.simulator import v2_api
 from weipay.simulator.bundle import init_bundle
 from weipay.simulator.clock import ManualClock, compact
 from weipay.simulator.core import SimRequest, SimResponse, Simulator
 from weipay.simulator.faults import FaultPlan
 from weipay.simulator.ledger import Order
-from weipay.simulator.v2_api import payment_notification, refund_notification
+from weipay.simulator.v2 import api as v2_api
+from weipay.simulator.v2.notifications import payment_notification, refund_notification
 
 START_S = 1_700_000_000.0  # 2023-11-15 06:13:20 Beijing
 SIGN_TYPES = ["MD5", "HMAC-SHA256"]

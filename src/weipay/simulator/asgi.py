@@ -11,12 +11,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .core import SimRequest, SimResponse
-
-if TYPE_CHECKING:
-    from .core import Simulator
+from .core import Simulator
+from .http_messages import SimRequest, SimResponse
 
 __all__ = ["SimulatorApp", "create_app"]
 

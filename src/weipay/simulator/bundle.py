@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from weipay.sdk.crypto import load_certificate, load_private_key, load_public_key
+
 __all__ = [
     "APPID_KINDS",
     "VERIFICATION_MODES",
@@ -267,8 +269,6 @@ def init_bundle(
 @functools.lru_cache(maxsize=64)
 def _private_key(pem: bytes) -> RSAPrivateKey:
     # Loading checks the RSA key, which is slow; the same bundle is loaded on every restart and in every test.
-    from weipay.sdk.crypto import load_private_key
-
     return load_private_key(pem)
 
 
@@ -279,8 +279,6 @@ def load_simulator_account(directory: Path) -> dict[str, Any]:
     ``wechatpay_public_key``, ``platform_private_key``, ``platform_certificate``, ``platform_serial_no``,
     ``token_secret`` (bytes).
     """
-    from weipay.sdk.crypto import load_certificate, load_public_key
-
     paths = BundlePaths(Path(directory))
     account_path = paths.simulator / "account.json"
     if not account_path.exists():

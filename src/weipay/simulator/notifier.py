@@ -1,111 +1,36 @@
-"""Notifications: build them in the order's API version, deliver them on WeChat's retry schedule.
+"""Notifications: queue them in the order's API version, deliver them on WeChat's retry schedule.
 
-v3: JSON whose ``resource`` is AES-256-GCM-encrypted with the APIv3 key, signed per attempt (so the
-timestamp is fresh on every retry). v2: built by ``v2_api.payment_notification`` /
-``v2_api.refund_notification``. Success is a 2xx (v3) or XML ``return_code`` SUCCESS (v2) within 5 s.
-The schedule runs in simulated time, so ``--time-scale`` compresses it.
+The bodies come from :mod:`weipay.simulator.v2.notifications` and :mod:`weipay.simulator.v3.notifications`;
+a v3 body is signed per attempt here (so the timestamp is fresh on every retry). Success is a 2xx (v3) or
+XML ``return_code`` SUCCESS (v2) within 5 s. The schedule runs in simulated time, so ``--time-scale``
+compresses it.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
-import string
-import uuid
-from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from weipay.sdk.crypto import aes_gcm_encrypt
 from weipay.sdk.errors import ProtocolError
+from weipay.sdk.v2.xmlcodec import from_xml
 
-from .clock import rfc3339
 from .ledger import Notification, Order, Refund
+from .state import SimulatorState
+from .v2 import notifications as v2_notifications
+from .v3 import notifications as v3_notifications
 from .wechat_keys import notification_uses_public_key, signed_headers
 
-if TYPE_CHECKING:
-    from .core import Simulator
-
-__all__ = [
-    "MERCHANT_TIMEOUT_S",
-    "RETRY_SCHEDULE_S",
-    "deliver_due",
-    "enqueue_payment",
-    "enqueue_refund",
-    "refund_resource",
-    "transaction_resource",
-]
+__all__ = ["MERCHANT_TIMEOUT_S", "RETRY_SCHEDULE_S", "deliver_due", "enqueue_payment", "enqueue_refund"]
 
 # WeChat's schedule after the first attempt: 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h (24 h 4 min).
 RETRY_SCHEDULE_S = (15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600)
 MERCHANT_TIMEOUT_S = 5.0
+# A refund is notified once it has finished, whatever the outcome.
+_NOTIFIED_REFUND_STATUSES = ("SUCCESS", "ABNORMAL", "CLOSED")
 
 
-def transaction_resource(order: Order) -> dict[str, Any]:
-    """The v3 Transaction object (query answer and decrypted TRANSACTION.SUCCESS resource)."""
-    resource: dict[str, Any] = {
-        "appid": order.appid,
-        "mchid": order.mchid,
-        "out_trade_no": order.out_trade_no,
-        "trade_type": order.trade_type,
-        "trade_state": order.state,
-        "trade_state_desc": order.trade_state_desc,
-        "amount": {"total": order.amount_fen, "currency": order.currency},
-    }
-    if order.transaction_id:
-        resource.update(
-            transaction_id=order.transaction_id,
-            bank_type=order.bank_type or "OTHERS",
-            attach=order.attach,
-            success_time=rfc3339(order.success_time or 0),
-            payer={"openid": order.payer_openid or order.openid},
-        )
-        resource["amount"].update(payer_total=order.amount_fen, payer_currency=order.currency)
-    elif order.openid:
-        resource["payer"] = {"openid": order.openid}
-    return resource
-
-
-def refund_resource(refund: Refund, order: Order) -> dict[str, Any]:
-    """The decrypted REFUND.* resource."""
-    resource: dict[str, Any] = {
-        "mchid": refund.mchid,
-        "transaction_id": order.transaction_id or "",
-        "out_trade_no": refund.out_trade_no,
-        "refund_id": refund.refund_id,
-        "out_refund_no": refund.out_refund_no,
-        "refund_status": refund.status,
-        "user_received_account": refund.user_received_account,
-        "amount": {"total": refund.total_fen, "refund": refund.amount_fen, "payer_total": refund.total_fen,
-                   "payer_refund": refund.amount_fen},
-    }
-    if refund.success_time is not None:
-        resource["success_time"] = rfc3339(refund.success_time)
-    return resource
-
-
-def _v3_envelope(sim: Simulator, *, event_type: str, summary: str, original_type: str,
-                 resource: dict[str, Any]) -> bytes:
-    nonce = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
-    plaintext = json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode()
-    envelope = {
-        "id": str(uuid.uuid4()),
-        "create_time": rfc3339(sim.now()),
-        "resource_type": "encrypt-resource",
-        "event_type": event_type,
-        "summary": summary,
-        "resource": {
-            "original_type": original_type,
-            "algorithm": "AEAD_AES_256_GCM",
-            "ciphertext": aes_gcm_encrypt(sim.account["apiv3_key"].encode(), nonce, original_type, plaintext),
-            "associated_data": original_type,
-            "nonce": nonce,
-        },
-    }
-    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def _enqueue(sim: Simulator, *, kind: str, api: str, url: str, headers: dict[str, str], body: bytes,
+def _enqueue(sim: SimulatorState, *, kind: str, api: str, url: str, headers: dict[str, str], body: bytes,
              subject: str) -> int:
     now = sim.now()
     return sim.ledger.enqueue_notification(
@@ -114,44 +39,31 @@ def _enqueue(sim: Simulator, *, kind: str, api: str, url: str, headers: dict[str
     )
 
 
-def enqueue_payment(sim: Simulator, order: Order) -> int | None:
+def enqueue_payment(sim: SimulatorState, order: Order) -> int | None:
     """Queue the payment notification of a paid order."""
     if not order.notify_url:
         return None
     if order.api == "v3":
-        body = _v3_envelope(sim, event_type="TRANSACTION.SUCCESS", summary="支付成功", original_type="transaction",
-                            resource=transaction_resource(order))
-        headers = {"content-type": "application/json"}
+        headers, body = v3_notifications.payment_notification(sim, order)
     else:
-        from . import v2_api
-
-        headers, body = v2_api.payment_notification(sim, order)
+        headers, body = v2_notifications.payment_notification(sim, order)
     return _enqueue(sim, kind="payment", api=order.api, url=order.notify_url, headers=headers, body=body,
                     subject=order.out_trade_no)
 
 
-_REFUND_EVENTS = {"SUCCESS": ("REFUND.SUCCESS", "退款成功"), "ABNORMAL": ("REFUND.ABNORMAL", "退款异常"),
-                  "CLOSED": ("REFUND.CLOSED", "退款关闭")}
-
-
-def enqueue_refund(sim: Simulator, refund: Refund) -> int | None:
+def enqueue_refund(sim: SimulatorState, refund: Refund) -> int | None:
     """Queue the refund notification (to the refund's notify_url, else the order's); None when there is none."""
     order = sim.ledger.order(refund.mchid, refund.out_trade_no)
-    if order is None or refund.status not in _REFUND_EVENTS:
+    if order is None or refund.status not in _NOTIFIED_REFUND_STATUSES:
         return None
     # Without its own notify_url a refund is notified where its order was, if that speaks the same API version.
     url = refund.notify_url or (order.notify_url if order.api == refund.api else "")
     if not url:
         return None
     if refund.api == "v3":
-        event_type, summary = _REFUND_EVENTS[refund.status]
-        body = _v3_envelope(sim, event_type=event_type, summary=summary, original_type="refund",
-                            resource=refund_resource(refund, order))
-        headers = {"content-type": "application/json"}
+        headers, body = v3_notifications.refund_notification(sim, refund, order)
     else:
-        from . import v2_api
-
-        headers, body = v2_api.refund_notification(sim, refund, order)
+        headers, body = v2_notifications.refund_notification(sim, refund, order)
     return _enqueue(sim, kind="refund", api=refund.api, url=url, headers=headers, body=body,
                     subject=refund.out_refund_no)
 
@@ -161,15 +73,13 @@ def _accepted(notification: Notification, response: httpx.Response) -> bool:
         return 200 <= response.status_code < 300
     if response.status_code != 200:
         return False
-    from weipay.sdk.v2.xmlcodec import from_xml
-
     try:
         return from_xml(response.content).get("return_code") == "SUCCESS"
     except ProtocolError:
         return False
 
 
-def _post(sim: Simulator, client: httpx.Client, notification: Notification, *, probe: bool = False,
+def _post(sim: SimulatorState, client: httpx.Client, notification: Notification, *, probe: bool = False,
           public_key: bool = False) -> tuple[int | None, str, bool]:
     headers: dict[str, str] = json.loads(notification.headers)
     if notification.api == "v3":
@@ -187,7 +97,7 @@ def _post(sim: Simulator, client: httpx.Client, notification: Notification, *, p
     return response.status_code, response.text[:500], _accepted(notification, response)
 
 
-def _send(sim: Simulator, client: httpx.Client, notification: Notification) -> int:
+def _send(sim: SimulatorState, client: httpx.Client, notification: Notification) -> int:
     fate = sim.faults.notification_fate()
     now = sim.now()
     attempts = 0
@@ -216,7 +126,7 @@ def _send(sim: Simulator, client: httpx.Client, notification: Notification) -> i
     return attempts
 
 
-def deliver_due(sim: Simulator) -> int:
+def deliver_due(sim: SimulatorState) -> int:
     """Attempt every due notification once; returns the number of HTTP attempts (probes included)."""
     due = sim.ledger.due_notifications(sim.now())
     if not due:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .ledger import LedgerRefusal, Order
-
-if TYPE_CHECKING:
-    from .core import Simulator
+from .notifier import enqueue_payment
+from .state import SimulatorState
 
 __all__ = ["OUTCOMES", "pay"]
 
 OUTCOMES = ("success", "cancel", "insufficient_balance", "bank_error")
 
 
-def pay(sim: Simulator, order: Order, *, openid: str | None, outcome: str) -> dict[str, Any]:
+def pay(sim: SimulatorState, order: Order, *, openid: str | None, outcome: str) -> dict[str, Any]:
     """Apply the payer's ``outcome`` to ``order``.
 
     ``success``: NOTPAY -> SUCCESS, the amount joins the unsettled balance, the payment notification is
@@ -44,5 +43,5 @@ def pay(sim: Simulator, order: Order, *, openid: str | None, outcome: str) -> di
     paid = sim.ledger.pay_order(
         order, transaction_id=sim.new_transaction_id(), payer_openid=payer_openid, bank_type="OTHERS", now=sim.now()
     )
-    sim.enqueue_payment_notification(paid)
+    enqueue_payment(sim, paid)
     return {"transaction_id": paid.transaction_id, "trade_state": paid.state, "trade_state_desc": paid.trade_state_desc}

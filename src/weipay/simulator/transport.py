@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
 
 import httpx
 
-from .core import SimRequest, SimResponse
-
-if TYPE_CHECKING:
-    from .core import Simulator
+from .core import Simulator
+from .http_messages import SimRequest, SimResponse
 
 __all__ = ["SimulatorTransport"]
 

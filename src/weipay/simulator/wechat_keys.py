@@ -9,29 +9,27 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from typing import TYPE_CHECKING
 
 from weipay.sdk.crypto import rsa_sign
 from weipay.sdk.v3.signing import SCHEME, response_message
 from weipay.sdk.v3.verifier import SIGNTEST_PREFIX
 
-if TYPE_CHECKING:
-    from .core import Simulator
+from .state import SimulatorState
 
 __all__ = ["notification_uses_public_key", "response_uses_public_key", "signed_headers"]
 
 
-def response_uses_public_key(sim: Simulator, request_serial: str) -> bool:
+def response_uses_public_key(sim: SimulatorState, request_serial: str) -> bool:
     """True when a response to a request with this ``Wechatpay-Serial`` is signed with the public key."""
     return request_serial.startswith("PUB_KEY_ID_") or sim.account["verification"] == "public_key"
 
 
-def notification_uses_public_key(sim: Simulator) -> bool:
+def notification_uses_public_key(sim: SimulatorState) -> bool:
     """Notifications follow the merchant's verification mode."""
     return bool(sim.account["verification"] == "public_key")
 
 
-def signed_headers(sim: Simulator, body: bytes, *, public_key: bool, probe: bool = False) -> dict[str, str]:
+def signed_headers(sim: SimulatorState, body: bytes, *, public_key: bool, probe: bool = False) -> dict[str, str]:
     """The ``Wechatpay-*`` headers (and ``Request-ID``) over ``body``, signed now.
 
     With ``probe`` the signature is a ``WECHATPAY/SIGNTEST/`` probe that no merchant may accept.

@@ -6,13 +6,9 @@ Shared by the v3 bill endpoints and v2 ``downloadbill``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .clock import beijing_day, dashed
 from .ledger import Order, Refund
-
-if TYPE_CHECKING:
-    from .core import Simulator
+from .state import SimulatorState
 
 __all__ = ["FEE_RATE_TEXT", "TRADE_BILL_TYPES", "fee_fen", "fundflow_bill", "trade_bill", "yuan"]
 
@@ -71,7 +67,7 @@ def _refund_row(refund: Refund, order: Order) -> list[str]:
     ]
 
 
-def _day(sim: Simulator, date_text: str) -> tuple[list[Order], list[tuple[Refund, Order]]]:
+def _day(sim: SimulatorState, date_text: str) -> tuple[list[Order], list[tuple[Refund, Order]]]:
     start, end = beijing_day(date_text)
     orders = [o for o in sim.ledger.paid_between(start, end) if o.mchid == sim.mchid]
     refunds = []
@@ -82,7 +78,7 @@ def _day(sim: Simulator, date_text: str) -> tuple[list[Order], list[tuple[Refund
     return orders, refunds
 
 
-def trade_bill(sim: Simulator, date_text: str, bill_type: str = "ALL") -> str:
+def trade_bill(sim: SimulatorState, date_text: str, bill_type: str = "ALL") -> str:
     """The trade bill (交易账单) text of a Beijing day (``YYYY-MM-DD`` or ``YYYYMMDD``)."""
     orders, refunds = _day(sim, date_text)
     if bill_type in ("REFUND", "REF_SPECIAL", "RECHARGE_REFUND"):
@@ -101,7 +97,7 @@ def trade_bill(sim: Simulator, date_text: str, bill_type: str = "ALL") -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-def fundflow_bill(sim: Simulator, date_text: str, account_type: str = "BASIC") -> str:
+def fundflow_bill(sim: SimulatorState, date_text: str, account_type: str = "BASIC") -> str:
     """The fund-flow bill (资金账单) of a Beijing day: income per payment, expense per fee and refund."""
     orders, refunds = _day(sim, date_text)
     entries: list[tuple[float, str, str, str, str, int]] = []

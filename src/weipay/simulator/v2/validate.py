@@ -1,6 +1,6 @@
 """Field rules of the v2 order and refund requests, as WeChat enforces them (PROTOCOL.md §2.3).
 
-Each check raises :class:`~weipay.simulator.v2_wire.BusinessError` with ``LACK_PARAMS`` or ``PARAM_ERROR``
+Each check raises :class:`~weipay.simulator.v2.wire.BusinessError` with ``LACK_PARAMS`` or ``PARAM_ERROR``
 and a message naming the field. ``strict`` adds the production-only rules (https notify_url without a port,
 an expiry at least five minutes away).
 """
@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .v2_wire import BEIJING, BusinessError, V2Call
+from .wire import BEIJING, BusinessError, V2Call
 
 __all__ = [
     "DEFAULT_EXPIRY_S",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .records import LoginCode, Notification, from_row
+from .rows import LoginCode, Notification, from_row
 from .store import SqliteStore
 
 __all__ = ["QueueTables"]

@@ -6,19 +6,15 @@ import json
 import secrets
 import string
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
-from .ledger import LedgerRefusal, Order
-from .v2_notify import payment_fields
-from .v2_validate import require, validate_unifiedorder
-from .v2_wire import BusinessError, V2Call
+from ..ledger import LedgerRefusal, Order
+from ..state import H5_PATH, SimulatorState
+from .notifications import payment_fields
+from .validate import require, validate_unifiedorder
+from .wire import BusinessError, V2Call
 
-if TYPE_CHECKING:
-    from .core import Simulator
+__all__ = ["PAID_STATES", "closeorder", "find_order", "orderquery", "trade_state", "unifiedorder"]
 
-__all__ = ["H5_PATH", "PAID_STATES", "closeorder", "find_order", "orderquery", "trade_state", "unifiedorder"]
-
-H5_PATH = "/cgi-bin/mmpayweb-bin/checkmweb"  # where mweb_url sends the payer: the simulator's H5 cashier
 PAID_STATES = ("SUCCESS", "REFUND")
 _ORDER_REFUSALS = {
     "paid": ("ORDERPAID", "该订单已支付"),
@@ -28,7 +24,7 @@ _ORDER_REFUSALS = {
 }
 
 
-def unifiedorder(sim: Simulator, call: V2Call) -> Mapping[str, object]:
+def unifiedorder(sim: SimulatorState, call: V2Call) -> Mapping[str, object]:
     """``/pay/unifiedorder``: create the order, or re-enter it with the same parameters (same prepay_id)."""
     now = sim.now()
     draft = validate_unifiedorder(call, appids=sim.account["appids"].values(), now_s=now, strict=sim.strict)
@@ -60,7 +56,7 @@ def unifiedorder(sim: Simulator, call: V2Call) -> Mapping[str, object]:
     }
 
 
-def find_order(sim: Simulator, call: V2Call) -> Order:
+def find_order(sim: SimulatorState, call: V2Call) -> Order:
     """The order named by ``transaction_id`` (preferred) or ``out_trade_no``; ORDERNOTEXIST otherwise."""
     if not call.get("transaction_id") and not call.get("out_trade_no"):
         raise BusinessError("LACK_PARAMS", "缺少参数transaction_id或out_trade_no")
@@ -80,7 +76,7 @@ def trade_state(order: Order, now_s: float) -> tuple[str, str]:
     return order.state, order.trade_state_desc
 
 
-def orderquery(sim: Simulator, call: V2Call) -> Mapping[str, object]:
+def orderquery(sim: SimulatorState, call: V2Call) -> Mapping[str, object]:
     """``/pay/orderquery``: the order's trade_state, plus the payment fields once it is paid."""
     order = find_order(sim, call)
     state, desc = trade_state(order, sim.now())
@@ -100,7 +96,7 @@ def orderquery(sim: Simulator, call: V2Call) -> Mapping[str, object]:
     return fields
 
 
-def closeorder(sim: Simulator, call: V2Call) -> Mapping[str, object]:
+def closeorder(sim: SimulatorState, call: V2Call) -> Mapping[str, object]:
     """``/pay/closeorder``: NOTPAY -> CLOSED; ORDERPAID / ORDERCLOSED / ORDERNOTEXIST otherwise."""
     require(call, ("out_trade_no",))
     order = sim.ledger.order(sim.mchid, call.get("out_trade_no"))

@@ -7,10 +7,8 @@ platform certificate. A request without a valid ``Authorization`` gets ``401 SIG
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from weipay.sdk.errors import SignatureError
@@ -22,57 +20,51 @@ from weipay.sdk.v3.wechat_side import (
     verify_request,
 )
 
-from .core import SimRequest, SimResponse
-from .v3_errors import V3Error
-from .wechat_keys import response_uses_public_key, signed_headers
+from ..http_messages import SimRequest, SimResponse
+from ..state import SimulatorState
+from ..wechat_keys import response_uses_public_key, signed_headers
+from . import abnormal_refunds, bills, orders, refunds
+from .errors import V3Error
 
-if TYPE_CHECKING:
-    from .core import Simulator
+__all__ = ["ROUTES", "fault_response", "handle"]
 
-__all__ = ["fault_response", "handle", "read_json"]
-
-Handler = Callable[["Simulator", SimRequest, dict[str, str]], SimResponse]
-
-
-def read_json(request: SimRequest) -> dict[str, Any]:
-    """The request body as a JSON object, or ``400 PARAM_ERROR``."""
-    try:
-        data = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise V3Error(400, "PARAM_ERROR", "请求体不是合法的JSON") from None
-    if not isinstance(data, dict):
-        raise V3Error(400, "PARAM_ERROR", "请求体应为JSON对象")
-    return data
+Handler = Callable[[SimulatorState, SimRequest, dict[str, str]], SimResponse]
 
 
-def _routes() -> list[tuple[str, re.Pattern[str], Handler]]:
-    from . import v3_abnormal_refunds, v3_bills, v3_orders, v3_refunds
-
-    segment = r"(?P<id>[^/]+)"
-    return [
-        ("POST", re.compile(r"/v3/pay/transactions/(?P<channel>jsapi|app|h5|native)"), v3_orders.prepay),
-        ("GET", re.compile(rf"/v3/pay/transactions/out-trade-no/{segment}"), v3_orders.query_by_out_trade_no),
-        ("GET", re.compile(rf"/v3/pay/transactions/id/{segment}"), v3_orders.query_by_transaction_id),
-        ("POST", re.compile(rf"/v3/pay/transactions/out-trade-no/{segment}/close"), v3_orders.close),
-        ("POST", re.compile(r"/v3/refund/domestic/refunds"), v3_refunds.create),
-        ("GET", re.compile(rf"/v3/refund/domestic/refunds/{segment}"), v3_refunds.query),
-        ("POST", re.compile(rf"/v3/refund/domestic/refunds/{segment}/apply-abnormal-refund"),
-         v3_abnormal_refunds.apply_abnormal_refund),
-        ("GET", re.compile(r"/v3/certificates"), _certificates),
-        ("GET", re.compile(r"/v3/bill/tradebill"), v3_bills.trade_bill),
-        ("GET", re.compile(r"/v3/bill/fundflowbill"), v3_bills.fundflow_bill),
-        ("GET", re.compile(r"/v3/billdownload/file"), v3_bills.download),
-    ]
+def _certificates(sim: SimulatorState, request: SimRequest, _: dict[str, str]) -> SimResponse:
+    if sim.account["verification"] == "public_key":
+        raise V3Error(404, "RESOURCE_NOT_EXISTS",
+                      "无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥。"
+                      "可查看指引https://pay.weixin.qq.com/doc/v3/merchant/4012153196")
+    algorithm = request.query_params().get("algorithm_type", "RSA")
+    if algorithm not in ("RSA", "SM2", "ALL"):
+        raise V3Error(400, "PARAM_ERROR", "algorithm_type 取值错误")
+    certificates = [] if algorithm == "SM2" else [sim.account["platform_certificate"]]
+    body = encrypt_certificates_response(sim.account["apiv3_key"].encode(), certificates)
+    return SimResponse(200, {"content-type": "application/json; charset=utf-8"}, body)
 
 
-_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+_SEGMENT = r"(?P<id>[^/]+)"
+# Every v3 path: (method, whole-path pattern, handler). Named groups become the handler's path parameters.
+ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
+    ("POST", re.compile(r"/v3/pay/transactions/(?P<channel>jsapi|app|h5|native)"), orders.prepay),
+    ("GET", re.compile(rf"/v3/pay/transactions/out-trade-no/{_SEGMENT}"), orders.query_by_out_trade_no),
+    ("GET", re.compile(rf"/v3/pay/transactions/id/{_SEGMENT}"), orders.query_by_transaction_id),
+    ("POST", re.compile(rf"/v3/pay/transactions/out-trade-no/{_SEGMENT}/close"), orders.close),
+    ("POST", re.compile(r"/v3/refund/domestic/refunds"), refunds.create),
+    ("GET", re.compile(rf"/v3/refund/domestic/refunds/{_SEGMENT}"), refunds.query),
+    ("POST", re.compile(rf"/v3/refund/domestic/refunds/{_SEGMENT}/apply-abnormal-refund"),
+     abnormal_refunds.apply_abnormal_refund),
+    ("GET", re.compile(r"/v3/certificates"), _certificates),
+    ("GET", re.compile(r"/v3/bill/tradebill"), bills.trade_bill),
+    ("GET", re.compile(r"/v3/bill/fundflowbill"), bills.fundflow_bill),
+    ("GET", re.compile(r"/v3/billdownload/file"), bills.download),
+)
 
 
 def _match(request: SimRequest) -> tuple[Handler, dict[str, str]] | V3Error:
-    if not _ROUTES:
-        _ROUTES.extend(_routes())
     path_matched = False
-    for method, pattern, handler in _ROUTES:
+    for method, pattern, handler in ROUTES:
         match = pattern.fullmatch(request.path)
         if match is None:
             continue
@@ -84,7 +76,7 @@ def _match(request: SimRequest) -> tuple[Handler, dict[str, str]] | V3Error:
     return V3Error(404, "NOT_FOUND", "请求的资源不存在")
 
 
-def _authenticate(sim: Simulator, request: SimRequest) -> AuthorizationParams:
+def _authenticate(sim: SimulatorState, request: SimRequest) -> AuthorizationParams:
     header = request.header("authorization")
     try:
         params = parse_authorization(header)
@@ -114,26 +106,13 @@ def _authenticate(sim: Simulator, request: SimRequest) -> AuthorizationParams:
     return params
 
 
-def _certificates(sim: Simulator, request: SimRequest, _: dict[str, str]) -> SimResponse:
-    if sim.account["verification"] == "public_key":
-        raise V3Error(404, "RESOURCE_NOT_EXISTS",
-                      "无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥。"
-                      "可查看指引https://pay.weixin.qq.com/doc/v3/merchant/4012153196")
-    algorithm = request.query_params().get("algorithm_type", "RSA")
-    if algorithm not in ("RSA", "SM2", "ALL"):
-        raise V3Error(400, "PARAM_ERROR", "algorithm_type 取值错误")
-    certificates = [] if algorithm == "SM2" else [sim.account["platform_certificate"]]
-    body = encrypt_certificates_response(sim.account["apiv3_key"].encode(), certificates)
-    return SimResponse(200, {"content-type": "application/json; charset=utf-8"}, body)
-
-
-def _sign(sim: Simulator, request: SimRequest, response: SimResponse) -> SimResponse:
+def _sign(sim: SimulatorState, request: SimRequest, response: SimResponse) -> SimResponse:
     use_public_key = response_uses_public_key(sim, request.header("wechatpay-serial"))
     response.headers.update(signed_headers(sim, response.body, public_key=use_public_key))
     return response
 
 
-def handle(sim: Simulator, request: SimRequest) -> SimResponse:
+def handle(sim: SimulatorState, request: SimRequest) -> SimResponse:
     """Answer one ``/v3/…`` request."""
     routed = _match(request)
     try:
@@ -156,7 +135,7 @@ _FAULTS = {
 }
 
 
-def fault_response(sim: Simulator, request: SimRequest, kind: str) -> SimResponse:
+def fault_response(sim: SimulatorState, request: SimRequest, kind: str) -> SimResponse:
     """An injected v3 error (``SYSTEM_ERROR`` 500, ``FREQUENCY_LIMITED`` 429), signed like any answer."""
     error = _FAULTS.get(kind, _FAULTS["system_error"])
     return _sign(sim, request, SimResponse.json(error.status, error.payload()))

@@ -1,4 +1,4 @@
-"""The simulator's ledger: WeChat-side orders, refunds, notifications, login codes and balances in SQLite.
+"""Orders, refunds and balances: the trading half of the simulator's ledger (:class:`Ledger`).
 
 One connection (WAL) guarded by a lock; every write is one transaction, so a restart loses nothing.
 State changes are compare-and-set (``UPDATE … WHERE state = :from``): losing a race is a no-op.
@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from .ledger_queues import QueueTables
-from .records import LedgerRefusal, LoginCode, Notification, Order, Refund, from_row
+from .queues import QueueTables
+from .rows import LedgerRefusal, Order, Refund, from_row
 
-__all__ = ["Ledger", "LedgerRefusal", "LoginCode", "Notification", "Order", "Refund"]
+__all__ = ["Ledger"]
 
 _REFUND_DESC = "订单发生过退款，退款详情请查询退款单"
 

@@ -12,16 +12,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
-from .ledger import LedgerRefusal, Order, Refund
-from .v2_notify import REFUND_STATUS, USER_RECEIVED_ACCOUNT, v2_refund_account
-from .v2_orders import find_order
-from .v2_validate import validate_refund
-from .v2_wire import BusinessError, V2Call, dashed_time
-
-if TYPE_CHECKING:
-    from .core import Simulator
+from ..ledger import LedgerRefusal, Order, Refund
+from ..state import SimulatorState
+from .notifications import REFUND_STATUS, USER_RECEIVED_ACCOUNT, v2_refund_account
+from .orders import find_order
+from .validate import validate_refund
+from .wire import BusinessError, V2Call, dashed_time
 
 __all__ = ["REFUNDS_PER_PAGE", "refund", "refundquery"]
 
@@ -37,7 +34,7 @@ _REFUSALS = {
 }
 
 
-def refund(sim: Simulator, call: V2Call) -> Mapping[str, object]:
+def refund(sim: SimulatorState, call: V2Call) -> Mapping[str, object]:
     """``/secapi/pay/refund``: accept a refund, or repeat the answer for an out_refund_no already used."""
     draft = validate_refund(call, strict=sim.strict)
     order = find_order(sim, call)
@@ -74,7 +71,7 @@ def refund(sim: Simulator, call: V2Call) -> Mapping[str, object]:
     }
 
 
-def refundquery(sim: Simulator, call: V2Call) -> Mapping[str, object]:
+def refundquery(sim: SimulatorState, call: V2Call) -> Mapping[str, object]:
     """``/pay/refundquery`` by refund_id > out_refund_no > transaction_id > out_trade_no, WeChat's priority."""
     offset_text = call.get("offset")
     if offset_text and not _OFFSET.fullmatch(offset_text):
@@ -102,7 +99,7 @@ def refundquery(sim: Simulator, call: V2Call) -> Mapping[str, object]:
     return fields
 
 
-def _find_refunds(sim: Simulator, call: V2Call) -> tuple[Order, list[Refund]]:
+def _find_refunds(sim: SimulatorState, call: V2Call) -> tuple[Order, list[Refund]]:
     record: Refund | None = None
     if call.get("refund_id"):
         record = sim.ledger.refund_by_refund_id(call.get("refund_id"))

@@ -1,38 +1,27 @@
-"""API v3 errors and the field checks that raise them (``{"code","message","detail"?}``, PROTOCOL.md §3.7)."""
+"""Field checks of v3 request bodies, raising WeChat's ``400 PARAM_ERROR`` with the field's JSON path."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["V3Error", "check_int", "check_notify_url", "check_object", "check_str", "optional_str", "param_error"]
+from ..http_messages import SimRequest
+from .errors import V3Error, param_error
+
+__all__ = ["check_int", "check_notify_url", "check_object", "check_str", "optional_str", "read_json"]
 
 
-class V3Error(Exception):
-    """An API v3 error answer."""
-
-    def __init__(self, status: int, code: str, message: str, detail: dict[str, Any] | None = None) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-        self.detail = detail
-
-    def payload(self) -> dict[str, Any]:
-        """The JSON body."""
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.detail is not None:
-            body["detail"] = self.detail
-        return body
-
-
-def param_error(field: str, issue: str, value: Any = None, location: str = "body") -> V3Error:
-    """``400 PARAM_ERROR`` naming the field as WeChat does (``/amount/total``)."""
-    detail: dict[str, Any] = {"field": field, "location": location, "issue": issue}
-    if value is not None and not isinstance(value, dict | list):
-        detail["value"] = value
-    return V3Error(400, "PARAM_ERROR", f"参数错误: {field} {issue}", detail)
+def read_json(request: SimRequest) -> dict[str, Any]:
+    """The request body as a JSON object, or ``400 PARAM_ERROR``."""
+    try:
+        data = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise V3Error(400, "PARAM_ERROR", "请求体不是合法的JSON") from None
+    if not isinstance(data, dict):
+        raise V3Error(400, "PARAM_ERROR", "请求体应为JSON对象")
+    return data
 
 
 def check_object(container: dict[str, Any], name: str, path: str, *, required: bool = True) -> dict[str, Any] | None:

@@ -12,18 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
 import segno
 from markupsafe import Markup
 
-from .clock import dashed
-from .ledger import Order
-
-if TYPE_CHECKING:
-    from .core import SimRequest, SimResponse, Simulator
+from ..clock import dashed
+from ..http_messages import SimRequest, SimResponse
+from ..ledger import Order
+from ..state import SimulatorState
 
 __all__ = ["MAX_DELIVERIES", "MAX_ORDERS", "render"]
 
@@ -59,10 +58,8 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render(sim: Simulator, request: SimRequest) -> SimResponse:
+def render(sim: SimulatorState, request: SimRequest) -> SimResponse:
     """The payer page as HTML."""
-    from .core import SimResponse
-
     params = request.query_params()
     focus = _Focus(params.get("prepay_id", ""), params.get("code_url", ""), params.get("out_trade_no", ""))
     now = sim.now()
@@ -89,7 +86,7 @@ def render(sim: Simulator, request: SimRequest) -> SimResponse:
     return SimResponse(200, headers, html.encode("utf-8"))
 
 
-def _notice(sim: Simulator, focus: _Focus, pending: list[Order]) -> str:
+def _notice(sim: SimulatorState, focus: _Focus, pending: list[Order]) -> str:
     if not focus or any(focus.matches(order) for order in pending):
         return ""
     order = None
@@ -110,13 +107,13 @@ def _safe_return_url(url: str) -> str:
     return url if urlsplit(url).scheme in ("http", "https") else ""
 
 
-def _channel(sim: Simulator, order: Order) -> str:
+def _channel(sim: SimulatorState, order: Order) -> str:
     if order.trade_type == "JSAPI" and order.appid == sim.account["appids"].get("miniprogram"):
         return "小程序 mini-program"
     return _CHANNELS.get(order.trade_type, order.trade_type)
 
 
-def _order_view(sim: Simulator, order: Order, focus: _Focus) -> dict[str, Any]:
+def _order_view(sim: SimulatorState, order: Order, focus: _Focus) -> dict[str, Any]:
     qr_svg = Markup(segno.make(order.code_url, error="m").svg_inline(scale=3)) if order.code_url else ""  # noqa: S704
     return {
         "key": order.prepay_id,
@@ -136,7 +133,7 @@ def _order_view(sim: Simulator, order: Order, focus: _Focus) -> dict[str, Any]:
     }
 
 
-def _deliveries(sim: Simulator) -> list[dict[str, Any]]:
+def _deliveries(sim: SimulatorState) -> list[dict[str, Any]]:
     notifications = {notification.id: notification for notification in sim.ledger.notifications()}
     views = []
     for row in reversed(sim.ledger.deliveries()[-MAX_DELIVERIES:]):

@@ -11,23 +11,24 @@
 - ``POST /simulator/refunds {"out_refund_no", "status": "SUCCESS" | "ABNORMAL" | "CLOSED"}`` -> finish a
   PROCESSING refund now with that outcome (and notify)
 - ``POST /simulator/tick`` -> run due work now
-- ``GET /simulator/payer`` (and the H5 ``h5_url``) -> the payer page, rendered by ``payer_page.render``
+- ``GET /simulator/payer`` (and the H5 ``h5_url``) -> the payer page, rendered by :mod:`.payer_page`
 Errors: ``{"code", "message"}`` with 400 (bad input), 404 (unknown order), 409 (paid / closed).
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .core import H5_PATH, SimRequest, SimResponse, optional_module
-from .faults import FaultPlan
-from .ledger import LedgerRefusal, Order
-from .login_api import mint_code
-from .payer import OUTCOMES
-
-if TYPE_CHECKING:
-    from .core import Simulator
+from .. import payer
+from ..due_work import tick
+from ..faults import FaultPlan
+from ..http_messages import SimRequest, SimResponse
+from ..ledger import LedgerRefusal, Order
+from ..login import mint_code
+from ..notifier import enqueue_refund
+from ..state import H5_PATH, SimulatorState
+from . import payer_page
 
 __all__ = ["handle"]
 
@@ -48,7 +49,7 @@ def _json(request: SimRequest) -> dict[str, Any]:
     return data
 
 
-def _login_code(sim: Simulator, request: SimRequest) -> SimResponse:
+def _login_code(sim: SimulatorState, request: SimRequest) -> SimResponse:
     data = _json(request)
     appid = data.get("appid")
     if appid is None:
@@ -62,7 +63,7 @@ def _login_code(sim: Simulator, request: SimRequest) -> SimResponse:
     return SimResponse.json(200, {"code": code.code, "openid": code.openid})
 
 
-def find_order(sim: Simulator, data: dict[str, Any]) -> Order:
+def find_order(sim: SimulatorState, data: dict[str, Any]) -> Order:
     """The order named by ``prepay_id``, ``code_url`` or (``mchid``, ``out_trade_no``)."""
     order: Order | None
     if data.get("prepay_id"):
@@ -78,17 +79,17 @@ def find_order(sim: Simulator, data: dict[str, Any]) -> Order:
     return order
 
 
-def _payment(sim: Simulator, request: SimRequest) -> SimResponse:
+def _payment(sim: SimulatorState, request: SimRequest) -> SimResponse:
     data = _json(request)
     outcome = data.get("outcome", "success")
-    if outcome not in OUTCOMES:
-        raise _ControlError(400, "PARAM_ERROR", f"outcome must be one of {', '.join(OUTCOMES)}")
+    if outcome not in payer.OUTCOMES:
+        raise _ControlError(400, "PARAM_ERROR", f"outcome must be one of {', '.join(payer.OUTCOMES)}")
     openid = data.get("openid")
     if openid is not None and not isinstance(openid, str):
         raise _ControlError(400, "PARAM_ERROR", "openid must be a string")
     order = find_order(sim, data)
     try:
-        result = sim.pay(order, openid=openid, outcome=outcome)
+        result = payer.pay(sim, order, openid=openid, outcome=outcome)
     except LedgerRefusal as refusal:
         codes = {"paid": (409, "ORDERPAID"), "closed": (409, "ORDER_CLOSED"), "expired": (409, "ORDER_CLOSED"),
                  "openid_mismatch": (400, "OPENID_MISMATCH")}
@@ -97,7 +98,7 @@ def _payment(sim: Simulator, request: SimRequest) -> SimResponse:
     return SimResponse.json(200, result)
 
 
-def _refund_outcome(sim: Simulator, request: SimRequest) -> SimResponse:
+def _refund_outcome(sim: SimulatorState, request: SimRequest) -> SimResponse:
     data = _json(request)
     status = data.get("status", "SUCCESS")
     if status not in ("SUCCESS", "ABNORMAL", "CLOSED"):
@@ -108,12 +109,12 @@ def _refund_outcome(sim: Simulator, request: SimRequest) -> SimResponse:
     done = sim.ledger.complete_refund(refund, status=status, now=sim.now())
     if done is None:
         raise _ControlError(409, "REFUND_FINISHED", f"the refund is already {refund.status}")
-    sim.enqueue_refund_notification(done)
+    enqueue_refund(sim, done)
     return SimResponse.json(200, {"out_refund_no": done.out_refund_no, "refund_id": done.refund_id,
                                   "status": done.status})
 
 
-def _order_json(sim: Simulator, order: Order) -> dict[str, Any]:
+def _order_json(sim: SimulatorState, order: Order) -> dict[str, Any]:
     refunds = [
         {"out_refund_no": r.out_refund_no, "refund_id": r.refund_id, "api": r.api, "amount_fen": r.amount_fen,
          "status": r.status, "funds_account": r.funds_account, "created_at": r.created_at,
@@ -129,7 +130,7 @@ def _order_json(sim: Simulator, order: Order) -> dict[str, Any]:
     }
 
 
-def _orders(sim: Simulator, request: SimRequest) -> SimResponse:
+def _orders(sim: SimulatorState, request: SimRequest) -> SimResponse:
     query = request.query_params()
     if query.get("out_trade_no"):
         found = sim.ledger.order(query.get("mchid") or sim.mchid, query["out_trade_no"])
@@ -141,7 +142,7 @@ def _orders(sim: Simulator, request: SimRequest) -> SimResponse:
                                   "unsettled_fen": unsettled, "available_fen": available})
 
 
-def _notifications(sim: Simulator) -> SimResponse:
+def _notifications(sim: SimulatorState) -> SimResponse:
     notifications = []
     for n in sim.ledger.notifications():
         notifications.append({
@@ -158,7 +159,7 @@ def _notifications(sim: Simulator) -> SimResponse:
     return SimResponse.json(200, {"notifications": notifications, "deliveries": deliveries})
 
 
-def _faults(sim: Simulator, request: SimRequest) -> SimResponse:
+def _faults(sim: SimulatorState, request: SimRequest) -> SimResponse:
     if request.method.upper() == "PUT":
         data = _json(request)
         balances = {name: data.pop(name) for name in ("unsettled_fen", "available_fen") if name in data}
@@ -178,18 +179,10 @@ def _faults(sim: Simulator, request: SimRequest) -> SimResponse:
                                   "available_fen": available})
 
 
-def _payer_page(sim: Simulator, request: SimRequest) -> SimResponse:
-    page = optional_module("weipay.simulator.payer_page")
-    if page is None:
-        return SimResponse.text(404, "the payer page is not available in this build")
-    response: SimResponse = page.render(sim, request)
-    return response
-
-
-def _route(sim: Simulator, request: SimRequest) -> SimResponse:
+def _route(sim: SimulatorState, request: SimRequest) -> SimResponse:
     method, path = request.method.upper(), request.path
     if path == H5_PATH or path.startswith("/simulator/payer"):
-        return _payer_page(sim, request)
+        return payer_page.render(sim, request)
     routes = {
         ("POST", "/simulator/login-codes"): lambda: _login_code(sim, request),
         ("POST", "/simulator/payments"): lambda: _payment(sim, request),
@@ -198,7 +191,7 @@ def _route(sim: Simulator, request: SimRequest) -> SimResponse:
         ("GET", "/simulator/faults"): lambda: _faults(sim, request),
         ("PUT", "/simulator/faults"): lambda: _faults(sim, request),
         ("POST", "/simulator/refunds"): lambda: _refund_outcome(sim, request),
-        ("POST", "/simulator/tick"): lambda: SimResponse.json(200, sim.tick()),
+        ("POST", "/simulator/tick"): lambda: SimResponse.json(200, tick(sim)),
     }
     action = routes.get((method, path))
     if action is None:
@@ -208,7 +201,7 @@ def _route(sim: Simulator, request: SimRequest) -> SimResponse:
     return action()
 
 
-def handle(sim: Simulator, request: SimRequest) -> SimResponse:
+def handle(sim: SimulatorState, request: SimRequest) -> SimResponse:
     """Answer a ``/simulator/…`` request."""
     try:
         return _route(sim, request)

@@ -14,15 +14,13 @@ import hashlib
 import hmac
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import bills
-from .clock import beijing, beijing_day
-from .core import SimRequest, SimResponse
-from .v3_errors import V3Error, param_error
-
-if TYPE_CHECKING:
-    from .core import Simulator
+from .. import bill_files
+from ..clock import beijing, beijing_day
+from ..http_messages import SimRequest, SimResponse
+from ..state import SimulatorState
+from .errors import V3Error, param_error
 
 __all__ = ["download", "fundflow_bill", "trade_bill"]
 
@@ -31,7 +29,7 @@ _TOKEN_TTL_S = 300.0
 _HISTORY_DAYS = 92
 
 
-def _check_date(sim: Simulator, query: dict[str, str]) -> str:
+def _check_date(sim: SimulatorState, query: dict[str, str]) -> str:
     date_text = query.get("bill_date", "")
     if not date_text:
         raise param_error("bill_date", "缺少必填参数", location="query")
@@ -57,13 +55,13 @@ def _check_tar(query: dict[str, str]) -> bool:
     return tar_type == "GZIP"
 
 
-def _token(sim: Simulator, claims: dict[str, Any]) -> str:
+def _token(sim: SimulatorState, claims: dict[str, Any]) -> str:
     payload = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).decode().rstrip("=")
     mac = hmac.new(sim.account["token_secret"], payload.encode(), hashlib.sha256).hexdigest()[:32]
     return f"{payload}.{mac}"
 
 
-def _claims(sim: Simulator, token: str) -> dict[str, Any]:
+def _claims(sim: SimulatorState, token: str) -> dict[str, Any]:
     payload, _, mac = token.partition(".")
     expected = hmac.new(sim.account["token_secret"], payload.encode(), hashlib.sha256).hexdigest()[:32]
     if not mac or not hmac.compare_digest(mac, expected):
@@ -75,9 +73,9 @@ def _claims(sim: Simulator, token: str) -> dict[str, Any]:
     return claims
 
 
-def _apply(sim: Simulator, kind: str, date_text: str, variant: str, gzip_it: bool) -> SimResponse:
-    text = bills.trade_bill(sim, date_text, variant) if kind == "trade" else bills.fundflow_bill(sim, date_text,
-                                                                                                  variant)
+def _apply(sim: SimulatorState, kind: str, date_text: str, variant: str, gzip_it: bool) -> SimResponse:
+    text = bill_files.trade_bill(sim, date_text, variant) if kind == "trade" else bill_files.fundflow_bill(
+        sim, date_text, variant)
     claims = {"k": kind, "d": date_text, "v": variant, "z": gzip_it, "exp": sim.wall_now() + _TOKEN_TTL_S}
     return SimResponse.json(200, {
         "hash_type": "SHA1",
@@ -86,17 +84,17 @@ def _apply(sim: Simulator, kind: str, date_text: str, variant: str, gzip_it: boo
     })
 
 
-def trade_bill(sim: Simulator, request: SimRequest, _: dict[str, str]) -> SimResponse:
+def trade_bill(sim: SimulatorState, request: SimRequest, _: dict[str, str]) -> SimResponse:
     """``GET /v3/bill/tradebill?bill_date=&bill_type=&tar_type=``."""
     query = request.query_params()
     date_text = _check_date(sim, query)
     bill_type = query.get("bill_type") or "ALL"
-    if bill_type not in bills.TRADE_BILL_TYPES:
+    if bill_type not in bill_files.TRADE_BILL_TYPES:
         raise param_error("bill_type", "取值错误", bill_type, location="query")
     return _apply(sim, "trade", date_text, bill_type, _check_tar(query))
 
 
-def fundflow_bill(sim: Simulator, request: SimRequest, _: dict[str, str]) -> SimResponse:
+def fundflow_bill(sim: SimulatorState, request: SimRequest, _: dict[str, str]) -> SimResponse:
     """``GET /v3/bill/fundflowbill?bill_date=&account_type=&tar_type=``."""
     query = request.query_params()
     date_text = _check_date(sim, query)
@@ -106,7 +104,7 @@ def fundflow_bill(sim: Simulator, request: SimRequest, _: dict[str, str]) -> Sim
     return _apply(sim, "fund", date_text, account_type, _check_tar(query))
 
 
-def download(sim: Simulator, request: SimRequest, _: dict[str, str]) -> SimResponse:
+def download(sim: SimulatorState, request: SimRequest, _: dict[str, str]) -> SimResponse:
     """``GET /v3/billdownload/file?token=`` -> the file (gzip when asked); the answer is not signed."""
     token = request.query_params().get("token", "")
     if not token:
@@ -116,8 +114,8 @@ def download(sim: Simulator, request: SimRequest, _: dict[str, str]) -> SimRespo
     except (ValueError, KeyError):
         raise V3Error(400, "INVALID_REQUEST", "下载链接无效") from None
     kind, date_text, variant = claims["k"], claims["d"], claims["v"]
-    text = bills.trade_bill(sim, date_text, variant) if kind == "trade" else bills.fundflow_bill(sim, date_text,
-                                                                                                  variant)
+    text = bill_files.trade_bill(sim, date_text, variant) if kind == "trade" else bill_files.fundflow_bill(
+        sim, date_text, variant)
     data = text.encode()
     if claims["z"]:
         data = gzip.compress(data, mtime=0)

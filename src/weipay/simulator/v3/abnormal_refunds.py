@@ -10,20 +10,18 @@ needed). The refund is PROCESSING again and succeeds after ``sim.refund_processi
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from weipay.sdk.crypto import oaep_decrypt
 from weipay.sdk.errors import SignatureError
 
-from .core import SimRequest, SimResponse
-from .v3_api import read_json
-from .v3_errors import V3Error, check_str, param_error
-from .v3_refunds import OUT_REFUND_NO, refund_object
-
-if TYPE_CHECKING:
-    from .core import Simulator
+from ..http_messages import SimRequest, SimResponse
+from ..state import SimulatorState
+from .errors import V3Error, param_error
+from .fields import check_str, read_json
+from .refunds import OUT_REFUND_NO, refund_object
 
 __all__ = ["apply_abnormal_refund"]
 
@@ -35,7 +33,7 @@ _BANK_ACCOUNT = re.compile(r"[0-9]{10,30}")
 _SENSITIVE_MAX_BYTES = 1024
 
 
-def apply_abnormal_refund(sim: Simulator, request: SimRequest, params: dict[str, str]) -> SimResponse:
+def apply_abnormal_refund(sim: SimulatorState, request: SimRequest, params: dict[str, str]) -> SimResponse:
     """Redirect an ABNORMAL refund; answer the refund object (PROCESSING)."""
     body = read_json(request)
     out_refund_no = check_str(body, "out_refund_no", max_bytes=64, pattern=OUT_REFUND_NO)
@@ -55,7 +53,7 @@ def apply_abnormal_refund(sim: Simulator, request: SimRequest, params: dict[str,
     return SimResponse.json(200, refund_object(redirected, sim.ledger.order(sim.mchid, redirected.out_trade_no)))
 
 
-def _user_card(sim: Simulator, request: SimRequest, body: dict[str, Any]) -> str:
+def _user_card(sim: SimulatorState, request: SimRequest, body: dict[str, Any]) -> str:
     """Check the payer's card fields (decrypting them as WeChat would); the account text the refund shows."""
     bank_type = check_str(body, "bank_type", max_bytes=16)
     if _BANK_TYPE.fullmatch(bank_type) is None:
@@ -70,7 +68,7 @@ def _user_card(sim: Simulator, request: SimRequest, body: dict[str, Any]) -> str
     return f"{bank_type.removesuffix('_DEBIT')}借记卡{bank_account[-4:]}"
 
 
-def _decryption_key(sim: Simulator, serial: str) -> RSAPrivateKey:
+def _decryption_key(sim: SimulatorState, serial: str) -> RSAPrivateKey:
     """The private half of the key the merchant encrypted with, named by ``Wechatpay-Serial``."""
     if not serial:
         raise V3Error(400, "PARAM_ERROR", "请求中含有敏感信息时，HTTP头Wechatpay-Serial必填")

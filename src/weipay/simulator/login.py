@@ -10,13 +10,10 @@ from __future__ import annotations
 import base64
 import hmac
 import secrets
-from typing import TYPE_CHECKING
 
-from .core import SimRequest, SimResponse
+from .http_messages import SimRequest, SimResponse
 from .ledger import LoginCode
-
-if TYPE_CHECKING:
-    from .core import Simulator
+from .state import SimulatorState
 
 __all__ = ["CODE_TTL_S", "handle", "mint_code"]
 
@@ -27,7 +24,7 @@ def _error(errcode: int, errmsg: str) -> SimResponse:
     return SimResponse.json(200, {"errcode": errcode, "errmsg": f"{errmsg}, rid: {secrets.token_hex(12)}"})
 
 
-def mint_code(sim: Simulator, appid: str, user: str) -> LoginCode:
+def mint_code(sim: SimulatorState, appid: str, user: str) -> LoginCode:
     """A fresh single-use code for ``user`` of ``appid`` (what ``wx.login()`` returns in the app)."""
     code = LoginCode(code=secrets.token_urlsafe(24), appid=appid, user=user, openid=sim.openid_for(appid, user),
                      used=0, created_at=sim.wall_now())
@@ -35,7 +32,7 @@ def mint_code(sim: Simulator, appid: str, user: str) -> LoginCode:
     return code
 
 
-def handle(sim: Simulator, request: SimRequest) -> SimResponse:
+def handle(sim: SimulatorState, request: SimRequest) -> SimResponse:
     """Answer ``/sns/jscode2session``."""
     if request.method.upper() != "GET":
         return _error(43001, "require GET method")

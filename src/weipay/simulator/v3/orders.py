@@ -7,18 +7,16 @@ import json
 import re
 import secrets
 import string
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from .clock import parse_rfc3339
-from .core import H5_PATH, SimRequest, SimResponse
-from .ledger import LedgerRefusal, Order
-from .notifier import transaction_resource
-from .v3_api import read_json
-from .v3_errors import V3Error, check_int, check_notify_url, check_object, check_str, optional_str, param_error
-
-if TYPE_CHECKING:
-    from .core import Simulator
+from ..clock import parse_rfc3339
+from ..http_messages import SimRequest, SimResponse
+from ..ledger import LedgerRefusal, Order
+from ..state import H5_PATH, SimulatorState
+from .errors import V3Error, param_error
+from .fields import check_int, check_notify_url, check_object, check_str, optional_str, read_json
+from .resources import transaction_resource
 
 __all__ = ["close", "prepay", "query_by_out_trade_no", "query_by_transaction_id"]
 
@@ -46,7 +44,7 @@ def _refusal(refusal: LedgerRefusal) -> V3Error:
     return V3Error(400, "INVALID_REQUEST", refusal.message)
 
 
-def _check_body(sim: Simulator, body: dict[str, Any], channel: str) -> dict[str, Any]:
+def _check_body(sim: SimulatorState, body: dict[str, Any], channel: str) -> dict[str, Any]:
     appid = check_str(body, "appid", max_bytes=32)
     mchid = check_str(body, "mchid", max_bytes=32)
     if mchid != sim.mchid:
@@ -84,7 +82,7 @@ def _check_body(sim: Simulator, body: dict[str, Any], channel: str) -> dict[str,
     return checked
 
 
-def _expiry(sim: Simulator, time_expire: Any) -> float:
+def _expiry(sim: SimulatorState, time_expire: Any) -> float:
     now = sim.now()
     if time_expire is None:
         return now + DEFAULT_EXPIRY_S
@@ -98,7 +96,7 @@ def _expiry(sim: Simulator, time_expire: Any) -> float:
     return min(max(expire, now + _MIN_EXPIRY_S), now + _MAX_EXPIRY_S)
 
 
-def _prepay_answer(sim: Simulator, order: Order) -> dict[str, Any]:
+def _prepay_answer(sim: SimulatorState, order: Order) -> dict[str, Any]:
     if order.trade_type == "NATIVE":
         return {"code_url": order.code_url}
     if order.trade_type == "MWEB":
@@ -112,7 +110,7 @@ def _code_url() -> str:
     )
 
 
-def prepay(sim: Simulator, request: SimRequest, params: dict[str, str]) -> SimResponse:
+def prepay(sim: SimulatorState, request: SimRequest, params: dict[str, str]) -> SimResponse:
     """``POST /v3/pay/transactions/{jsapi|app|h5|native}``."""
     channel = params["channel"]
     body = read_json(request)
@@ -142,7 +140,7 @@ def prepay(sim: Simulator, request: SimRequest, params: dict[str, str]) -> SimRe
     return SimResponse.json(200, _prepay_answer(sim, stored))
 
 
-def _require_mchid(sim: Simulator, request: SimRequest) -> None:
+def _require_mchid(sim: SimulatorState, request: SimRequest) -> None:
     mchid = request.query_params().get("mchid")
     if not mchid:
         raise param_error("mchid", "缺少必填参数", location="query")
@@ -156,19 +154,19 @@ def _transaction(order: Order | None) -> SimResponse:
     return SimResponse.json(200, transaction_resource(order))
 
 
-def query_by_out_trade_no(sim: Simulator, request: SimRequest, params: dict[str, str]) -> SimResponse:
+def query_by_out_trade_no(sim: SimulatorState, request: SimRequest, params: dict[str, str]) -> SimResponse:
     """``GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=``."""
     _require_mchid(sim, request)
     return _transaction(sim.ledger.order(sim.mchid, params["id"]))
 
 
-def query_by_transaction_id(sim: Simulator, request: SimRequest, params: dict[str, str]) -> SimResponse:
+def query_by_transaction_id(sim: SimulatorState, request: SimRequest, params: dict[str, str]) -> SimResponse:
     """``GET /v3/pay/transactions/id/{transaction_id}?mchid=``."""
     _require_mchid(sim, request)
     return _transaction(sim.ledger.order_by_transaction_id(params["id"], sim.mchid))
 
 
-def close(sim: Simulator, request: SimRequest, params: dict[str, str]) -> SimResponse:
+def close(sim: SimulatorState, request: SimRequest, params: dict[str, str]) -> SimResponse:
     """``POST …/out-trade-no/{out_trade_no}/close`` -> 204; closing twice or an unknown order is fine too."""
     body = read_json(request)
     if check_str(body, "mchid", max_bytes=32) != sim.mchid:

@@ -5,16 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .clock import rfc3339
-from .core import SimRequest, SimResponse
-from .ledger import LedgerRefusal, Order, Refund
-from .v3_api import read_json
-from .v3_errors import V3Error, check_int, check_notify_url, check_object, check_str, optional_str, param_error
-
-if TYPE_CHECKING:
-    from .core import Simulator
+from ..clock import rfc3339
+from ..http_messages import SimRequest, SimResponse
+from ..ledger import LedgerRefusal, Order, Refund
+from ..state import SimulatorState
+from .errors import V3Error, param_error
+from .fields import check_int, check_notify_url, check_object, check_str, optional_str, read_json
 
 __all__ = ["create", "query", "refund_object"]
 
@@ -56,7 +54,7 @@ _REFUSALS = {
 }
 
 
-def _order_of(sim: Simulator, body: dict[str, Any]) -> Order:
+def _order_of(sim: SimulatorState, body: dict[str, Any]) -> Order:
     transaction_id = optional_str(body, "transaction_id", max_bytes=32)
     out_trade_no = optional_str(body, "out_trade_no", max_bytes=32)
     if transaction_id is None and out_trade_no is None:
@@ -71,7 +69,7 @@ def _order_of(sim: Simulator, body: dict[str, Any]) -> Order:
     return order
 
 
-def create(sim: Simulator, request: SimRequest, _: dict[str, str]) -> SimResponse:
+def create(sim: SimulatorState, request: SimRequest, _: dict[str, str]) -> SimResponse:
     """Accept a refund: PROCESSING now, SUCCESS after ``sim.refund_processing_s`` (see ``Simulator.tick``)."""
     body = read_json(request)
     out_refund_no = check_str(body, "out_refund_no", max_bytes=64, pattern=OUT_REFUND_NO)
@@ -109,7 +107,7 @@ def create(sim: Simulator, request: SimRequest, _: dict[str, str]) -> SimRespons
     return SimResponse.json(200, refund_object(stored, order))
 
 
-def query(sim: Simulator, request: SimRequest, params: dict[str, str]) -> SimResponse:
+def query(sim: SimulatorState, request: SimRequest, params: dict[str, str]) -> SimResponse:
     """``GET /v3/refund/domestic/refunds/{out_refund_no}``."""
     refund = sim.ledger.refund(sim.mchid, params["id"])
     if refund is None:

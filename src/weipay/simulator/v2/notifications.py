@@ -12,14 +12,17 @@ from weipay.sdk.clock import new_nonce
 from weipay.sdk.v2 import signing
 from weipay.sdk.v2.wechat_side import build_payment_notification, build_refund_notification
 
-from .ledger import Order, Refund
-from .v2_wire import XML_CONTENT_TYPE, compact_time, dashed_time
+from ..ledger import Order, Refund
+from ..state import SimulatorState
+from .wire import XML_CONTENT_TYPE, compact_time, dashed_time
 
 __all__ = [
     "REFUND_STATUS",
     "USER_RECEIVED_ACCOUNT",
     "payment_fields",
+    "payment_notification",
     "payment_notification_message",
+    "refund_notification",
     "refund_notification_message",
     "refund_plaintext_fields",
     "v2_refund_account",
@@ -103,3 +106,16 @@ def refund_notification_message(
         api_v2_key, order.appid, mchid, refund_plaintext_fields(refund, order), new_nonce()
     )
     return dict(_HEADERS), body
+
+
+def payment_notification(state: SimulatorState, order: Order) -> tuple[dict[str, str], bytes]:
+    """The v2 payment result notification of a paid order: ``(headers, body)``."""
+    by_order = state.account.get("v2_notify_sign_type") == "order"
+    return payment_notification_message(
+        order, mchid=state.mchid, api_v2_key=state.account["apiv2_key"], sign_with_order_type=by_order
+    )
+
+
+def refund_notification(state: SimulatorState, refund: Refund, order: Order) -> tuple[dict[str, str], bytes]:
+    """The v2 refund result notification: ``(headers, body)`` with encrypted ``req_info``."""
+    return refund_notification_message(refund, order, mchid=state.mchid, api_v2_key=state.account["apiv2_key"])
