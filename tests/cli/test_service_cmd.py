@@ -66,7 +66,7 @@ def test_reconcile_a_day_against_the_simulator_over_loopback(tmp_path: Path) -> 
     stack.start()
     try:
         assert run_script(stack, echo=lambda line: None, timeout_s=20)
-        merchant = stack.runtime.settings.merchants[0]
+        merchant = stack.services.settings.merchants[0]
         config = tmp_path / "weipay.json"
         config.write_text(json.dumps({
             "database_url": stack.database_url,
