@@ -66,7 +66,7 @@ def test_reconcile_a_day_against_the_simulator_over_loopback(tmp_path: Path) -> 
     stack.start()
     try:
         assert run_script(stack, echo=lambda line: None, timeout_s=20)
-        merchant = stack.runtime.settings.merchants[0]
+        merchant = stack.services.settings.merchants[0]
         config = tmp_path / "weipay.json"
         config.write_text(json.dumps({
             "database_url": stack.database_url,
@@ -79,3 +79,25 @@ def test_reconcile_a_day_against_the_simulator_over_loopback(tmp_path: Path) -> 
         stack.stop()
     assert result.exit_code == 0, result.output
     assert f"{merchant.mchid}: 2 bill lines, 1 payments matched, 0 discrepancies" in result.output
+
+
+def test_the_worker_never_imports_the_web_framework(tmp_path: Path) -> None:
+    """``weipay worker`` starts from ``service.bootstrap``: a fresh interpreter runs a pass with no FastAPI,
+    Starlette or Jinja2 loaded (the import-linter contract checks the modules; this checks the whole command)."""
+    database_url = f"sqlite:///{tmp_path / 'w.sqlite3'}"
+    assert CliRunner().invoke(cli, ["db", "upgrade", "--database-url", database_url]).exit_code == 0
+    config = tmp_path / "weipay.json"
+    config.write_text(json.dumps({"database_url": database_url,
+                                  "merchants": [{"mchid": "1230000109", "api_v2_key": "k" * 32}]}))
+    program = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from weipay.cli.main import cli\n"
+        f"result = CliRunner().invoke(cli, ['worker', '--once', '--config', {str(config)!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(result.output.strip())\n"
+        "print(sorted({name.split('.')[0] for name in sys.modules} & {'fastapi', 'starlette', 'jinja2'}))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines() == ["ran 0 job(s)", "[]"]

@@ -33,7 +33,7 @@ def test_streamed_oversized_notification_is_cut_at_64_kib(stack: DemoStack) -> N
         for _ in range(200):
             yield b"z" * 1024
 
-    mchid = stack.runtime.settings.merchants[0].mchid
+    mchid = stack.services.settings.merchants[0].mchid
     response = httpx.post(f"{stack.service_url}/notify/wechatpay/v3/{mchid}", content=chunks(), timeout=10)
     assert response.status_code == 413
     assert response.json()["code"] == "FAIL"

@@ -136,10 +136,10 @@ class Harness:
     def production_rules(self) -> None:
         """WeChat's production rules from here on: the strict simulator (no close in an order's first five
         minutes, https notify_url without a port) and a service that tells WeChat an https notify_url."""
-        runtime = self.app.state.runtime
+        services = self.app.state.services
         self.sim.strict = True
-        runtime.gateway = WeChatGateway(
-            {MCHID: runtime.gateway.client(MCHID)}, notify_base_url="https://service.test", clock=self.clock
+        services.gateway = WeChatGateway(
+            {MCHID: services.gateway.client(MCHID)}, notify_base_url="https://service.test", clock=self.clock
         )
 
     def appid(self, kind: str = "miniprogram") -> str:
@@ -211,7 +211,7 @@ class Harness:
 
     def run_jobs(self) -> int:
         """Run the worker's due jobs once."""
-        return int(self.app.state.runtime.run_due_jobs())
+        return int(self.app.state.services.run_due_jobs())
 
 
 @pytest.fixture
@@ -250,7 +250,7 @@ def harness_factory(
         for app, sim, api, wechat in made:
             api.close()
             wechat.close()
-            app.state.runtime.close()
+            app.state.api.close()
             sim.close()
 
 

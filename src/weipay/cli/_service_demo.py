@@ -88,7 +88,8 @@ class DemoStack:
         self.admin_key = ""
         self.simulator: Any = None
         self._running_simulator: Any = None
-        self.runtime: Any = None
+        self.services: Any = None
+        self._app: Any = None
 
     @property
     def service_url(self) -> str:
@@ -118,8 +119,8 @@ class DemoStack:
             server.stop()
         if self._running_simulator is not None:
             self._running_simulator.stop()
-        if self.runtime is not None:
-            self.runtime.close()
+        if self._app is not None:
+            self._app.state.api.close()  # the notification writer, then the service's collaborators
         if self.simulator is not None:
             self.simulator.close()
 
@@ -153,7 +154,7 @@ class DemoStack:
 
     def _start_service(self) -> None:
         from weipay.service.api import create_app
-        from weipay.service.api.runtime import Runtime
+        from weipay.service.bootstrap import build_services
         from weipay.service.db.migrate import upgrade
         from weipay.service.settings import load_settings
 
@@ -184,8 +185,9 @@ class DemoStack:
         )
         # One clock for both: the simulator signs notifications with its (possibly scaled, persisted) time,
         # and the service checks them against the same time, whatever --time-scale says.
-        self.runtime = Runtime.build(settings, clock=self.simulator.now)
-        self._add_server(ThreadedServer(create_app(settings, runtime=self.runtime), self.host, self.port))
+        self.services = build_services(settings, clock=self.simulator.now)
+        self._app = create_app(settings, services=self.services)
+        self._add_server(ThreadedServer(self._app, self.host, self.port))
         self._spawn(self._worker, "service-worker")
 
     def _add_server(self, server: ThreadedServer) -> None:
@@ -203,7 +205,7 @@ class DemoStack:
         def on_error(exc: Exception) -> None:  # keep the worker alive; the job row keeps its error
             print(f"worker: {type(exc).__name__}: {exc}")
 
-        poll_loop(self.runtime.run_due_jobs, stop=self._stop, poll_s=0.1, on_error=on_error)
+        poll_loop(self.services.run_due_jobs, stop=self._stop, poll_s=0.1, on_error=on_error)
 
     def banner(self) -> str:
         """What to open and what to run."""

@@ -12,9 +12,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from weipay.service.usecases import ReconcileReport
 
 __all__ = ["db", "demo", "reconcile", "serve", "worker"]
 
@@ -78,32 +81,27 @@ def serve(config_path: Path | None, host: str, port: int, migrate: bool | None) 
 @click.option("--once", is_flag=True, help="run the jobs due now, then exit")
 def worker(config_path: Path | None, poll_interval_s: float, once: bool) -> None:
     """Run due jobs (queries, expiries, refunds, webhooks) in a loop."""
-    from weipay.service.api.runtime import Runtime
+    from weipay.service.bootstrap import build_services
+    from weipay.service.jobs import poll_loop
 
     settings = _load(config_path)
     _ready(settings, "weipay worker", config_path)
-    runtime = Runtime.build(settings)
+    services = build_services(settings)
     try:
         if once:
-            click.echo(f"ran {runtime.run_due_jobs()} job(s)")
+            click.echo(f"ran {services.run_due_jobs()} job(s)")
             return
         click.echo(f"worker polling every {poll_interval_s:g} s (Ctrl-C to stop)")
-        stop = threading.Event()
+
+        def on_error(exc: Exception) -> None:  # a bad pass must not kill the worker; the job row keeps its error
+            click.echo(f"worker: {type(exc).__name__}: {exc}", err=True)
+
         try:
-            _worker_loop(runtime, poll_interval_s, stop)
+            poll_loop(services.run_due_jobs, stop=threading.Event(), poll_s=poll_interval_s, on_error=on_error)
         except KeyboardInterrupt:
             click.echo("worker stopped")
     finally:
-        runtime.close()
-
-
-def _worker_loop(runtime: Any, poll_interval_s: float, stop: threading.Event) -> None:
-    from weipay.service.jobs import poll_loop
-
-    def on_error(exc: Exception) -> None:  # a bad pass must not kill the worker; the job row keeps its error
-        click.echo(f"worker: {type(exc).__name__}: {exc}", err=True)
-
-    poll_loop(runtime.run_due_jobs, stop=stop, poll_s=poll_interval_s, on_error=on_error)
+        services.close()
 
 
 @click.group()
@@ -138,27 +136,34 @@ def reconcile(config_path: Path | None, bill_date: dt.datetime, mchid: str | Non
     """Compare one day's WeChat bill with the local ledger and repair what WeChat proves."""
     from rich.progress import Progress
 
-    from weipay.service.api.runtime import Runtime
+    from weipay.service.bootstrap import build_services
+    from weipay.service.usecases import reconcile_day
 
     settings = _load(config_path)
     merchants = [m.mchid for m in settings.merchants if mchid in (None, m.mchid)]
     if not merchants:
         raise click.ClickException(f"no merchant {mchid} in the settings" if mchid else "no merchants configured")
-    runtime = Runtime.build(settings)
+    services = build_services(settings)
     failed = False
     try:
         with Progress() as progress:
             task = progress.add_task(f"reconciling {bill_date:%Y-%m-%d}", total=len(merchants))
             for merchant_id in merchants:
                 try:
-                    report = runtime.reconcile_day(merchant_id, bill_date.date())
+                    report = reconcile_day(
+                        services.uow,
+                        services.gateway,
+                        services.clock,
+                        services.merchant_config(merchant_id),
+                        bill_date.date(),
+                    )
                     progress.console.print(_describe_report(merchant_id, report))
                 except Exception as exc:  # one merchant's failure must not hide the others' reports
                     failed = True
                     progress.console.print(f"{merchant_id}: failed: {type(exc).__name__}: {exc}")
                 progress.advance(task)
     finally:
-        runtime.close()
+        services.close()
     if failed:
         sys.exit(1)
 
@@ -167,15 +172,14 @@ def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _describe_report(mchid: str, report: Any) -> str:
-    discrepancies = list(getattr(report, "discrepancies", []))
+def _describe_report(mchid: str, report: ReconcileReport) -> str:
     lines = [
-        f"{mchid}: {getattr(report, 'bill_lines', '?')} bill lines, {getattr(report, 'payments_matched', '?')} "
-        f"payments matched, {len(discrepancies)} discrepancies"
+        f"{mchid}: {report.bill_lines} bill lines, {report.payments_matched} payments matched, "
+        f"{len(report.discrepancies)} discrepancies"
     ]
-    for item in discrepancies:
-        repaired = "repaired" if getattr(item, "repaired", False) else "to review"
-        lines.append(f"  {item.kind} {item.out_trade_no} {getattr(item, 'detail', '')} ({repaired})")
+    for item in report.discrepancies:
+        repaired = "repaired" if item.repaired else "to review"
+        lines.append(f"  {item.kind} {item.out_trade_no} {item.detail} ({repaired})")
     return "\n".join(lines)
 
 

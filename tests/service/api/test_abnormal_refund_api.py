@@ -30,7 +30,7 @@ def _abnormal(harness: Harness, api: str = "v3", amount: int = 3000) -> tuple[di
 
 
 def _webhooks(harness: Harness, order_id: str) -> list[str]:
-    with harness.app.state.runtime.uow.read() as tx:
+    with harness.app.state.services.uow.read() as tx:
         return [j.payload["event"] for j in tx.jobs.list(order_id=order_id) if j.kind == "deliver_webhook"]
 
 
@@ -96,7 +96,7 @@ def test_a_portal_refund_shows_as_an_external_refund(harness: Harness) -> None:
                                json={"channel": "native"}).json()  # fmt: skip
     harness.pay(payment)
     harness.deliver()
-    gateway = harness.app.state.runtime.gateway
+    gateway = harness.app.state.services.gateway
     gateway.client(MCHID).call(sdk_v3.CreateRefund(
         out_refund_no="PORTAL-9", refund_fen=3000, total_fen=3000, out_trade_no=payment["out_trade_no"],
         notify_url=gateway.notify_url(MCHID, "v3")))  # fmt: skip

@@ -15,7 +15,7 @@ def _dead_webhook(harness_factory) -> tuple[Harness, dict]:
     harness = harness_factory(webhook_url="https://shop.test/hook", webhook_secret="whsec-test-0123456789abcdef")
     # the merchant's system is down for good: every delivery answers 503
     down = httpx.MockTransport(lambda request: httpx.Response(503))
-    harness.app.state.runtime._webhook_sender = http_sender(transport=down)
+    harness.app.state.services.webhook_sender = http_sender(transport=down)
     order = harness.create_order(800)
     payment = harness.api.post(f"/v1/orders/{order['id']}/payments", headers=harness.merchant,
                                json={"channel": "native", "api": "v3"}).json()  # fmt: skip
@@ -45,7 +45,7 @@ def test_a_dead_job_is_listed_for_its_merchant_and_admins_and_can_be_retried(har
     assert (retried.json()["status"], retried.json()["attempts"]) == ("pending", 0)
     assert harness.api.post(url, headers=admin).status_code == 409  # no longer dead
     assert harness.api.get("/v1/jobs?status=dead", headers=admin).json()["jobs"] == []
-    with harness.app.state.runtime.uow.read() as tx:
+    with harness.app.state.services.uow.read() as tx:
         (anomaly,) = tx.anomalies.list(kind="job_dead")
     assert anomaly.order_id == order["id"]
 

@@ -10,7 +10,7 @@ from ..web_harness import MCHID, Harness
 
 
 def _anomalies(harness: Harness) -> list[Any]:
-    with harness.app.state.runtime.uow.read() as tx:
+    with harness.app.state.services.uow.read() as tx:
         return list(tx.anomalies.list())
 
 

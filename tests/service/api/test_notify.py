@@ -25,7 +25,7 @@ def replay(harness: Harness, request: httpx.Request, *, content: bytes | None = 
 
 
 def anomalies(harness: Harness) -> list[Any]:
-    with harness.app.state.runtime.uow.read() as tx:
+    with harness.app.state.services.uow.read() as tx:
         return list(tx.anomalies.list())
 
 
@@ -42,7 +42,7 @@ def test_fifty_concurrent_duplicates_make_one_transition(harness: Harness, api: 
     with ThreadPoolExecutor(16) as pool:
         statuses = list(pool.map(lambda _: replay(harness, request).status_code, range(50)))
     assert statuses == [success] * 50
-    with harness.app.state.runtime.uow.read() as tx:
+    with harness.app.state.services.uow.read() as tx:
         stored = tx.notifications.for_out_trade_nos(
             harness.account["mchid"], [harness.order(order["id"])["attempts"][0]["out_trade_no"]]
         )
@@ -127,7 +127,7 @@ def test_a_notification_the_database_cannot_take_is_500_fail_and_applied_on_rede
     harness: Harness, api: str
 ) -> None:
     order, request = harness.captured_payment(api=api)
-    engine = harness.app.state.runtime.uow.engine
+    engine = harness.app.state.services.uow.engine
     with engine.begin() as conn:  # the call log becomes unwritable: the whole transaction must fail
         conn.exec_driver_sql("ALTER TABLE call_log RENAME TO call_log_away")
     try:

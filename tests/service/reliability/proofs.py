@@ -77,7 +77,7 @@ def _replay(
 
 
 def _count(harness: Harness, table: sa.Table, *where: Any) -> int:
-    with harness.app.state.runtime.uow.read() as tx:
+    with harness.app.state.services.uow.read() as tx:
         return int(tx.connection.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one())
 
 
@@ -435,7 +435,7 @@ def secret_canaries(harness: Harness, flows: int, database_dump: Callable[[], st
     pem = harness.sim.paths.merchant / "apiclient_key.pem"
     if pem.exists():
         keys["private_key_body"] = "".join(x for x in pem.read_text().splitlines() if "-----" not in x)[40:104]
-    with harness.app.state.runtime.uow.read() as tx:  # kept server-side by design: must not leave through logs
+    with harness.app.state.services.uow.read() as tx:  # kept server-side by design: must not leave through logs
         session_keys = {
             f"session_key_{i}": str(k)
             for i, k in enumerate(tx.connection.execute(sa.select(user_sessions.c.session_key)).scalars())

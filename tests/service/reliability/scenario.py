@@ -284,13 +284,13 @@ def quiesce(harness: Harness, history: History) -> None:
     for _round in range(40):
         harness.deliver(advance_s=60)
         while harness.run_jobs():
-            history.snapshot(harness.app.state.runtime.uow)
-        history.snapshot(harness.app.state.runtime.uow)
+            history.snapshot(harness.app.state.services.uow)
+        history.snapshot(harness.app.state.services.uow)
     harness.deliver(advance_s=max(TTLS_S) + 3600)
     for _round in range(5):
         while harness.run_jobs():
             pass
         harness.deliver(advance_s=120)
-    history.snapshot(harness.app.state.runtime.uow)
+    history.snapshot(harness.app.state.services.uow)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from weipay.service.api import Runtime
+from weipay.service.bootstrap import build_services
 from weipay.service.db import SqlUnitOfWork, upgrade
 from weipay.service.domain import out_trade_no
 from weipay.service.settings import load_settings
@@ -168,7 +168,7 @@ def test_kill_9_after_wechat_took_the_refund_moves_the_money_once(wechat: Runnin
         lambda: api.post(f"/v1/orders/{order['id']}/refunds", json={"merchant_refund_no": "R1", "amount": 300}),
         lambda: bool(wechat_refunds()),
     )  # fmt: skip
-    later = Runtime.build(load_settings(service.config), clock=lambda: time.time() + 120)  # past the sync's due time
+    later = build_services(load_settings(service.config), clock=lambda: time.time() + 120)  # past the sync's due time
     api = service.start()
     try:
         assert later.run_due_jobs() >= 1  # the worker resubmits the same out_refund_no

@@ -34,7 +34,7 @@ def _send_at(harness: Harness, request: httpx.Request, offset_s: int) -> httpx.R
 
 
 def _state(harness: Harness, order_id: str) -> tuple[str, int, int, int]:
-    with harness.app.state.runtime.uow.read() as tx:
+    with harness.app.state.services.uow.read() as tx:
         order = tx.orders.get(order_id)
         webhooks = [j for j in tx.jobs.list(order_id=order_id) if j.kind == "deliver_webhook"]
         anomalies = [a for a in tx.anomalies.list(limit=1000) if "unverifiable" in a.kind]
@@ -56,6 +56,6 @@ def test_timestamp_window_edges_are_exactly_300_seconds(harness: Harness) -> Non
     assert _send_at(harness, request, +299).status_code == 204
     assert _send_at(harness, request, -299).status_code == 204
     assert _state(harness, order["id"]) == ("paid", 1500, 1, 4)
-    with harness.app.state.runtime.uow.read() as tx:
+    with harness.app.state.services.uow.read() as tx:
         attempt = tx.attempts.for_order(order["id"])[0]
         assert len(tx.notifications.for_out_trade_nos(attempt.mchid, [attempt.out_trade_no])) == 1

@@ -33,7 +33,7 @@ def run_seed(harness: Harness, seed: int, steps: int = STEPS, actions: Any = ACT
     code = harness.wechat.post("/simulator/login-codes", json={"appid": harness.appid(), "user": "sim"}).json()
     scenario = Scenario(harness, rng, openid=code["openid"])
     history = History()
-    uow = harness.app.state.runtime.uow
+    uow = harness.app.state.services.uow
     functions = [f for f, _w in actions]
     weights = [w for _f, w in actions]
     try:

@@ -55,7 +55,7 @@ def test_state_machine_keeps_every_invariant(harness_factory: Any) -> None:
         def states_only_move_forward(self) -> None:
             if not hasattr(self, "history"):
                 return
-            self.history.snapshot(self.scenario.harness.app.state.runtime.uow)
+            self.history.snapshot(self.scenario.harness.app.state.services.uow)
             assert self.history.backward_moves() == []
 
         def teardown(self) -> None:
@@ -63,7 +63,7 @@ def test_state_machine_keeps_every_invariant(harness_factory: Any) -> None:
                 return
             harness = self.scenario.harness
             quiesce(harness, self.history)
-            problems = check_invariants(harness.app.state.runtime.uow, harness.sim, MCHID, harness.clock(),
+            problems = check_invariants(harness.app.state.services.uow, harness.sim, MCHID, harness.clock(),
                                         self.history, set(self.scenario.orders))  # fmt: skip
             assert problems == [], "\n".join(problems + self.scenario.log[-30:])
 

@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from ..api.errors import ApiError
-from ..api.presenters import job_out
-from ..api.schemas import AbnormalRefundIn, ResolveRefundIn
-from ..domain import DomainError, InvalidInput, OrderStatus, check_text
-from ..domain.records import Anomaly
-from .session import COOKIE_NAME, ConsoleSession, SessionCodec, basic_credentials, check_credentials
-
-if TYPE_CHECKING:
-    from ..api.runtime import Runtime
+from .. import jobs, usecases
+from ..bootstrap import Services
+from ..domain import DomainError, InvalidInput, OrderStatus, Refund, check_text
+from ..operators import check_credentials
+from .session import COOKIE_NAME, ConsoleSession, SessionCodec, basic_credentials
 
 __all__ = ["PREFIX", "build_console_router"]
+
+log = logging.getLogger("weipay.service")
 
 PREFIX = "/console"
 _TEMPLATES = Environment(
@@ -33,6 +32,14 @@ _TEMPLATES = Environment(
 )
 
 
+def _iso(unix_s: float | None) -> str:
+    """``1795396740.5 -> "2026-11-23T01:19:00Z"``; empty for no time."""
+    return datetime.fromtimestamp(unix_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if unix_s else ""
+
+
+_TEMPLATES.filters["iso"] = _iso
+
+
 _ABNORMAL_FIELDS = ("type", "bank_type", "bank_account", "real_name", "outcome", "note")
 
 
@@ -40,11 +47,12 @@ class _LoginRequired(Exception):
     pass
 
 
-def build_console_router(runtime: Runtime) -> APIRouter:
-    """The ``/console`` routes bound to ``runtime``."""
+def build_console_router(services: Services, secret: bytes) -> APIRouter:
+    """The ``/console`` routes, calling the use cases with ``services``; ``secret`` signs the session cookies."""
     router = APIRouter(prefix=PREFIX)
-    codec = SessionCodec(runtime.secret, runtime.clock)
-    admin = runtime.settings.admin
+    codec = SessionCodec(secret, services.clock)
+    admin = services.settings.admin
+    uow = services.uow
 
     def current(request: Request) -> ConsoleSession | None:
         session = codec.read(request.cookies.get(COOKIE_NAME))
@@ -54,7 +62,7 @@ def build_console_router(runtime: Runtime) -> APIRouter:
         if basic is not None:
             operator = check_credentials(admin, username=basic[0], password=basic[1])
             if operator is not None:
-                pseudo_id = hashlib.sha256(b"basic:" + runtime.secret + operator.encode()).hexdigest()[:32]
+                pseudo_id = hashlib.sha256(b"basic:" + secret + operator.encode()).hexdigest()[:32]
                 return ConsoleSession(pseudo_id, operator, 0)
         return None
 
@@ -90,7 +98,7 @@ def build_console_router(runtime: Runtime) -> APIRouter:
             return page(request, "login.html", None, status_code=401, flash="Wrong key or password.", flash_error=True)
         response = RedirectResponse(f"{PREFIX}/", status_code=303)
         response.set_cookie(COOKIE_NAME, codec.issue(operator), httponly=True, samesite="strict", path=PREFIX,
-                            secure=runtime.settings.public_base_url.startswith("https://"))
+                            secure=services.settings.public_base_url.startswith("https://"))
         return response
 
     @router.post("/logout")
@@ -113,7 +121,8 @@ def build_console_router(runtime: Runtime) -> APIRouter:
         except InvalidInput as bad:
             return page(request, "orders.html", session, status_code=422, orders=[], q="", status=status,
                         statuses=[s.value for s in OrderStatus], flash=bad.message, flash_error=True)
-        found = _search_orders(runtime, q.strip(), status)
+        wanted = OrderStatus(status) if status in {s.value for s in OrderStatus} else None
+        found = usecases.search_orders(uow, services.merchants, q.strip(), wanted)
         return page(request, "orders.html", session, orders=found, q=q, status=status,
                     statuses=[s.value for s in OrderStatus])
 
@@ -123,12 +132,12 @@ def build_console_router(runtime: Runtime) -> APIRouter:
         if session is None:
             return to_login()
         try:
-            order = runtime.order_view(order_id)
-        except ApiError:
+            details = usecases.order_details(uow, order_id)
+        except DomainError:
             return page(request, "orders.html", session, status_code=404, orders=[], q=order_id, status="",
                         statuses=[s.value for s in OrderStatus], flash="No such order.", flash_error=True)
-        events = runtime.events(order_id)
-        return page(request, "order.html", session, order=order, events=[_event(e) for e in events])
+        return page(request, "order.html", session, order=details.order, attempts=details.attempts,
+                    refunds=details.refunds, events=usecases.order_timeline(uow, order_id))
 
     async def refund_action(request: Request, refund_id: str, approve: bool) -> Response:
         session = current(request)
@@ -141,18 +150,18 @@ def build_console_router(runtime: Runtime) -> APIRouter:
         operator = f"console:{session.operator}"
 
         def act() -> str:
-            with runtime.uow.read() as tx:
-                refund = tx.refunds.get(refund_id)
-            if refund is None or refund.mchid not in runtime.merchants:
+            refund = _configured_refund(services, refund_id)
+            if refund is None:
                 return f"{PREFIX}/?flash=No+such+refund&error=1"
             try:
                 if approve:
-                    runtime.approve_refund(refund, operator=operator)
+                    usecases.approve_refund(uow, services.gateway, services.clock, refund.id, refund.mchid)
                 else:
-                    runtime.reject_refund(refund, operator=operator, reason=reason)
+                    usecases.reject_refund(uow, services.clock, refund.id, refund.mchid, reason=reason)
             except DomainError as exc:
                 return f"{PREFIX}/orders/{refund.order_id}?flash={exc.code}&error=1"
             done = "approved" if approve else "rejected"
+            log.info("refund %s %s by %s", refund.id, done, operator)
             return f"{PREFIX}/orders/{refund.order_id}?flash=Refund+{done}"
 
         return RedirectResponse(await run_in_threadpool(act), status_code=303)
@@ -166,7 +175,7 @@ def build_console_router(runtime: Runtime) -> APIRouter:
         return await refund_action(request, refund_id, approve=False)
 
     async def abnormal_action(request: Request, refund_id: str, action: str) -> Response:
-        """Redirect (v3) or resolve (v2) an abnormal refund, through the same runtime calls as the API."""
+        """Redirect (v3) or resolve (v2) an abnormal refund, through the same use cases as the API."""
         session = current(request)
         if session is None:
             return to_login()
@@ -177,28 +186,27 @@ def build_console_router(runtime: Runtime) -> APIRouter:
         operator = f"console:{session.operator}"
 
         def act() -> str:
-            with runtime.uow.read() as tx:
-                refund = tx.refunds.get(refund_id)
-            if refund is None or refund.mchid not in runtime.merchants:
+            refund = _configured_refund(services, refund_id)
+            if refund is None:
                 return f"{PREFIX}/?flash=No+such+refund&error=1"
             try:
                 if action == "abnormal-refund":
                     kind = fields["type"] or ""
                     card = kind == "user_bank_card"  # an account redirect carries no card fields
-                    body = AbnormalRefundIn(
-                        type=kind, bank_type=fields["bank_type"] if card else None,  # type: ignore[arg-type]
+                    usecases.apply_abnormal_refund(
+                        uow, services.gateway, services.clock, refund.id, refund.mchid, type=kind,
+                        bank_type=fields["bank_type"] if card else None,
                         bank_account=fields["bank_account"] if card else None,
                         real_name=fields["real_name"] if card else None,
                     )  # fmt: skip
-                    runtime.apply_abnormal_refund(refund, body, operator=operator)
                 else:
-                    resolution = ResolveRefundIn(outcome=fields["outcome"], note=fields["note"])  # type: ignore[arg-type]
-                    runtime.resolve_abnormal_refund(refund, resolution, operator=operator)
+                    usecases.resolve_abnormal_refund(uow, services.clock, refund.id, refund.mchid,
+                                                     outcome=fields["outcome"] or "", note=fields["note"],
+                                                     operator=operator)  # fmt: skip
             except DomainError as exc:
                 return f"{PREFIX}/orders/{refund.order_id}?flash={exc.code}&error=1"
-            except ValidationError:
-                return f"{PREFIX}/orders/{refund.order_id}?flash=invalid_input&error=1"
             done = "sent+again" if action == "abnormal-refund" else "resolved"
+            log.info("abnormal refund %s %s by %s", refund.id, done.replace("+", " "), operator)
             return f"{PREFIX}/orders/{refund.order_id}?flash=Refund+{done}"
 
         return RedirectResponse(await run_in_threadpool(act), status_code=303)
@@ -216,17 +224,14 @@ def build_console_router(runtime: Runtime) -> APIRouter:
         session = current(request)
         if session is None:
             return to_login()
-        with runtime.uow.read() as tx:
-            rows = tx.anomalies.list(limit=200)
-        return page(request, "anomalies.html", session, anomalies=[_anomaly(a) for a in rows])
+        return page(request, "anomalies.html", session, anomalies=usecases.list_anomalies(uow, limit=200))
 
     @router.get("/jobs", response_class=HTMLResponse)
     def dead_jobs(request: Request) -> Response:
         session = current(request)
         if session is None:
             return to_login()
-        jobs = runtime.jobs(None, status="dead", kind=None)
-        return page(request, "jobs.html", session, jobs=[job_out(j) for j in jobs])
+        return page(request, "jobs.html", session, jobs=jobs.list_jobs(uow, None, status="dead"))
 
     @router.post("/jobs/{job_id}/retry")
     async def retry_dead_job(job_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], request: Request) -> Response:
@@ -239,8 +244,8 @@ def build_console_router(runtime: Runtime) -> APIRouter:
 
         def act() -> str:
             try:
-                runtime.retry_job(None, job_id, operator=f"console:{session.operator}")
-            except ApiError as exc:
+                jobs.retry_dead_job(uow, services.clock, None, job_id, operator=f"console:{session.operator}")
+            except DomainError as exc:
                 return f"{PREFIX}/jobs?flash={exc.code}&error=1"
             return f"{PREFIX}/jobs?flash=Job+{job_id}+retried"
 
@@ -249,35 +254,10 @@ def build_console_router(runtime: Runtime) -> APIRouter:
     return router
 
 
-def _search_orders(runtime: Runtime, q: str, status: str) -> list[Any]:
-    wanted = OrderStatus(status) if status in {s.value for s in OrderStatus} else None
-    with runtime.uow.read() as tx:
-        if not q:
-            found = tx.orders.list(status=wanted, limit=100)
-        else:
-            candidates = [tx.orders.get(q)]
-            for mchid in runtime.merchants:
-                candidates.append(tx.orders.by_merchant_order_no(mchid, q))
-                attempt = tx.attempts.by_out_trade_no(mchid, q)
-                candidates.append(tx.orders.get(attempt.order_id) if attempt else None)
-            attempt = tx.attempts.by_transaction_id(q)
-            candidates.append(tx.orders.get(attempt.order_id) if attempt else None)
-            unique = {o.id: o for o in candidates if o is not None}
-            found = [o for o in unique.values() if wanted is None or o.status == wanted]
-    from ..api.presenters import order_out
-
-    return [order_out(o) for o in found]
-
-
-def _event(row: dict[str, Any]) -> dict[str, Any]:
-    from ..api.presenters import event_out
-
-    return event_out(row).model_dump()
-
-
-def _anomaly(anomaly: Anomaly) -> dict[str, Any]:
-    from ..api.presenters import iso
-
-    seen = f"{anomaly.occurrences}×, last {iso(anomaly.last_seen_at)}" if anomaly.last_seen_at else "once"
-    return {"at": iso(anomaly.created_at), "kind": anomaly.kind, "mchid": anomaly.mchid, "detail": anomaly.detail,
-            "seen": seen}  # fmt: skip
+def _configured_refund(services: Services, refund_id: str) -> Refund | None:
+    """The refund if it exists and belongs to a configured merchant, else None."""
+    try:
+        refund = usecases.get_refund(services.uow, refund_id)
+    except DomainError:
+        return None
+    return refund if refund.mchid in services.merchants else None

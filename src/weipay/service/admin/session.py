@@ -1,6 +1,6 @@
-"""Console sessions: who may log in, signed session cookies, and CSRF tokens.
+"""Console sessions: HTTP Basic credentials, signed session cookies, and CSRF tokens (who may log in: ``operators``).
 
-A session cookie is ``<id>.<expires>.<operator>.<mac>``; the MAC covers the rest under the runtime's
+A session cookie is ``<id>.<expires>.<operator>.<mac>``; the MAC covers the rest under the app's
 secret, so it cannot be forged or extended. The CSRF token is an HMAC of the session id: a form
 posted from another site cannot know it.
 """
@@ -17,9 +17,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from ..settings import AdminSettings
-
-__all__ = ["COOKIE_NAME", "ConsoleSession", "SessionCodec", "check_credentials"]
+__all__ = ["COOKIE_NAME", "ConsoleSession", "SessionCodec", "basic_credentials"]
 
 COOKIE_NAME = "weipay_console"
 SESSION_TTL_S = 8 * 3600
@@ -32,20 +30,6 @@ class ConsoleSession:
     session_id: str
     operator: str
     expires_at: int
-
-
-def check_credentials(admin: AdminSettings, *, api_key: str = "", username: str = "", password: str = "") -> str | None:
-    """The operator name if the key or user/password is right, else None (constant-time comparisons)."""
-    if api_key:
-        for index, key in enumerate(admin.api_keys):
-            if hmac.compare_digest(api_key.encode(), key.get_secret_value().encode()):
-                return f"admin-key-{index + 1}"
-    if username and password and admin.username and admin.password:
-        user_ok = hmac.compare_digest(username.encode(), admin.username.encode())
-        password_ok = hmac.compare_digest(password.encode(), admin.password.get_secret_value().encode())
-        if user_ok and password_ok:
-            return admin.username
-    return None
 
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from .app import create_app
 from .process import freeze_startup_heap
-from .runtime import Runtime
+from .state import ApiState
 
-__all__ = ["Runtime", "create_app", "freeze_startup_heap"]
+__all__ = ["ApiState", "create_app", "freeze_startup_heap"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -9,6 +11,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
+from ..admin import build_console_router
+from ..bootstrap import Services, build_services
 from ..domain import DomainError
 from ..settings import Settings
 from .body_limit import BodyLimit
@@ -16,7 +20,7 @@ from .errors import install_error_handlers
 from .metrics import MetricsMiddleware, metrics_endpoint
 from .notify import build_notify_router, install_fast_lane
 from .routes import build_router
-from .runtime import Runtime
+from .state import ApiState
 
 __all__ = ["create_app"]
 
@@ -36,22 +40,25 @@ def create_app(
     wechat_transport: httpx.BaseTransport | None = None,
     secure_transport: httpx.BaseTransport | None = None,
     login_transport: httpx.BaseTransport | None = None,
-    clock: Any = None,
-    runtime: Runtime | None = None,
+    clock: Callable[[], float] | None = None,
+    services: Services | None = None,
 ) -> FastAPI:
     """The service as an ASGI app. Transports and clock are the test seams (the simulator plugs in there).
 
-    ``runtime`` lets a caller (the demo, a worker in the same process) share one runtime; otherwise one is
-    built from ``settings``. Nothing runs at import time and nothing is global, so two apps never interfere.
+    ``services`` lets a caller (the demo, a worker in the same process) share one set of collaborators;
+    otherwise ``bootstrap`` builds them from ``settings``. Nothing runs at import time and nothing is global,
+    so two apps never interfere. ``app.state.api.close()`` stops the app's helpers and closes the collaborators.
     """
-    if runtime is None:
-        runtime = Runtime.build(
+    if services is None:
+        services = build_services(
             settings,
             wechat_transport=wechat_transport,
             secure_transport=secure_transport,
             login_transport=login_transport,
             clock=clock,
         )
+    secret = _signing_secret(settings)
+    state = ApiState(services, secret)
     # /docs and /redoc load Swagger UI and ReDoc from the package's own copies (under /static-offline-docs), not
     # from a CDN: servers in mainland China or on closed networks often cannot reach one.
     app = FastAPIOffline(
@@ -67,23 +74,31 @@ def create_app(
             {"name": "operations", "description": "health and metrics"},
         ],
     )
-    app.state.runtime = runtime
+    app.state.api = state
+    app.state.services = services
     app.state.settings = settings
     install_error_handlers(app, (DomainError,))
     app.include_router(build_router())
-    app.include_router(build_notify_router(runtime))
-    _add_operations(app, runtime)
-    _mount_console(app, runtime)
+    app.include_router(build_notify_router(state))
+    _add_operations(app, state)
+    app.include_router(build_console_router(services, secret), include_in_schema=False)
     # Behind the notification lane (which caps its own bodies and answers in WeChat's format), in front of the rest.
     app.add_middleware(BodyLimit, limit_bytes=settings.max_body_bytes)
-    install_fast_lane(app, runtime)  # the notification hot path skips routing (the route stays for OpenAPI)
-    app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)
+    install_fast_lane(app, state)  # the notification hot path skips routing (the route stays for OpenAPI)
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     return app
 
 
-def _add_operations(app: FastAPI, runtime: Runtime) -> None:
+def _signing_secret(settings: Settings) -> bytes:
+    """What signs console cookies and QR image URLs: the configured one, else one per process (cookies and
+    QR links then last as long as the process)."""
+    secret = settings.admin.session_secret
+    return secret.get_secret_value().encode() if secret else secrets.token_bytes(32)
+
+
+def _add_operations(app: FastAPI, state: ApiState) -> None:
     app.add_api_route(
-        "/metrics", metrics_endpoint(runtime.metrics), methods=["GET"], tags=["operations"],
+        "/metrics", metrics_endpoint(state.metrics), methods=["GET"], tags=["operations"],
         summary="Prometheus metrics",
         response_class=JSONResponse,
         responses={200: {"content": {"text/plain": {"example": "weipay_http_requests_total{...} 3.0"}},
@@ -91,7 +106,7 @@ def _add_operations(app: FastAPI, runtime: Runtime) -> None:
     )
 
     def healthz() -> dict[str, Any]:
-        return runtime.health()
+        return state.services.health()
 
     app.add_api_route(
         "/healthz", healthz, methods=["GET"], tags=["operations"], summary="Liveness and database check",
@@ -99,9 +114,3 @@ def _add_operations(app: FastAPI, runtime: Runtime) -> None:
                                                                        "merchants": ["1230000109"]}}},
                          "description": "the service is up and its database answers"}},
     )
-
-
-def _mount_console(app: FastAPI, runtime: Runtime) -> None:
-    from ..admin import build_console_router
-
-    app.include_router(build_console_router(runtime), include_in_schema=False)

@@ -13,6 +13,8 @@ from typing import Literal
 
 from starlette.requests import Request
 
+from ..db import SqlUnitOfWork
+from ..operators import check_credentials
 from ..settings import Settings, hash_api_key
 from .errors import ApiError
 
@@ -58,12 +60,14 @@ def bearer_token(request: Request) -> str:
 class Authenticator:
     """Resolves bearer secrets to principals: configured merchant keys first, then the database."""
 
-    def __init__(self, settings: Settings, lookup_stored: Callable[[str], Principal | None]) -> None:
+    def __init__(self, settings: Settings, uow: SqlUnitOfWork, clock: Callable[[], float]) -> None:
         self._merchant_by_key_hash: dict[str, str] = {}
         for merchant in settings.merchants:
             for digest in merchant.api_key_hashes():
                 self._merchant_by_key_hash[digest] = merchant.mchid
-        self._lookup_stored = lookup_stored
+        self._admin = settings.admin
+        self._uow = uow
+        self._clock = clock
 
     def authenticate(self, request: Request) -> Principal:
         """The caller, or 401 with a uniform message (no hint whether the key or token was close)."""
@@ -71,7 +75,27 @@ class Authenticator:
         mchid = self._merchant_by_key_hash.get(secret_hash)
         if mchid is not None:
             return Principal("merchant", frozenset({mchid}))
-        principal = self._lookup_stored(secret_hash)
+        principal = self._stored(secret_hash)
         if principal is None:
             raise ApiError(401, "unauthorized", "unknown API key or login token")
         return principal
+
+    def job_scope(self, request: Request) -> frozenset[str] | None:
+        """Whose jobs the caller may see: None (all) for an admin key, else the merchant key's mchids."""
+        token = bearer_token(request)
+        if check_credentials(self._admin, api_key=token) is not None:
+            return None
+        principal = self.authenticate(request)
+        principal.require_merchant()
+        return principal.mchids
+
+    def _stored(self, secret_hash: str) -> Principal | None:
+        """A merchant API key or a mini-program user's session kept in the database."""
+        with self._uow.read() as tx:
+            mchid = tx.api_keys.mchid_for(secret_hash)
+            if mchid is not None:
+                return Principal("merchant", frozenset({mchid}))
+            session = tx.sessions.get(secret_hash, self._clock())
+        if session is None:
+            return None
+        return Principal("user", frozenset({session.mchid}), openid=session.openid, appid=session.appid)

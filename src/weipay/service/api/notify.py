@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request, Response
 
 from .inbox import NotifyReply, v2_failure, v3_failure
 from .notify_fast import FastNotifyPath, NotifyFastLane
-from .runtime import Runtime
+from .state import ApiState as Runtime
 
 __all__ = ["MAX_NOTIFY_BODY_BYTES", "build_notify_router", "install_fast_lane", "read_limited"]
 

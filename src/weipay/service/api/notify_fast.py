@@ -28,10 +28,10 @@ from weipay.sdk.errors import ConfigurationError, ProtocolError, SignatureError,
 from weipay.sdk.v3.notify import Notification, parse_notification
 from weipay.sdk.v3.verifier import UnknownSerial
 
+from ..db.group_commit import BatchUnitOfWork, GroupCommitWriter
 from ..gateway import verify_v3
-from .group_commit import BatchUnitOfWork, GroupCommitWriter
 from .inbox import NotifyReply, not_applied, v2_failure, v2_success, v3_failure, v3_success
-from .runtime import Runtime
+from .state import ApiState as Runtime
 
 __all__ = ["FastNotifyPath", "NotifyFastLane"]
 

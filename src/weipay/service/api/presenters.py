@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
-from ..db.job_queue import JobRow
-from ..domain import Order, PaymentAttempt, Refund
-from .schemas import AttemptOut, CallLogEntry, JobOut, OrderOut, RefundOut
+from ..db import JobRow
+from ..domain import Channel, Order, PaymentAttempt, Refund
+from ..usecases import OrderDetails, PaymentStart, TimelineEntry
+from .schemas import AttemptOut, CallLogEntry, JobOut, OrderOut, PaymentOut, RefundOut
 
-__all__ = ["attempt_out", "event_out", "iso", "order_out", "refund_out"]
+__all__ = ["attempt_out", "details_out", "event_out", "iso", "job_out", "order_out", "payment_out", "refund_out"]
 
 
 def iso(unix_s: float | None) -> str | None:
@@ -71,19 +71,38 @@ def order_out(order: Order, attempts: Iterable[PaymentAttempt] = (), refunds: It
     )
 
 
-def event_out(row: Mapping[str, Any]) -> CallLogEntry:
-    """A call-log row (already redacted by the gateway) as an event."""
-    body = row.get("response_body") or row.get("request_body") or row.get("body")
+def details_out(details: OrderDetails) -> OrderOut:
+    """An order as read with its attempts and refunds."""
+    return order_out(details.order, details.attempts, details.refunds)
+
+
+def event_out(entry: TimelineEntry) -> CallLogEntry:
+    """A timeline entry (already redacted by the gateway) as an event."""
     return CallLogEntry(
-        at=iso(row.get("created_at")),
-        direction=str(row.get("direction", "")),
-        endpoint=str(row.get("endpoint", "")),
-        http_status=row.get("http_status"),
-        wechat_code=row.get("wechat_code"),
-        latency_ms=row.get("latency_ms"),
-        request_id=row.get("request_id"),
-        body=None if body is None else str(body)[:4000],
-    )
+        at=iso(entry.at), direction=entry.direction, endpoint=entry.endpoint, http_status=entry.http_status,
+        wechat_code=entry.wechat_code, latency_ms=entry.latency_ms, request_id=entry.request_id,
+        body=None if entry.body is None else entry.body[:4000],
+    )  # fmt: skip
+
+
+def payment_out(start: PaymentStart, qr_url: str) -> PaymentOut:
+    """What the client needs to pay on the attempt's channel (``qr_url``: the signed QR image, native only)."""
+    attempt = start.attempt
+    params = dict(start.client_params)
+    out = PaymentOut(
+        order_id=attempt.order_id, seq=attempt.seq, out_trade_no=attempt.out_trade_no, channel=str(attempt.channel),
+        api=str(attempt.api), status=str(attempt.status),
+    )  # fmt: skip
+    if attempt.channel in (Channel.JSAPI, Channel.MINIPROGRAM):
+        out.request_payment = params
+    elif attempt.channel == Channel.APP:
+        out.app_payment = params
+    elif attempt.channel == Channel.NATIVE:
+        out.code_url = start.code_url or params.get("code_url")
+        out.qr_url = qr_url
+    else:
+        out.h5_url = start.h5_url or params.get("h5_url")
+    return out
 
 
 def job_out(job: JobRow) -> JobOut:

@@ -1,23 +1,25 @@
-"""The JSON endpoints of the contract (``/v1/...``): thin adapters from HTTP to the runtime's use cases.
+"""The JSON endpoints of the contract (``/v1/...``): thin adapters from HTTP to the use cases.
 
 Handlers are plain ``def``: the use cases are synchronous (SQLAlchemy, the sync SDK client), so FastAPI
 runs them in its thread pool. Every handler authenticates first, then checks that the caller may act
-on the resource, then calls exactly one use case.
+on the resource, then calls one use case with the collaborators from ``bootstrap`` and presents its answer.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 
+from .. import jobs, usecases
+from ..bootstrap import Services
+from ..domain import Order
 from .auth import Principal
 from .errors import ApiError
-from .presenters import event_out, job_out, order_out, refund_out
+from .presenters import details_out, event_out, job_out, order_out, payment_out, refund_out
 from .qr import qr_svg
-from .runtime import Runtime
 from .schemas import (
     AbnormalRefundIn,
     CreateOrderIn,
@@ -35,8 +37,11 @@ from .schemas import (
     RejectRefundIn,
     ResolveRefundIn,
 )
+from .state import ApiState
 
 __all__ = ["build_router"]
+
+log = logging.getLogger("weipay.service")
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text}
@@ -54,13 +59,30 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _MAX_JOB_ID = 2**31 - 1  # jobs.id is a 32-bit INTEGER on PostgreSQL: a bigger id is a 422, not a 500
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+def _state(request: Request) -> ApiState:
+    state: ApiState = request.app.state.api
+    return state
+
+
+def _services(request: Request) -> Services:
+    return _state(request).services
 
 
 def _principal(request: Request) -> Principal:
-    return _runtime(request).authenticator.authenticate(request)
+    return _state(request).authenticator.authenticate(request)
+
+
+def _merchant(principal: Principal) -> str:
+    """The merchant a merchant key or a user's session belongs to (each belongs to exactly one)."""
+    (mchid,) = principal.mchids
+    return mchid
+
+
+def _order_for(services: Services, principal: Principal, order_id: str) -> Order:
+    """The order if the caller may act on it: 404 for another merchant's (ids do not leak), 403 another user's."""
+    order = usecases.load_order(services.uow, order_id, _merchant(principal))
+    principal.require_access(order.mchid, order.payer_openid)
+    return order
 
 
 def build_router() -> APIRouter:
@@ -69,8 +91,10 @@ def build_router() -> APIRouter:
 
     @router.post("/login", response_model=LoginOut, tags=["users"], summary="Exchange a mini-program login code")
     def login(body: LoginIn, request: Request) -> LoginOut:
-        openid, token = _runtime(request).login(body.appid, body.code)
-        return LoginOut(openid=openid, token=token)
+        services = _services(request)
+        merchant = services.merchant_for_appid(body.appid)
+        result = usecases.login(services.uow, services.gateway, services.clock, merchant, body.appid, body.code)
+        return LoginOut(openid=result.openid, token=result.token)
 
     @router.post("/orders", status_code=201, response_model=OrderOut, tags=["orders"], summary="Create an order",
                  responses={200: {"model": OrderOut, "description": "the same order, created earlier (idempotent)"}})
@@ -80,103 +104,136 @@ def build_router() -> APIRouter:
         response: Response,
         idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
     ) -> OrderOut:
+        services = _services(request)
         principal = _principal(request)
         principal.require_merchant()
-        (mchid,) = principal.mchids
-        order, created = _runtime(request).create_order(mchid, body, idempotency_key)
+        command = usecases.CreateOrder(
+            merchant_order_no=body.merchant_order_no, amount_fen=body.amount, description=body.description,
+            currency=body.currency, attach=body.attach, expire_after_s=body.expire_in_s,
+            payer_openid=body.payer_openid,
+        )  # fmt: skip
+        merchant = services.merchant_config(_merchant(principal))
+        order, created = usecases.create_order_idempotently(
+            services.uow, merchant, command, idempotency_key, clock=services.clock
+        )
         response.status_code = 201 if created else 200
         return order_out(order)
 
     @router.post("/orders/{order_id}/payments", status_code=201, response_model=PaymentOut, tags=["payments"],
                  summary="Start a payment attempt on a channel")
     def start_payment(order_id: str, body: PaymentIn, request: Request) -> PaymentOut:
-        runtime = _runtime(request)
+        state = _state(request)
+        services = state.services
         principal = _principal(request)
-        order = runtime.order_for(principal, order_id)
+        order = _order_for(services, principal, order_id)
         payer_openid = body.payer_openid
         if not principal.is_merchant:
             if payer_openid not in (None, principal.openid):
                 raise ApiError(403, "payer_not_caller", "a user can only pay as themselves")
             payer_openid = principal.openid
-        return runtime.start_payment(order, body.channel, body.api, payer_openid, _client_ip(body.client_ip, request))
+        start = usecases.start_payment(
+            services.uow, services.gateway, services.clock, services.merchant_config(order.mchid), order.id,
+            body.channel, body.api, payer_openid, _client_ip(body.client_ip, request),
+        )  # fmt: skip
+        qr_url = services.settings.public_base_url + state.qr_signer.path(order.id, start.attempt.seq)
+        return payment_out(start, qr_url)
 
     @router.get("/orders/{order_id}", response_model=OrderOut, tags=["orders"],
                 summary="Current state (queries WeChat first if a notification is overdue)")
     def get_order(order_id: str, request: Request) -> OrderOut:
-        runtime = _runtime(request)
-        order = runtime.order_for(_principal(request), order_id)
-        return runtime.get_order(order)
+        services = _services(request)
+        order = _order_for(services, _principal(request), order_id)
+        usecases.get_order(services.uow, services.gateway, services.clock, order.id, order.mchid,
+                           sync_after_s=float(services.settings.notify_expected_after_s))  # fmt: skip
+        return details_out(usecases.order_details(services.uow, order.id))
 
     @router.post("/orders/{order_id}/close", response_model=OrderOut, tags=["orders"],
                  summary="Close an unpaid order at WeChat, then locally")
     def close_order(order_id: str, request: Request) -> OrderOut:
-        runtime = _runtime(request)
-        order = runtime.order_for(_principal(request), order_id)
-        return runtime.close_order(order)
+        services = _services(request)
+        order = _order_for(services, _principal(request), order_id)
+        usecases.close_order(services.uow, services.gateway, services.clock, order.id, order.mchid)
+        return details_out(usecases.order_details(services.uow, order.id))
 
     @router.post("/orders/{order_id}/refunds", status_code=201, response_model=RefundOut, tags=["refunds"],
                  summary="Refund part or all of a paid order",
                  responses={200: {"model": RefundOut, "description": "the same refund, requested earlier"}})
     def create_refund(order_id: str, body: CreateRefundIn, request: Request, response: Response) -> RefundOut:
-        runtime = _runtime(request)
+        services = _services(request)
         principal = _principal(request)
         principal.require_merchant()
-        order = runtime.order_for(principal, order_id)
-        refund, created = runtime.request_refund(order, body)
+        order = _order_for(services, principal, order_id)
+        refund, created = usecases.request_refund_idempotently(
+            services.uow, services.gateway, services.clock, services.merchant_config(order.mchid), order.id,
+            body.amount, body.reason, body.merchant_refund_no,
+        )  # fmt: skip
         response.status_code = 201 if created else 200
         return refund_out(refund)
 
     @router.get("/refunds/{refund_id}", response_model=RefundOut, tags=["refunds"], summary="A refund")
     def get_refund(refund_id: str, request: Request) -> RefundOut:
-        runtime = _runtime(request)
         principal = _principal(request)
         principal.require_merchant()
-        return refund_out(runtime.get_refund(principal, refund_id))
+        return refund_out(usecases.get_refund(_services(request).uow, refund_id, _merchant(principal)))
 
     @router.post("/refunds/{refund_id}/approve", response_model=RefundOut, tags=["refunds"],
                  summary="Approve a requested refund (merchants with refund approval)")
     def approve_refund(refund_id: str, request: Request) -> RefundOut:
-        runtime = _runtime(request)
+        services = _services(request)
         principal = _principal(request)
         principal.require_merchant()
-        refund = runtime.refund_for(principal, refund_id)
-        return refund_out(runtime.approve_refund(refund, operator="api"))
+        refund = usecases.approve_refund(services.uow, services.gateway, services.clock, refund_id,
+                                         _merchant(principal))  # fmt: skip
+        log.info("refund %s approved by api", refund.id)
+        return refund_out(refund)
 
     @router.post("/refunds/{refund_id}/reject", response_model=RefundOut, tags=["refunds"],
                  summary="Reject a requested refund")
     def reject_refund(refund_id: str, request: Request, body: RejectRefundIn | None = None) -> RefundOut:
-        runtime = _runtime(request)
+        services = _services(request)
         principal = _principal(request)
         principal.require_merchant()
-        refund = runtime.refund_for(principal, refund_id)
-        return refund_out(runtime.reject_refund(refund, operator="api", reason=body.reason if body else None))
+        reason = body.reason if body else None
+        refund = usecases.reject_refund(services.uow, services.clock, refund_id, _merchant(principal), reason=reason)
+        log.info("refund %s rejected by api: %s", refund.id, reason or "-")
+        return refund_out(refund)
 
     @router.post("/refunds/{refund_id}/abnormal-refund", response_model=RefundOut, tags=["refunds"],
                  summary="Send an abnormal (v3) refund again, to the payer's card or the merchant's account")
     def abnormal_refund(refund_id: str, body: AbnormalRefundIn, request: Request) -> RefundOut:
-        runtime = _runtime(request)
+        services = _services(request)
         principal = _principal(request)
         principal.require_merchant()
-        refund = runtime.refund_for(principal, refund_id)
-        return refund_out(runtime.apply_abnormal_refund(refund, body, operator="api"))
+        # The card details go to WeChat encrypted and are never stored or logged.
+        refund = usecases.apply_abnormal_refund(
+            services.uow, services.gateway, services.clock, refund_id, _merchant(principal), type=body.type,
+            bank_type=body.bank_type, bank_account=body.bank_account, real_name=body.real_name,
+        )  # fmt: skip
+        log.info("abnormal refund %s redirected (%s) by api", refund.id, body.type)
+        return refund_out(refund)
 
     @router.post("/refunds/{refund_id}/resolve", response_model=RefundOut, tags=["refunds"],
                  summary="Record how an abnormal v2 refund was settled outside WeChat")
     def resolve_refund(refund_id: str, body: ResolveRefundIn, request: Request) -> RefundOut:
-        runtime = _runtime(request)
+        services = _services(request)
         principal = _principal(request)
         principal.require_merchant()
-        refund = runtime.refund_for(principal, refund_id)
-        return refund_out(runtime.resolve_abnormal_refund(refund, body, operator="api"))
+        refund = usecases.resolve_abnormal_refund(
+            services.uow, services.clock, refund_id, _merchant(principal), outcome=body.outcome, note=body.note,
+            operator="api",
+        )  # fmt: skip
+        log.info("abnormal refund %s resolved as %s by api", refund.id, body.outcome)
+        return refund_out(refund)
 
     @router.get("/orders/{order_id}/events", response_model=EventsOut, tags=["orders"],
                 summary="The call log of an order: WeChat calls and notifications")
     def order_events(order_id: str, request: Request) -> EventsOut:
-        runtime = _runtime(request)
+        services = _services(request)
         principal = _principal(request)
         principal.require_merchant()
-        order = runtime.order_for(principal, order_id)
-        return EventsOut(order_id=order.id, events=[event_out(row) for row in runtime.events(order.id)])
+        order = _order_for(services, principal, order_id)
+        timeline = usecases.order_timeline(services.uow, order.id)
+        return EventsOut(order_id=order.id, events=[event_out(entry) for entry in timeline])
 
     @router.get("/jobs", response_model=JobsOut, tags=["jobs"],
                 summary="Jobs by status (e.g. dead): all with an admin key, a merchant's own orders' with its key")
@@ -185,16 +242,16 @@ def build_router() -> APIRouter:
         status: Annotated[Literal["pending", "running", "done", "dead"] | None, Query()] = None,
         kind: Annotated[str | None, Query(max_length=32)] = None,
     ) -> JobsOut:
-        runtime = _runtime(request)
-        scope = runtime.job_scope(request)
-        return JobsOut(jobs=[job_out(job) for job in runtime.jobs(scope, status=status, kind=kind)])
+        scope = _state(request).authenticator.job_scope(request)
+        found = jobs.list_jobs(_services(request).uow, scope, status=status, kind=kind)
+        return JobsOut(jobs=[job_out(job) for job in found])
 
     @router.post("/jobs/{job_id}/retry", response_model=JobOut, tags=["jobs"],
                  summary="Retry a dead job: pending now, with all its attempts back")
     def retry_job(job_id: Annotated[int, Path(ge=1, le=_MAX_JOB_ID)], request: Request) -> JobOut:
-        runtime = _runtime(request)
-        scope = runtime.job_scope(request)
-        return job_out(runtime.retry_job(scope, job_id, operator="api"))
+        services = _services(request)
+        scope = _state(request).authenticator.job_scope(request)
+        return job_out(jobs.retry_dead_job(services.uow, services.clock, scope, job_id, operator="api"))
 
     @router.get("/orders/{order_id}/payments/{seq}/qr.svg", tags=["payments"], summary="QR image of a code_url",
                 response_class=Response, responses={200: {"content": {"image/svg+xml": {}},
@@ -202,18 +259,12 @@ def build_router() -> APIRouter:
     def payment_qr(
         order_id: str, seq: int, request: Request, sig: Annotated[str, Query(max_length=64)] = ""
     ) -> Response:
-        runtime = _runtime(request)
-        if not runtime.qr_signer.check(order_id, seq, sig):
+        if not _state(request).qr_signer.check(order_id, seq, sig):
             raise ApiError(404, "qr_not_found", "no such QR image")
-        code_url = runtime.code_url(order_id, seq)
+        code_url = usecases.payment_code_url(_services(request).uow, order_id, seq)
         return Response(qr_svg(code_url), media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
 
     return router
-
-
-def json_error(status: int, code: str, message: str) -> JSONResponse:
-    """Shortcut used by non-API routes that answer in the API's error shape."""
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
 def _client_ip(given: str | None, request: Request) -> str:

@@ -7,12 +7,13 @@ from .job_queue import Job, JobQueue, JobRow
 from .migrate import current_revision, head_revision, upgrade
 from .records import StoredNotification, UserSession
 from .tables import metadata
-from .uow import SqlUnitOfWork, Transaction
+from .uow import SerializedWrites, SqlUnitOfWork, Transaction
 
 __all__ = [
     "Job",
     "JobQueue",
     "JobRow",
+    "SerializedWrites",
     "SqlUnitOfWork",
     "StoredNotification",
     "Transaction",

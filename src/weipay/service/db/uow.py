@@ -10,9 +10,11 @@ The use cases see these classes only through their ports (``weipay.service.useca
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -24,7 +26,7 @@ from .repositories import AttemptRepository, OrderRepository, RefundRepository
 if TYPE_CHECKING:
     from weipay.service.usecases.ports import UnitOfWork
 
-__all__ = ["SqlUnitOfWork", "Transaction"]
+__all__ = ["SerializedWrites", "SqlUnitOfWork", "Transaction"]
 
 
 class Transaction:
@@ -81,6 +83,28 @@ class SqlUnitOfWork:
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
+
+
+class SerializedWrites(SqlUnitOfWork):
+    """On SQLite, write transactions queue on an in-process lock before ``BEGIN IMMEDIATE``.
+
+    SQLite has a single writer; threads that race for it sleep in the busy handler with growing
+    back-off, which turns a burst of notifications into multi-second tail latency. Queueing them on a
+    lock hands the database over without sleeping. Other processes still coordinate through SQLite's own
+    lock (busy_timeout). PostgreSQL writers run concurrently and take no lock here.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        super().__init__(engine)
+        self.write_lock: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
+
+    @contextmanager
+    def write(self) -> Iterator[Transaction]:
+        """A write transaction, serialised on SQLite."""
+        with self.write_lock, super().write() as tx:
+            yield tx
 
 
 if TYPE_CHECKING:

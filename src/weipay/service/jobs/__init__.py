@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from .operator import list_jobs, retry_dead_job
 from .webhooks import WebhookSender, http_sender, sign_webhook, webhook_body
-from .worker import DEFAULT_LEASE_S, HANDLERS, JOB_DEAD, poll_loop, run_due_jobs, run_forever
+from .worker import DEFAULT_LEASE_S, HANDLERS, JOB_DEAD, poll_loop, run_due_jobs
 
 __all__ = [
     "DEFAULT_LEASE_S",
@@ -11,9 +12,10 @@ __all__ = [
     "JOB_DEAD",
     "WebhookSender",
     "http_sender",
+    "list_jobs",
     "poll_loop",
+    "retry_dead_job",
     "run_due_jobs",
-    "run_forever",
     "sign_webhook",
     "webhook_body",
 ]

@@ -1,7 +1,7 @@
 """The job worker: claim due outbox rows, run each through its use case, complete or retry it.
 
-``run_due_jobs`` is one pass, usable in-process (tests, the demo) and in a loop by ``weipay worker``
-(``run_forever``). A claim is a lease: if this process dies mid-job, the row becomes due again when
+``run_due_jobs`` is one pass, usable in-process (tests, the demo); ``poll_loop`` is the one loop that repeats it
+(``weipay worker``, the demo). A claim is a lease: if this process dies mid-job, the row becomes due again when
 the lease runs out and another worker takes it. Every handler is idempotent (compare-and-set all
 the way down), so running a job twice is harmless.
 """
@@ -9,7 +9,6 @@ the way down), so running a job twice is harmless.
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -32,7 +31,7 @@ from weipay.service.usecases.settlement import add_anomaly
 
 from .webhooks import WebhookSender, sign_webhook, webhook_body
 
-__all__ = ["DEFAULT_LEASE_S", "JOB_DEAD", "JobContext", "poll_loop", "run_due_jobs", "run_forever"]
+__all__ = ["DEFAULT_LEASE_S", "JOB_DEAD", "JobContext", "poll_loop", "run_due_jobs"]
 
 logger = logging.getLogger("weipay.service.jobs")
 
@@ -204,31 +203,3 @@ def poll_loop(
             ran = 0
         if ran == 0:
             stop.wait(poll_s)
-
-
-def run_forever(
-    uow: SqlUnitOfWork,
-    gateway: Gateway,
-    clock: Callable[[], float],
-    *,
-    stop: threading.Event,
-    poll_s: float = 1.0,
-    limit: int = 50,
-    merchants: Mapping[str, MerchantConfig] | None = None,
-    webhook_sender: WebhookSender | None = None,
-    lease_s: float = DEFAULT_LEASE_S,
-) -> None:
-    """``weipay worker``: run passes until ``stop`` is set, sleeping ``poll_s`` when nothing is due."""
-    worker_id = secrets.token_hex(4)
-    logger.info("worker %s started", worker_id)
-
-    def run_pass() -> int:
-        return run_due_jobs(
-            uow, gateway, clock, limit, merchants=merchants, webhook_sender=webhook_sender, lease_s=lease_s
-        )
-
-    def on_error(error: Exception) -> None:
-        logger.error("worker %s pass failed", worker_id, exc_info=error)
-
-    poll_loop(run_pass, stop=stop, poll_s=poll_s, on_error=on_error)
-    logger.info("worker %s stopped", worker_id)

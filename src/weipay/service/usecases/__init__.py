@@ -11,21 +11,13 @@ from .external_refunds import ExternalRefund, record_external_refund
 from .lifecycle import close_order, expire_order, get_order
 from .login import LoginResult, login, session_for_token
 from .notifications import (
+    accept_notifications,
     accept_payment_notification,
     accept_payment_notifications,
     accept_refund_notification,
     record_anomaly,
 )
-from .orders import (
-    CreateOrder,
-    OrderDetails,
-    OrderEvents,
-    create_order,
-    create_order_idempotently,
-    load_order,
-    order_details,
-    order_events,
-)
+from .orders import CreateOrder, create_order, create_order_idempotently, load_order
 from .payments import PaymentStart, start_payment, sync_attempt
 from .ports import (
     BillEntry,
@@ -40,6 +32,17 @@ from .ports import (
     RefundAnswer,
     RefundNotice,
     UnitOfWork,
+)
+from .queries import (
+    OrderDetails,
+    OrderEvents,
+    TimelineEntry,
+    list_anomalies,
+    order_details,
+    order_events,
+    order_timeline,
+    payment_code_url,
+    search_orders,
 )
 from .reconcile import Discrepancy, ReconcileReport, reconcile_day
 from .refunds import (
@@ -75,7 +78,9 @@ __all__ = [
     "ReconcileReport",
     "RefundAnswer",
     "RefundNotice",
+    "TimelineEntry",
     "UnitOfWork",
+    "accept_notifications",
     "accept_payment_notification",
     "accept_payment_notifications",
     "accept_refund_notification",
@@ -88,10 +93,13 @@ __all__ = [
     "expire_order",
     "get_order",
     "get_refund",
+    "list_anomalies",
     "load_order",
     "login",
     "order_details",
     "order_events",
+    "order_timeline",
+    "payment_code_url",
     "reconcile_day",
     "record_anomaly",
     "record_external_refund",
@@ -99,6 +107,7 @@ __all__ = [
     "request_refund",
     "request_refund_idempotently",
     "resolve_abnormal_refund",
+    "search_orders",
     "session_for_token",
     "start_payment",
     "submit_refund",

@@ -11,6 +11,7 @@ with the merchant: it becomes refundable again). Both keep the amount reserved u
 from __future__ import annotations
 
 import json
+import re
 
 from weipay.service.domain import (
     REFUND_TRANSITIONS,
@@ -36,6 +37,8 @@ ABNORMAL_REFUND_TYPES = {"user_bank_card": "USER_BANK_CARD", "merchant_bank_card
 RESOLUTIONS = ("succeeded", "failed")
 _QUERY_DELAY_S = 30.0
 _NOTE_MAX_CHARS = 200
+_BANK_TYPE = re.compile(r"[A-Z_]{1,16}")
+_BANK_ACCOUNT = re.compile(r"[0-9]{10,30}")
 
 
 def apply_abnormal_refund(
@@ -131,8 +134,11 @@ def _application(
         if any(value is not None for value in fields):
             raise InvalidInput("invalid_abnormal_refund", "merchant_bank_card takes no bank fields")
         return AbnormalRefundApplication(wechat_type)
-    if not all(fields):
+    if not (bank_type and bank_account and real_name):
         raise InvalidInput("invalid_abnormal_refund", "user_bank_card needs bank_type, bank_account and real_name")
+    # WeChat's field rules, so that a malformed card never reaches WeChat (the API's schema says the same).
+    if not (_BANK_TYPE.fullmatch(bank_type) and _BANK_ACCOUNT.fullmatch(bank_account) and len(real_name) <= 64):
+        raise InvalidInput("invalid_abnormal_refund", "bank_type, bank_account or real_name is malformed")
     return AbnormalRefundApplication(wechat_type, bank_type, bank_account, real_name)
 
 

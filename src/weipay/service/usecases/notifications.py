@@ -10,7 +10,7 @@ Only after the commit may the caller answer WeChat with success.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from weipay.service.domain import (
@@ -31,6 +31,7 @@ from .settlement import Applied, PaidFact, add_anomaly, hold_refund, settle_paid
 from .stores import NewNotification
 
 __all__ = [
+    "accept_notifications",
     "accept_payment_notification",
     "accept_payment_notifications",
     "accept_refund_notification",
@@ -62,6 +63,29 @@ def _inbox_entry(
         body=notice.body, received_at=now, out_trade_no=notice.out_trade_no[:32],
         out_refund_no=notice.out_refund_no[:64] if isinstance(notice, RefundNotice) else None,
     )  # fmt: skip
+
+
+def accept_notifications(
+    uow: UnitOfWork,
+    merchants: Mapping[str, MerchantConfig],
+    deliveries: Sequence[tuple[str, PaymentNotice | RefundNotice]],
+    clock: Clock,
+) -> list[Applied]:
+    """Apply verified ``(mchid, notice)`` pairs in ``uow`` (e.g. a group-commit batch); an outcome each, in order.
+
+    Payment notifications go to :func:`accept_payment_notifications` together, so that a burst costs a few
+    statements per batch; refund notifications (rare) one by one.
+    """
+    outcomes: dict[int, Applied] = {}
+    payments = [(index, notice) for index, (_, notice) in enumerate(deliveries) if isinstance(notice, PaymentNotice)]
+    if payments:
+        batch = [(merchants[deliveries[index][0]], notice) for index, notice in payments]
+        applied = accept_payment_notifications(uow, batch, clock)
+        outcomes.update(zip([index for index, _ in payments], applied, strict=True))
+    for index, (mchid, notice) in enumerate(deliveries):
+        if isinstance(notice, RefundNotice):
+            outcomes[index] = accept_refund_notification(uow, merchants[mchid], notice, clock)
+    return [outcomes[index] for index in range(len(deliveries))]
 
 
 def accept_payment_notification(

@@ -1,4 +1,4 @@
-"""Orders: create (idempotent), read (syncing a late attempt first), close, and the per-order event trail."""
+"""Orders: create (idempotent) and load; reads for lists and details are in ``queries``."""
 
 from __future__ import annotations
 
@@ -9,16 +9,11 @@ from dataclasses import dataclass
 from weipay.sdk.clock import system_clock
 from weipay.service.domain import (
     CURRENCY,
-    Anomaly,
-    CallRecord,
     Conflict,
     InvalidInput,
     NotFound,
     Order,
     OrderStatus,
-    PaymentAttempt,
-    Refund,
-    StoredNotification,
     check_currency,
     check_fen,
     check_openid,
@@ -29,7 +24,7 @@ from weipay.service.domain import (
 from .outbox import schedule_expiry
 from .ports import Clock, DuplicateRecord, MerchantConfig, UnitOfWork
 
-__all__ = ["CreateOrder", "OrderDetails", "OrderEvents", "create_order", "load_order", "order_details", "order_events"]
+__all__ = ["CreateOrder", "create_order", "create_order_idempotently", "load_order"]
 
 # WeChat's shortest order life: v2 refuses a time_expire less than five minutes away (production rule, the
 # simulator's --strict) and the SDK refuses a v3 create with under 60 s left. The attempt's time_expire is the
@@ -59,24 +54,6 @@ class CreateOrder:
             ensure_ascii=False,
         )  # fmt: skip
         return hashlib.sha256(body.encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class OrderDetails:
-    """An order with its attempts and refunds."""
-
-    order: Order
-    attempts: list[PaymentAttempt]
-    refunds: list[Refund]
-
-
-@dataclass(frozen=True, slots=True)
-class OrderEvents:
-    """Everything that happened to an order: WeChat calls, notifications, anomalies."""
-
-    calls: list[CallRecord]
-    notifications: list[StoredNotification]
-    anomalies: list[Anomaly]
 
 
 def _check(request: CreateOrder, merchant: MerchantConfig) -> int:
@@ -178,26 +155,3 @@ def load_order(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> Orde
     if order is None or (mchid is not None and order.mchid != mchid):
         raise NotFound("order_not_found", f"no order {order_id[:48]!r}")
     return order
-
-
-def order_details(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> OrderDetails:
-    """The order with its attempts and refunds, read in one transaction."""
-    with uow.read() as tx:
-        order = tx.orders.get(order_id)
-        if order is None or (mchid is not None and order.mchid != mchid):
-            raise NotFound("order_not_found", f"no order {order_id[:48]!r}")
-        return OrderDetails(order, tx.attempts.for_order(order_id), tx.refunds.for_order(order_id))
-
-
-def order_events(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> OrderEvents:
-    """The order's call log, raw notifications and anomalies (the seeds' payWechatLog)."""
-    with uow.read() as tx:
-        order = tx.orders.get(order_id)
-        if order is None or (mchid is not None and order.mchid != mchid):
-            raise NotFound("order_not_found", f"no order {order_id[:48]!r}")
-        numbers = [attempt.out_trade_no for attempt in tx.attempts.for_order(order_id)]
-        return OrderEvents(
-            calls=tx.calls.for_order(order_id),
-            notifications=tx.notifications.for_out_trade_nos(order.mchid, numbers),
-            anomalies=tx.anomalies.list(order_id=order_id),
-        )

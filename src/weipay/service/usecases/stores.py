@@ -97,6 +97,12 @@ class OrderStore(Protocol):
         """The order created under ``Idempotency-Key``."""
         ...
 
+    def list(
+        self, *, mchid: str | None = None, status: OrderStatus | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Order]:
+        """Newest first, for consoles and reports."""
+        ...
+
     def compare_and_set(self, order_id: str, expected: Sequence[OrderStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the order is still in one of ``expected``; True if this call won."""
         ...

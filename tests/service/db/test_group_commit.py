@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from weipay.service.api.group_commit import BatchUnitOfWork, GroupCommitWriter
 from weipay.service.db import create_engine_for
+from weipay.service.db.group_commit import BatchUnitOfWork, GroupCommitWriter
 
 
 def _insert_all(uow: BatchUnitOfWork, keys: list[str]) -> list[str]:

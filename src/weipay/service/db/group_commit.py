@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
-from ..db import Transaction
+from .uow import Transaction
 
 __all__ = ["BatchUnitOfWork", "GroupCommitWriter"]
 

@@ -1,31 +1,26 @@
-"""Wiring for the runtime: one SDK client per merchant (routed to the simulator or WeChat), and the SQLite
-write queue. Nothing here calls a use case."""
+"""One configured merchant: its settings, credentials, SDK client (routed to the simulator or WeChat) and the
+use cases' view of it. Building one makes no network call."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
 from weipay.sdk import Client
 from weipay.sdk.credentials import MerchantCredentials
 
-from ..db import SqlUnitOfWork, Transaction
 from ..domain import ApiVersion
 from ..settings import MerchantSettings, Settings
-from ..usecases.ports import MerchantConfig
+from ..usecases import MerchantConfig
 
-__all__ = ["MerchantRuntime", "SerializedWrites", "merchant_runtime", "route_login"]
+__all__ = ["Merchant", "build_merchant"]
 
 
 @dataclass(frozen=True)
-class MerchantRuntime:
-    """One merchant: its settings, credentials, SDK client and the use cases' view of it."""
+class Merchant:
+    """One merchant: its settings, credentials, SDK client and the use cases' view of it (``config``)."""
 
     settings: MerchantSettings
     credentials: MerchantCredentials
@@ -38,14 +33,16 @@ class MerchantRuntime:
         return self.settings.mchid
 
 
-def merchant_runtime(
+def build_merchant(
     merchant: MerchantSettings,
     settings: Settings,
     *,
     wechat_transport: httpx.BaseTransport | None,
     secure_transport: httpx.BaseTransport | None,
+    login_transport: httpx.BaseTransport | None,
     clock: Callable[[], float],
-) -> MerchantRuntime:
+) -> Merchant:
+    """The merchant's SDK client and config. Explicit ``wechat`` settings win over the bundle's account.json."""
     credentials = merchant.credentials()
     account = merchant.bundle_account()
     wechat = merchant.wechat
@@ -58,7 +55,7 @@ def merchant_runtime(
         ca_path = merchant.bundle_dir / "simulator_ca.pem"
     client = Client(
         credentials,
-        transport=wechat_transport,
+        transport=_route_login(wechat_transport, login_transport, merchant),
         secure_transport=secure_transport,
         base_url=base_url,
         secure_base_url=https_base_url,
@@ -77,29 +74,7 @@ def merchant_runtime(
         webhook_url=merchant.webhook_url,
         webhook_secret=merchant.webhook_secret.get_secret_value() if merchant.webhook_secret else None,
     )
-    return MerchantRuntime(merchant, credentials, client, config)
-
-
-class SerializedWrites(SqlUnitOfWork):
-    """On SQLite, write transactions queue on an in-process lock before ``BEGIN IMMEDIATE``.
-
-    SQLite has a single writer; threads that race for it sleep in the busy handler with growing
-    back-off, which turns a burst of notifications into multi-second tail latency. Queueing them on a
-    lock hands the database over without sleeping. Other processes still coordinate through SQLite's own
-    lock (busy_timeout). PostgreSQL writers run concurrently and take no lock here.
-    """
-
-    def __init__(self, engine: sa.Engine) -> None:
-        super().__init__(engine)
-        self.write_lock: contextlib.AbstractContextManager[Any] = (
-            threading.RLock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
-        )
-
-    @contextlib.contextmanager
-    def write(self) -> Iterator[Transaction]:
-        """A write transaction, serialised on SQLite."""
-        with self.write_lock, super().write() as tx:
-            yield tx
+    return Merchant(merchant, credentials, client, config)
 
 
 class _LoginRouter(httpx.BaseTransport):
@@ -119,9 +94,10 @@ class _LoginRouter(httpx.BaseTransport):
         self._login.close()
 
 
-def route_login(
+def _route_login(
     api: httpx.BaseTransport | None, login: httpx.BaseTransport | None, merchant: MerchantSettings
 ) -> httpx.BaseTransport | None:
+    """A test seam: ``login`` (jscode2session) may be a transport apart from WeChat Pay's."""
     if login is None or login is api:
         return api
     login_host = httpx.URL(merchant.wechat.login_base_url).host
