@@ -46,7 +46,7 @@ def served(harness: Harness) -> Iterator[str]:
     server.start()
     yield f"http://127.0.0.1:{server.port}"
     server.stop()
-    app.state.runtime.close()
+    app.state.api.close()
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
