@@ -12,4 +12,5 @@ class AlertDeliveryFailed(Exception):
         super().__init__(f"alert sink {sink}: {reason}")
         self.sink = sink
         self.reason = reason
-        self.code = "alert_delivery_failed"
+        # The worker stores a failed job's ``code`` as its last error; the reason is safe there (no URL).
+        self.code = f"alert_delivery_failed: {sink}: {reason}"[:300]
