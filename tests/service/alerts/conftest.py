@@ -29,8 +29,8 @@ def uow(database_url: str) -> Iterator[SqlUnitOfWork]:
 @pytest.fixture
 def robots(request: pytest.FixtureRequest) -> Iterator[Robots]:
     """The receivers, checking timestamps against the test's clock (the core's when a test uses the core)."""
-    clock = request.getfixturevalue("core").clock if "core" in request.fixturenames else request.getfixturevalue(
-        "clock"
+    clock = (
+        request.getfixturevalue("core").clock if "core" in request.fixturenames else request.getfixturevalue("clock")
     )
     robots = Robots(now=clock)
     server = serve(robots)

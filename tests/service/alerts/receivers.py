@@ -12,9 +12,9 @@ import hashlib
 import hmac
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -97,7 +97,6 @@ def _feishu(_query: dict[str, list[str]], body: dict[str, Any], _headers: dict[s
     if body.get("msg_type") != "text" or not isinstance(body.get("content", {}).get("text"), str):
         return "9499 bad request"
     return ""
-
 
 
 class _Handler(BaseHTTPRequestHandler):

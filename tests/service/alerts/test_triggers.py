@@ -85,7 +85,8 @@ def test_a_robot_down_never_holds_up_a_payment_and_its_alert_arrives_later(core,
     with pytest.raises(UpstreamError):
         _start(core, refused, "h5", "v2", client_ip="not-an-ip")
     robots.down = True
-    router = router_from_settings(load_settings(environ={}, overrides={"alerts": sink_settings(robots.base_url)}).alerts)
+    every_sink = sink_settings(robots.base_url)
+    router = router_from_settings(load_settings(environ={}, overrides={"alerts": every_sink}).alerts)
 
     def run_all():
         for _ in range(5):
