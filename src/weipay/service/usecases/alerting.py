@@ -168,6 +168,8 @@ def record_wechat_call(
         return
     if call.outcome == "refused" and call.wechat_code in _EXPECTED_CODES:
         return
+    if operation == "关闭订单" and call.wechat_code == "FREQUENCY_LIMITED":
+        return  # v2's five-minute close rule: the use case defers the close, nothing is wrong
     refused = call.outcome == "refused"
     code = call.wechat_code or ("TIMEOUT_OR_UNVERIFIED" if not refused else "REFUSED")
     title = f"微信{'拒绝' if refused else '无确定结果'}: {operation} ({code})"
