@@ -58,14 +58,15 @@ def test_the_production_example_loads_and_its_rules_hold(tmp_path: Path) -> None
 
 
 def test_documented_settings_exist() -> None:
-    from weipay.service.settings import AdminSettings, MerchantSettings, Settings, WeChatEndpoints
+    from weipay.service.settings import AdminSettings, AlertSink, MerchantSettings, Settings, WeChatEndpoints
 
     section = TEXT[TEXT.index("## Configuration"): TEXT.index("## Follow along")]
     fields = set(Settings.model_fields) | set(MerchantSettings.model_fields) | set(AdminSettings.model_fields)
-    fields |= set(WeChatEndpoints.model_fields)
+    fields |= set(WeChatEndpoints.model_fields) | set(AlertSink.model_fields)
     from weipay.service import _secret_files
 
     fields |= {f"{name}_file" for name in _secret_files.MERCHANT_SECRETS + _secret_files.ADMIN_SECRETS}
+    fields |= {f"{name}_file" for name in _secret_files.ALERT_SECRETS}
     fields |= {"miniprogram_file"}  # an app_secrets kind + _file
     mentioned = set(re.findall(r"^([a-z_0-9]+) = ", section, re.MULTILINE))
     mentioned |= {m for m in re.findall(r"`([a-z][a-z_0-9]+)`", section) if "_" in m and not m.startswith("weipay")}
@@ -90,12 +91,12 @@ def test_endpoint_table_matches_the_app() -> None:
 
 def test_job_kinds_and_commands_exist() -> None:
     from weipay.cli.main import cli
-    from weipay.service.usecases import outbox
+    from weipay.service.usecases import alerting, outbox
 
     section = TEXT[TEXT.index("## Jobs and the worker"): TEXT.index("## Refunds")]
     kinds = set(re.findall(r"^\| `([a-z_]+)`", section, re.MULTILINE))
     assert kinds == {outbox.QUERY_ATTEMPT, outbox.EXPIRE_ORDER, outbox.SYNC_REFUND, outbox.DELIVER_WEBHOOK,
-                     outbox.AUTO_REFUND}
+                     outbox.AUTO_REFUND, alerting.ALERT}
     for line in TEXT.splitlines():
         for command in re.findall(r"`weipay ([a-z]+)|^weipay ([a-z]+)", line):
             name = command[0] or command[1]

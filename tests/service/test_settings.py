@@ -245,3 +245,47 @@ def test_unusable_secret_files_name_the_setting_and_path(
         load_settings(environ={"WEIPAY_ADMIN__PASSWORD_FILE": str(path), **extra})
     assert message.format(path=path) in str(caught.value)
 
+
+def test_alert_sinks_hide_their_url_and_secret_and_take_environment_json() -> None:
+    url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=very-secret-robot-key"
+    environ = {"WEIPAY_ALERTS": json.dumps([{"kind": "wecom", "url": url}, {"kind": "log", "min_severity": "info"}])}
+    settings = load_settings(environ=environ)
+    wecom, log = settings.alerts
+    assert (wecom.kind, log.kind, log.min_severity) == ("wecom", "log", "info")
+    assert "very-secret-robot-key" not in repr(settings) and "very-secret-robot-key" not in wecom.sink_name
+    assert wecom.sink_name.startswith("wecom-") and log.sink_name == "log"
+
+
+@pytest.mark.parametrize(
+    ("sink", "fragment"),
+    [
+        ({"kind": "webhook", "url": "https://hooks.test/a"}, "needs a secret"),
+        ({"kind": "dingtalk"}, "needs its url"),
+        ({"kind": "log", "url": "https://x.test"}, "no url"),
+        ({"kind": "sms", "url": "https://x.test"}, "alerts.0.kind"),
+        ({"kind": "feishu", "url": "https://x.test/h", "merchants": ["1900000999"]}, "not configured"),
+    ],
+)
+def test_bad_alert_sinks_name_the_problem(sink: dict[str, object], fragment: str) -> None:
+    merchants = [{"mchid": "1900000109", "api_v2_key": "k" * 32}]
+    with pytest.raises(SettingsError, match=fragment):
+        load_settings(environ={}, overrides={"alerts": [sink], "merchants": merchants})
+
+
+def test_two_sinks_with_one_name_are_refused_and_production_wants_https() -> None:
+    twice = [{"kind": "log", "name": "ops"}, {"kind": "log", "name": "ops"}]
+    with pytest.raises(SettingsError, match="two sinks are named 'ops'"):
+        load_settings(environ={}, overrides={"alerts": twice})
+    plain_http = {"kind": "feishu", "url": "http://open.feishu.cn/open-apis/bot/v2/hook/x", "secret": "short"}
+    with pytest.raises(SettingsError) as refused:
+        load_settings(environ={}, overrides={"environment": "production", "alerts": [plain_http]})
+    assert "alerts[0].url: use https" in str(refused.value) and "alerts[0].secret" in str(refused.value)
+
+
+def test_alert_url_and_secret_may_come_from_files(tmp_path: Path) -> None:
+    (tmp_path / "url").write_text("https://open.feishu.cn/open-apis/bot/v2/hook/abc\n")
+    (tmp_path / "secret").write_text("Hk7Jm2Np9Qr4St6Vw8Xy1Za3Bc5De0Fg\n")
+    sink = {"kind": "feishu", "url_file": str(tmp_path / "url"), "secret_file": str(tmp_path / "secret")}
+    (loaded,) = load_settings(environ={}, overrides={"alerts": [sink]}).alerts
+    assert loaded.url is not None and loaded.url.get_secret_value() == "https://open.feishu.cn/open-apis/bot/v2/hook/abc"
+    assert loaded.secret is not None and loaded.secret.get_secret_value() == "Hk7Jm2Np9Qr4St6Vw8Xy1Za3Bc5De0Fg"

@@ -2,7 +2,8 @@
 
 Every secret setting has a ``_file`` twin holding a path instead of the value: ``api_v3_key_file``,
 ``api_v2_key_file``, ``webhook_secret_file`` and ``api_keys_file`` of a merchant, each ``app_secrets`` kind
-(``miniprogram_file``), and ``password_file``, ``session_secret_file`` and ``api_keys_file`` of ``admin``.
+(``miniprogram_file``), ``password_file``, ``session_secret_file`` and ``api_keys_file`` of ``admin``, and
+``url_file`` and ``secret_file`` of each ``alerts`` sink.
 The file's text is the secret with one trailing newline removed (editors and ``echo`` add one); an
 ``api_keys_file`` holds one key per line. This runs on the raw data before validation, so the value is
 validated (and refused in production) exactly as if it had been given inline.
@@ -13,10 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ADMIN_SECRETS", "MERCHANT_SECRETS", "SecretFileError", "resolve"]
+__all__ = ["ADMIN_SECRETS", "ALERT_SECRETS", "MERCHANT_SECRETS", "SecretFileError", "resolve"]
 
 MERCHANT_SECRETS = ("api_v2_key", "api_v3_key", "webhook_secret", "api_keys")
 ADMIN_SECRETS = ("password", "session_secret", "api_keys")
+ALERT_SECRETS = ("url", "secret")  # a robot's URL carries its key
 _LISTS = frozenset({"api_keys"})
 _SUFFIX = "_file"
 
@@ -39,6 +41,11 @@ def resolve(data: dict[str, Any]) -> None:
     admin = data.get("admin")
     if isinstance(admin, dict):
         _resolve_fields(admin, ADMIN_SECRETS, "admin")
+    alerts = data.get("alerts")
+    if isinstance(alerts, list):
+        for index, sink in enumerate(alerts):
+            if isinstance(sink, dict):
+                _resolve_fields(sink, ALERT_SECRETS, f"alerts.{index}")
 
 
 def _resolve_fields(section: dict[str, Any], names: tuple[str, ...], where: str) -> None:

@@ -34,6 +34,7 @@ from . import _secret_files, _settings_env
 
 __all__ = [
     "AdminSettings",
+    "AlertSink",
     "AppIds",
     "MerchantSettings",
     "Settings",
@@ -187,6 +188,45 @@ class AdminSettings(_Strict):
     session_secret: SecretStr | None = Field(default=None, description="signs console cookies; random if unset")
 
 
+class AlertSink(_Strict):
+    """One place alerts go: a WeCom, DingTalk or Feishu/Lark group robot, a signed webhook, or the log.
+
+    ``url`` is a secret: a robot's URL carries its key or token. ``secret`` signs (DingTalk 加签, Feishu
+    签名校验, the webhook's HMAC; required for ``webhook``). ``merchants`` limits the sink to those merchants'
+    alerts (empty: all, including alerts about no merchant). ``name`` keeps delivery progress apart per sink;
+    it defaults to the kind and a digest of the URL, so changing the URL starts afresh.
+    """
+
+    kind: Literal["wecom", "dingtalk", "feishu", "webhook", "log"]
+    url: SecretStr | None = None
+    secret: SecretStr | None = None
+    min_severity: Literal["info", "warning", "error", "critical"] = "warning"
+    merchants: list[str] = Field(default_factory=list)
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    msgtype: Literal["markdown", "text"] = Field(default="markdown", description="WeCom and DingTalk only")
+    timeout_s: float = Field(default=5.0, gt=0, le=30)
+
+    @model_validator(mode="after")
+    def _complete(self) -> AlertSink:
+        url = _reveal(self.url)
+        if self.kind == "log":
+            if url is not None:
+                raise ValueError("a log sink has no url")
+        elif url is None or not url.startswith(("http://", "https://")):
+            raise ValueError(f"a {self.kind} sink needs its url (http:// or https://)")
+        if self.kind == "webhook" and not _reveal(self.secret):
+            raise ValueError("a webhook sink needs a secret: receivers verify X-Weipay-Signature with it")
+        return self
+
+    @property
+    def sink_name(self) -> str:
+        """The configured name, else the kind and a digest of the URL (never the URL: it holds the key)."""
+        if self.name:
+            return self.name
+        url = _reveal(self.url)
+        return self.kind if url is None else f"{self.kind}-{hashlib.sha256(url.encode()).hexdigest()[:10]}"
+
+
 class Settings(BaseSettings):
     """Everything the service needs. Build with :func:`load_settings`."""
 
@@ -197,6 +237,9 @@ class Settings(BaseSettings):
     public_base_url: str = Field(default="http://127.0.0.1:8000", description="base of notify_url, as WeChat sees it")
     merchants: list[MerchantSettings] = Field(default_factory=list)
     admin: AdminSettings = AdminSettings()
+    alerts: list[AlertSink] = Field(
+        default_factory=list, description="where alerts go; none configured: the log (weipay.alerts)"
+    )
     notify_expected_after_s: int = Field(default=10, ge=0, description="query WeChat if no notification after this")
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1024, le=16 * 1024 * 1024,
@@ -229,6 +272,13 @@ class Settings(BaseSettings):
         duplicates = sorted({m for m in seen if seen.count(m) > 1})
         if duplicates:
             raise ValueError(f"merchant {duplicates[0]} is configured twice")
+        names = [sink.sink_name for sink in self.alerts]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"alerts: two sinks are named {twice[0]!r}; give each a distinct name")
+        unknown = sorted({m for sink in self.alerts for m in sink.merchants} - set(seen)) if seen else []
+        if unknown:
+            raise ValueError(f"alerts: merchants filter names {unknown[0]}, which is not configured")
         return self
 
     @cached_property
@@ -321,6 +371,12 @@ def _refuse_development_values(settings: Settings) -> None:
         broken = None if secret is None else weak_secret_rule(secret.get_secret_value())
         if broken is not None:
             problems.append(f"{name}: {broken}")
+    for index, sink in enumerate(settings.alerts):
+        if sink.url is not None and sink.url.get_secret_value().startswith("http://"):
+            problems.append(f"alerts[{index}].url: use https (the URL carries the robot's key)")
+        broken = None if sink.secret is None else weak_secret_rule(sink.secret.get_secret_value())
+        if broken is not None:
+            problems.append(f"alerts[{index}].secret: {broken}")
     if settings.public_base_url.startswith("http://"):
         problems.append("public_base_url: WeChat requires https notify URLs in production")
     if problems:

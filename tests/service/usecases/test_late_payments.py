@@ -77,6 +77,9 @@ def _assert_applied(core: Core, order_id: str, attempt_id: str, transaction_id: 
     assert details.refunds == []
     [late] = _anomalies(core, order_id, "late_payment")
     assert '"resolution": "applied"' in late.detail and '"previous_status": "failed"' in late.detail
+    with core.uow.read() as tx:
+        alerts = tx.alerts.recent(alert_key=f"anomaly:late_payment:{MCHID}")
+    assert [(alert.severity, alert.detail["resolution"]) for alert in alerts] == [("critical", "applied")]
 
 
 def _assert_refunded(core: Core, order_id: str, attempt_id: str, status: OrderStatus, previous: str) -> None:

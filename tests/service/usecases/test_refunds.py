@@ -29,6 +29,8 @@ from weipay.service.usecases import (
     start_payment,
 )
 
+from ..core_harness import MCHID
+
 CONCURRENT_REFUNDS = 20
 
 
@@ -158,3 +160,6 @@ def test_double_success_of_two_attempts_refunds_the_later_one_automatically(core
     assert core.sim_order(first.out_trade_no).state == "SUCCESS"
     with core.uow.read() as tx:
         assert "double_payment" in [a.kind for a in tx.anomalies.list(order_id=order.id)]
+        # The anomaly raised its alert in the same transaction: critical, keyed by kind and merchant.
+        [alert] = tx.alerts.recent(alert_key=f"anomaly:double_payment:{MCHID}")
+        assert alert.severity == "critical" and alert.order_id == order.id

@@ -16,12 +16,14 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from ..alerts import AlertRouter
 from ..db import SerializedWrites, create_engine_for
 from ..domain import InvalidInput, NotFound
 from ..gateway import WeChatGateway
 from ..jobs import WebhookSender, http_sender, run_due_jobs
 from ..settings import Settings
 from ..usecases import MerchantConfig
+from .alerts import router_from_settings
 from .merchants import Merchant, build_merchant
 
 __all__ = ["Services", "build_services"]
@@ -40,6 +42,8 @@ class Services:
     gateway: WeChatGateway
     clock: Callable[[], float]
     webhook_sender: WebhookSender = field(default_factory=http_sender)
+    #: Where the worker's ``alert`` jobs go (the log alone until ``settings.alerts`` names robots).
+    alerts: AlertRouter = field(default_factory=AlertRouter.log_only)
 
     def merchant_config(self, mchid: str) -> MerchantConfig:
         """The use cases' view of a configured merchant, or ``merchant_not_found``."""
@@ -63,7 +67,7 @@ class Services:
     def run_due_jobs(self, limit: int = 50) -> int:
         """One pass of the job worker (queries, expiries, refunds, webhooks); the number run."""
         return run_due_jobs(self.uow, self.gateway, self.clock, limit, merchants=self.merchant_configs,
-                            webhook_sender=self.webhook_sender)  # fmt: skip
+                            webhook_sender=self.webhook_sender, alerts=self.alerts)  # fmt: skip
 
     def health(self) -> dict[str, Any]:
         """``status: ok`` when the database answers."""
@@ -99,4 +103,5 @@ def build_services(
     gateway = WeChatGateway(
         {mchid: m.client for mchid, m in merchants.items()}, notify_base_url=settings.public_base_url, clock=clock
     )
-    return Services(settings, SerializedWrites(create_engine_for(settings.database_url)), merchants, gateway, clock)
+    uow = SerializedWrites(create_engine_for(settings.database_url))
+    return Services(settings, uow, merchants, gateway, clock, alerts=router_from_settings(settings.alerts))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "alert_deliveries",
+    "alert_events",
     "anomalies",
     "api_keys",
     "call_log",
@@ -242,4 +244,34 @@ user_sessions = sa.Table(
     sa.Column("session_key", sa.String(128), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
+)
+
+# Alerts: one row per occurrence (append-only, so a storm never queues writers behind one hot row), grouped
+# at delivery by (alert_key, window_start); each sink's progress through a group is one delivery row.
+alert_events = sa.Table(
+    "alert_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alert_key", sa.String(160), nullable=False),
+    sa.Column("window_start", sa.Float, nullable=False),
+    sa.Column("kind", sa.String(48), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("mchid", _MCHID),
+    sa.Column("order_id", _ID),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index(None, "alert_key", "window_start"),
+)
+
+alert_deliveries = sa.Table(
+    "alert_deliveries",
+    metadata,
+    sa.Column("alert_key", sa.String(160), primary_key=True),
+    sa.Column("window_start", sa.Float, primary_key=True),
+    sa.Column("sink", sa.String(64), primary_key=True),
+    sa.Column("last_event_id", sa.Integer, nullable=False),  # every event up to this id was reported
+    sa.Column("messages", sa.Integer, nullable=False),  # messages this sink was sent for the group
+    sa.Column("events", sa.Integer, nullable=False),  # occurrences those messages counted
+    sa.Column("sent_at", sa.Float, nullable=False),
 )

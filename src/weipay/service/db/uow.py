@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from .alert_log import AlertRepository
 from .engine import READ_ONLY, create_engine_for
 from .job_queue import JobQueue
 from .records import AnomalyRepository, ApiKeyRepository, CallLogRepository, NotificationRepository, SessionRepository
@@ -40,6 +41,7 @@ class Transaction:
         self.notifications = NotificationRepository(conn)
         self.anomalies = AnomalyRepository(conn)
         self.calls = CallLogRepository(conn)
+        self.alerts = AlertRepository(conn)
         self.jobs = JobQueue(conn)
         self.api_keys = ApiKeyRepository(conn)
         self.sessions = SessionRepository(conn)

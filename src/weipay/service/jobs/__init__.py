@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from weipay.service.webhooks import WebhookSender, http_sender, sign_webhook, webhook_body
+
 from .operator import list_jobs, retry_dead_job
-from .webhooks import WebhookSender, http_sender, sign_webhook, webhook_body
 from .worker import DEFAULT_LEASE_S, HANDLERS, JOB_DEAD, poll_loop, run_due_jobs
 
 __all__ = [

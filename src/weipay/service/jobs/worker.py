@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from weipay.service.alerts import AlertRouter
 from weipay.service.db import Job, SqlUnitOfWork
 from weipay.service.db.job_queue import DEAD
 from weipay.service.domain import AttemptStatus
@@ -24,12 +25,12 @@ from weipay.service.usecases import (
     sync_attempt,
     sync_refund,
 )
+from weipay.service.usecases.alerting import ALERT
 from weipay.service.usecases.lifecycle import expire_or_retry
 from weipay.service.usecases.outbox import AUTO_REFUND, DELIVER_WEBHOOK, EXPIRE_ORDER, QUERY_ATTEMPT, SYNC_REFUND
 from weipay.service.usecases.payments import query_delay_s
 from weipay.service.usecases.settlement import add_anomaly
-
-from .webhooks import WebhookSender, sign_webhook, webhook_body
+from weipay.service.webhooks import WebhookSender, sign_webhook, webhook_body
 
 __all__ = ["DEFAULT_LEASE_S", "JOB_DEAD", "JobContext", "poll_loop", "run_due_jobs"]
 
@@ -42,7 +43,7 @@ _RETRY_CAP_S = 3600.0
 
 
 class JobContext:
-    """What handlers need besides the unit of work: gateway, clock, merchants, webhook sender."""
+    """What handlers need besides the unit of work: gateway, clock, merchants, webhook sender, alert router."""
 
     def __init__(
         self,
@@ -51,12 +52,14 @@ class JobContext:
         clock: Callable[[], float],
         merchants: Mapping[str, MerchantConfig] | None = None,
         webhook_sender: WebhookSender | None = None,
+        alerts: AlertRouter | None = None,
     ) -> None:
         self.uow = uow
         self.gateway = gateway
         self.clock = clock
         self.merchants = dict(merchants or {})
         self.webhook_sender = webhook_sender
+        self.alerts = alerts
 
 
 class _Later(Exception):
@@ -111,12 +114,21 @@ def _deliver_webhook(ctx: JobContext, job: Job) -> None:
         raise RuntimeError(f"merchant webhook answered HTTP {status}")
 
 
+def _deliver_alert(ctx: JobContext, job: Job) -> None:
+    if ctx.alerts is None:
+        from weipay.service.alerts import AlertRouter  # see the TYPE_CHECKING import above
+
+        ctx.alerts = AlertRouter.log_only()  # nothing configured: alerts still reach the log
+    ctx.alerts.deliver(ctx.uow, job.payload["alert_key"], float(job.payload["window_start"]), ctx.clock)
+
+
 HANDLERS: dict[str, Callable[[JobContext, Job], None]] = {
     QUERY_ATTEMPT: _query_attempt,
     EXPIRE_ORDER: _expire_order,
     SYNC_REFUND: _sync_refund,
     AUTO_REFUND: _auto_refund,
     DELIVER_WEBHOOK: _deliver_webhook,
+    ALERT: _deliver_alert,
 }
 
 
@@ -134,9 +146,10 @@ def run_due_jobs(
     webhook_sender: WebhookSender | None = None,
     lease_s: float = DEFAULT_LEASE_S,
     kinds: list[str] | None = None,
+    alerts: AlertRouter | None = None,
 ) -> int:
     """Claim up to ``limit`` due jobs, run them, and return how many were run."""
-    ctx = JobContext(uow, gateway, clock, merchants, webhook_sender)
+    ctx = JobContext(uow, gateway, clock, merchants, webhook_sender, alerts)
     with uow.write() as tx:
         now = clock()
         for dead in tx.jobs.bury_abandoned(now):

@@ -26,6 +26,7 @@ from weipay.service.domain import (
     sources_of,
 )
 
+from .alerting import record_wechat_call
 from .outbox import schedule_refund_sync
 from .ports import AbnormalRefundApplication, Clock, Gateway, Outcome, RefundAnswer, UnitOfWork
 from .refunds import get_refund
@@ -68,7 +69,7 @@ def apply_abnormal_refund(
     answer = gateway.apply_abnormal_refund(refund, application)
     now = clock()
     with uow.write() as tx:
-        tx.calls.add(answer.call, order_id=refund.order_id, refund_id=refund.id)
+        record_wechat_call(tx, answer.call, now, order_id=refund.order_id, refund_id=refund.id)
         if answer.outcome != Outcome.FAILED:
             # Taken, or the answer lost: processing either way; the sync job's query tells which (a query
             # still answering ABNORMAL holds it again), so nothing waits on an operator's retry.

@@ -29,6 +29,7 @@ from weipay.service.domain import (
     out_trade_no,
 )
 
+from .alerting import record_wechat_call
 from .orders import load_order
 from .outbox import schedule_query, schedule_superseded_close
 from .ports import Clock, Gateway, MerchantConfig, Outcome, PaymentStatus, PrepayAnswer, Transaction, UnitOfWork
@@ -279,7 +280,7 @@ def _apply_prepay(
     now = clock()
     prepay = {"prepay_id": answer.prepay_id, "code_url": answer.code_url, "h5_url": answer.h5_url}
     with uow.write() as tx:
-        tx.calls.add(answer.call, order_id=attempt.order_id, attempt_id=attempt.id)
+        record_wechat_call(tx, answer.call, now, order_id=attempt.order_id, attempt_id=attempt.id)
         if answer.outcome == Outcome.SUCCEEDED:
             if not apply_attempt_event(tx, attempt.id, AttemptEvent.PREPAID, now, **prepay):
                 tx.attempts.touch(attempt.id, updated_at=now, **prepay)
@@ -315,7 +316,7 @@ def close_open_attempt(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt:
     answer = gateway.close_payment(attempt)
     now = clock()
     with uow.write() as tx:
-        tx.calls.add(answer.call, order_id=attempt.order_id, attempt_id=attempt.id)
+        record_wechat_call(tx, answer.call, now, order_id=attempt.order_id, attempt_id=attempt.id)
         if answer.outcome == Outcome.SUCCEEDED or answer.error_code == "ORDERCLOSED":
             apply_attempt_event(tx, attempt.id, AttemptEvent.CLOSED, now, trade_state="CLOSED")
             return

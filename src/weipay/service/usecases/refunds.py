@@ -30,6 +30,7 @@ from weipay.service.domain import (
     transition,
 )
 
+from .alerting import record_wechat_call
 from .outbox import schedule_refund_sync
 from .ports import Clock, Gateway, MerchantConfig, Outcome, RefundAnswer, Transaction, UnitOfWork
 from .settlement import add_anomaly, hold_refund, settle_refund
@@ -224,7 +225,7 @@ def _apply_answer(uow: UnitOfWork, clock: Clock, refund: Refund, answer: RefundA
     now = clock()
     with uow.write() as tx:
         for call in (*answer.earlier_calls, answer.call):
-            tx.calls.add(call, order_id=refund.order_id, refund_id=refund.id)
+            record_wechat_call(tx, call, now, order_id=refund.order_id, refund_id=refund.id)
         bookkeeping: dict[str, object] = {"updated_at": now}
         if answer.refund_id:
             bookkeeping["refund_id"] = answer.refund_id

@@ -30,6 +30,7 @@ from weipay.service.domain import (
     transition,
 )
 
+from .alerting import alert_for_anomaly
 from .outbox import schedule_auto_refund, schedule_webhook, webhook_job
 from .ports import Transaction
 
@@ -66,7 +67,8 @@ def add_anomaly(
     refund_id: str | None = None,
     **detail: object,
 ) -> None:
-    """Store an anomaly (the log alert is the caller's: it knows the context)."""
+    """Store an anomaly and raise its alert in the same transaction (the log line is the caller's: it knows
+    the context)."""
     anomaly = Anomaly(
         kind=kind,
         detail=json.dumps(detail, sort_keys=True, default=str, ensure_ascii=False),
@@ -77,6 +79,9 @@ def add_anomaly(
         refund_id=refund_id,
     )
     tx.anomalies.add(anomaly)
+    links = {"attempt_id": attempt_id, "refund_id": refund_id}
+    alert_for_anomaly(tx, kind, now, mchid=mchid, order_id=order_id,
+                      detail={**{k: v for k, v in links.items() if v}, **detail})  # fmt: skip
 
 
 def apply_attempt_event(tx: Transaction, attempt_id: str, event: AttemptEvent, now: float, **values: object) -> bool:

@@ -27,10 +27,12 @@ from weipay.service.domain import (
 )
 
 __all__ = [
+    "AlertStore",
     "AnomalyStore",
     "AttemptStore",
     "CallLog",
     "DuplicateRecord",
+    "NewAlertEvent",
     "NewJob",
     "NewNotification",
     "NotificationInbox",
@@ -76,6 +78,21 @@ class NewJob:
     dedupe_key: str
     order_id: str | None = None
     max_attempts: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlertEvent:
+    """One occurrence of an alert: grouped with the others of its ``alert_key`` within ``window_start``'s window."""
+
+    alert_key: str
+    window_start: float
+    kind: str
+    severity: str
+    title: str
+    detail: str  # JSON object: the facts of this occurrence (never secrets)
+    created_at: float
+    mchid: str | None = None
+    order_id: str | None = None
 
 
 class OrderStore(Protocol):
@@ -250,6 +267,14 @@ class AnomalyStore(Protocol):
         ...
 
 
+class AlertStore(Protocol):
+    """Alert occurrences: appended, never updated (a storm queues no writer behind another)."""
+
+    def add(self, event: NewAlertEvent) -> None:
+        """Append one occurrence."""
+        ...
+
+
 class CallLog(Protocol):
     """Every WeChat call and notification, per order."""
 
@@ -327,6 +352,11 @@ class Transaction(Protocol):
     @property
     def anomalies(self) -> AnomalyStore:
         """Anomalies."""
+        ...
+
+    @property
+    def alerts(self) -> AlertStore:
+        """Alert occurrences."""
         ...
 
     @property
