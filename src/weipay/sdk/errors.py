@@ -11,6 +11,7 @@
     │   ├── TransportError              connect/read failure or timeout after sending
     │   └── UnverifiableResponse        a 2xx answer whose signature did not verify
     └── WeChatRefused                   WeChat answered and said no (code, message, status)
+        └── AccessTokenRejected         the mini-program access_token is invalid or expired: refresh, retry once
 
 Callers decide with two questions: did WeChat refuse (``WeChatRefused``: read ``code``), or is the
 outcome unknown (``OutcomeUnknown``: query with the same identifiers, never mint new ones)?
@@ -22,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AccessTokenRejected",
     "ConfigurationError",
     "OutcomeUnknown",
     "ProtocolError",
@@ -120,3 +122,16 @@ class WeChatRefused(WeChatPayError):
 
     def __repr__(self) -> str:
         return f"WeChatRefused(code={self.code!r}, status={self.status!r}, request_id={self.request_id!r})"
+
+
+class AccessTokenRejected(WeChatRefused):
+    """The mini-program API refused the ``access_token`` (errcode 40001, 40014 or 42001).
+
+    Nothing was done. Retrying the identical request cannot help, so ``retryable`` is False; the cure
+    is a fresh token and one more try, which :func:`weipay.sdk.call_with_access_token` does by itself.
+    """
+
+    @property
+    def retryable(self) -> bool:
+        """Never with the same token: refresh it first."""
+        return False
