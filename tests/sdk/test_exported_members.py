@@ -8,6 +8,8 @@ import types
 import weipay.sdk
 
 EXPECTED = [
+    "AccessToken",
+    "AccessTokenRejected",
     "Api",
     "AsyncClient",
     "Client",
@@ -18,6 +20,7 @@ EXPECTED = [
     "Context",
     "HttpRequest",
     "HttpResponse",
+    "MemoryTokenCache",
     "MerchantCredentials",
     "NonceSource",
     "Operation",
@@ -27,16 +30,23 @@ EXPECTED = [
     "Session",
     "SignTestProbe",
     "SignatureError",
+    "StableToken",
+    "TokenCache",
+    "TokenOperation",
     "TransportError",
     "UnknownSerial",
     "UnverifiableResponse",
     "Verifier",
     "WeChatPayError",
     "WeChatRefused",
+    "acall_with_access_token",
+    "call_with_access_token",
     "new_nonce",
+    "shipping",
     "system_clock",
     "v2",
     "v3",
+    "with_access_token",
 ]
 
 
@@ -54,7 +64,7 @@ def test_every_export_exists_and_is_documented():
 
 
 def test_subpackages_are_the_protocol_modules_and_have_their_own_door():
-    for package in (weipay.sdk.v2, weipay.sdk.v3):
+    for package in (weipay.sdk.v2, weipay.sdk.v3, weipay.sdk.shipping):
         assert isinstance(package, types.ModuleType)
         assert len(set(package.__all__)) == len(package.__all__)
         for name in package.__all__:

@@ -103,7 +103,11 @@ def test_same_city_by_out_trade_no_defaults_to_the_clients_merchant(ctx, credent
         shipping_list=(ShippingItem(item_desc="鲜花一束", express_company="闪送"),),
     )
     _, body, _ = sent(operation, ctx)
-    assert body["order_key"] == {"order_number_type": 1, "mchid": credentials.mchid, "out_trade_no": "SHOP-20240501-0001"}
+    assert body["order_key"] == {
+        "order_number_type": 1,
+        "mchid": credentials.mchid,
+        "out_trade_no": "SHOP-20240501-0001",
+    }
     assert body["logistics_type"] == 2
     assert body["shipping_list"] == [{"express_company": "闪送", "item_desc": "鲜花一束"}]
 
@@ -160,31 +164,56 @@ PACKAGE = ShippingItem(item_desc="抱枕", tracking_no="YT1", express_company="Y
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({**EXPRESS, "shipping_list": (ShippingItem(item_desc="抱枕", express_company="YTO"),)},
-         r"shipping_list\[0\]\.tracking_no is required for express"),
-        ({**EXPRESS, "shipping_list": (ShippingItem(item_desc="抱枕", tracking_no="YT1"),)},
-         r"shipping_list\[0\]\.express_company is required for express"),
+        (
+            {**EXPRESS, "shipping_list": (ShippingItem(item_desc="抱枕", express_company="YTO"),)},
+            r"shipping_list\[0\]\.tracking_no is required for express",
+        ),
+        (
+            {**EXPRESS, "shipping_list": (ShippingItem(item_desc="抱枕", tracking_no="YT1"),)},
+            r"shipping_list\[0\]\.express_company is required for express",
+        ),
         ({"shipping_list": (ShippingItem(item_desc=""),)}, r"shipping_list\[0\]\.item_desc must not be empty"),
         ({"shipping_list": (ShippingItem(item_desc="x" * 121),)}, r"shipping_list\[0\]\.item_desc must be at most 120"),
-        ({**EXPRESS, "shipping_list": (ShippingItem(item_desc="抱枕", tracking_no="SF1", express_company="SF"),)},
-         r"shipping_list\[0\]\.contact is required when express_company is SF"),
-        ({"shipping_list": (ShippingItem(item_desc="a", contact=Contact(receiver_contact="18912341234")),)},
-         r"shipping_list\[0\]\.contact\.receiver_contact must be masked"),
-        ({"shipping_list": (ShippingItem(item_desc="a", contact=Contact(receiver_contact="1891234****")),)},
-         r"receiver_contact must keep its last four digits unmasked"),
-        ({"shipping_list": (ShippingItem(item_desc="a", contact=Contact(consignor_contact="189 ****1234")),)},
-         r"shipping_list\[0\]\.contact\.consignor_contact must be a masked phone number"),
-        ({"shipping_list": (ShippingItem(item_desc="a", contact=Contact()),)},
-         r"shipping_list\[0\]\.contact needs consignor_contact or receiver_contact"),
+        (
+            {**EXPRESS, "shipping_list": (ShippingItem(item_desc="抱枕", tracking_no="SF1", express_company="SF"),)},
+            r"shipping_list\[0\]\.contact is required when express_company is SF",
+        ),
+        (
+            {"shipping_list": (ShippingItem(item_desc="a", contact=Contact(receiver_contact="18912341234")),)},
+            r"shipping_list\[0\]\.contact\.receiver_contact must be masked",
+        ),
+        (
+            {"shipping_list": (ShippingItem(item_desc="a", contact=Contact(receiver_contact="1891234****")),)},
+            r"receiver_contact must keep its last four digits unmasked",
+        ),
+        (
+            {"shipping_list": (ShippingItem(item_desc="a", contact=Contact(consignor_contact="189 ****1234")),)},
+            r"shipping_list\[0\]\.contact\.consignor_contact must be a masked phone number",
+        ),
+        (
+            {"shipping_list": (ShippingItem(item_desc="a", contact=Contact()),)},
+            r"shipping_list\[0\]\.contact needs consignor_contact or receiver_contact",
+        ),
         ({"shipping_list": ()}, r"shipping_list needs at least one entry"),
-        ({"shipping_list": (ShippingItem(item_desc="a"), ShippingItem(item_desc="b"))},
-         r"exactly one entry in unified delivery"),
+        (
+            {"shipping_list": (ShippingItem(item_desc="a"), ShippingItem(item_desc="b"))},
+            r"exactly one entry in unified delivery",
+        ),
         ({"is_all_delivered": True}, r"is_all_delivered applies to split delivery"),
-        ({**EXPRESS, "delivery_mode": DeliveryMode.SPLIT, "shipping_list": (PACKAGE,)},
-         r"is_all_delivered is required in split delivery"),
+        (
+            {**EXPRESS, "delivery_mode": DeliveryMode.SPLIT, "shipping_list": (PACKAGE,)},
+            r"is_all_delivered is required in split delivery",
+        ),
         ({"delivery_mode": DeliveryMode.SPLIT, "is_all_delivered": True}, r"split delivery .* is for express"),
-        ({**EXPRESS, "delivery_mode": DeliveryMode.SPLIT, "is_all_delivered": True, "shipping_list": (PACKAGE,) * 16},
-         r"at most 15 packages"),
+        (
+            {
+                **EXPRESS,
+                "delivery_mode": DeliveryMode.SPLIT,
+                "is_all_delivered": True,
+                "shipping_list": (PACKAGE,) * 16,
+            },
+            r"at most 15 packages",
+        ),
         ({"order_key": OrderKey()}, r"order_key needs exactly one of transaction_id or out_trade_no"),
         ({"order_key": OrderKey(transaction_id=TRANSACTION_ID, out_trade_no="ABCDEF")}, r"order_key needs exactly one"),
         ({"order_key": OrderKey(transaction_id=TRANSACTION_ID, mchid="1900000109")}, r"order_key\.mchid goes with"),
@@ -281,7 +310,11 @@ def test_states_beyond_the_documented_ones_are_kept(ctx):
     assert order.order_state is OrderState.AWAITING_SETTLEMENT and order.trade_create_time is None
     assert order.shipping is None
     assert operation.parse(answer({"order": {**ORDER, "order_state": 9}}), ctx).order_state == 9
-    for broken in ({"errcode": 0}, {"order": {**ORDER, "transaction_id": None}}, {"order": {**ORDER, "paid_amount": "1"}}):
+    for broken in (
+        {"errcode": 0},
+        {"order": {**ORDER, "transaction_id": None}},
+        {"order": {**ORDER, "paid_amount": "1"}},
+    ):
         with pytest.raises(ProtocolError):
             operation.parse(answer(broken), ctx)
 
@@ -303,7 +336,9 @@ def test_order_list_pages(ctx):
         "last_index": "08a1",
         "page_size": 20,
     }
-    page = operation.parse(answer({"errcode": 0, "order_list": [ORDER, ORDER], "last_index": "09b2", "has_more": True}), ctx)
+    page = operation.parse(
+        answer({"errcode": 0, "order_list": [ORDER, ORDER], "last_index": "09b2", "has_more": True}), ctx
+    )
     assert len(page.orders) == 2 and page.last_index == "09b2" and page.has_more
     with pytest.raises(ConfigurationError, match="page_size"):
         GetShippingOrderList(APPID, page_size=0).build_with_token(ctx, TOKEN)
