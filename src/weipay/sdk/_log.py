@@ -2,8 +2,9 @@
 
 The SDK logs through stdlib :mod:`logging` (logger ``weipay.sdk``): method, path, status, latency,
 WeChat's request id and the attempt number. Never bodies, headers, keys or query strings of the login
-host (its query carries the app secret). httpx itself logs every request URL at INFO, so a filter on the
-``httpx`` logger masks the secret-bearing query parameters there too.
+host (``Api.LOGIN``: its query carries the app secret, and the mini-program APIs' carries the access token).
+httpx itself logs every request URL at INFO, so a filter on the ``httpx`` logger masks the secret-bearing
+query parameters there too.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Where mini-program access tokens live between calls, and who may refresh one.
 
 A :class:`TokenCache` only stores; the decisions (is this token fresh enough, wait or refresh, retry on a
-rejected token) are made once, in :mod:`weipay.sdk.access_token`. Every method is one short step
+rejected token) are made once, in :mod:`weipay.sdk.token_calls`. Every method is one short step
 with no waiting inside, so the same flow runs on threads and on an event loop, and a cache shared
 between processes is a table of one row per appid, each method one statement:
 

@@ -72,7 +72,7 @@ class ShippingOrder:
             transaction_id=_text(data, "transaction_id", required=True),
             merchant_id=_text(data, "merchant_id"),
             merchant_trade_no=_text(data, "merchant_trade_no"),
-            order_state=_enum(OrderState, data, "order_state", required=True) or 0,
+            order_state=_state(data),
             paid_amount_fen=_integer(data, "paid_amount"),
             openid=_text(data, "openid"),
             description=_text(data, "description"),
@@ -123,6 +123,14 @@ def _item(data: Mapping[str, Any]) -> ShippedItem:
     )
 
 
+def _state(data: Mapping[str, Any]) -> OrderState | int:
+    number = _integer(data, "order_state", required=True)
+    try:
+        return OrderState(number)
+    except ValueError:
+        return number  # a state WeChat added after this SDK (6 came late): kept, not refused
+
+
 def _text(data: Mapping[str, Any], key: str, *, required: bool = False) -> str:
     value = data.get(key)
     if value is None and not required:
@@ -153,11 +161,11 @@ def _time(data: Mapping[str, Any], key: str) -> datetime | None:
     return datetime.fromtimestamp(seconds, BEIJING) if seconds > 0 else None
 
 
-def _enum(kind: type[E], data: Mapping[str, Any], key: str, *, required: bool = False) -> E | int | None:
-    if data.get(key) is None and not required:
+def _enum(kind: type[E], data: Mapping[str, Any], key: str) -> E | int | None:
+    if data.get(key) is None:
         return None
-    number = _integer(data, key, required=required)
+    number = _integer(data, key)
     try:
         return kind(number)
     except ValueError:
-        return number  # a state WeChat added after this SDK: kept, not refused
+        return number  # a value WeChat added after this SDK: kept, not refused
