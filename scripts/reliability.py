@@ -155,6 +155,7 @@ def crash_runs(backend: str, repeats: int) -> Any:
     from tests.service.reliability.proofs import Figures
 
     passed = 0
+    failures: list[str] = []
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     for _ in range(repeats):
         command = [
@@ -169,7 +170,10 @@ def crash_runs(backend: str, repeats: int) -> Any:
             "tests/service/reliability/test_crash_notify.py",
             "tests/service/reliability/test_crash_outbound.py",
         ]
-        passed += subprocess.run(command, cwd=ROOT, env=env, capture_output=True).returncode == 0
+        run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+        passed += run.returncode == 0
+        if run.returncode:  # keep what failed: a red run must be explained, not just counted
+            failures.append("\n".join(run.stdout.splitlines()[-30:]))
     figures = {
         "suite_runs": repeats,
         "suite_runs_green": passed,
@@ -182,6 +186,7 @@ def crash_runs(backend: str, repeats: int) -> Any:
         f"{repeats} runs × (3 mid-burst kills of 600 notifications + 2 outbound kills)",
         figures,
         passed == repeats,
+        failures,
     )
 
 
