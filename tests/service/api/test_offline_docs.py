@@ -51,12 +51,12 @@ def served(harness: Harness) -> Iterator[str]:
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_doc_pages_name_only_the_services_own_assets(served: str, page: str) -> None:
-    html = httpx.get(served + page).text
+    html = httpx.get(served + page, timeout=60).text
     urls = asset_urls(html)
     assert len(urls) >= 2, html  # the UI's JavaScript and the OpenAPI document, at least
     assert [url for url in urls if urlsplit(url).scheme or url.startswith("//")] == []
     for url in urls:
-        assert httpx.get(served + url).status_code == 200, url
+        assert httpx.get(served + url, timeout=60).status_code == 200, url
 
 
 @pytest.mark.skipif(
@@ -65,7 +65,7 @@ def test_doc_pages_name_only_the_services_own_assets(served: str, page: str) -> 
 )
 def test_docs_render_every_operation_in_a_browser_cut_off_from_the_internet(served: str) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
-    operations = sum(len(item) for item in httpx.get(served + "/openapi.json").json()["paths"].values())
+    operations = sum(len(item) for item in httpx.get(served + "/openapi.json", timeout=60).json()["paths"].values())
     blocked: list[str] = []
 
     def only_loopback(route: object) -> None:
