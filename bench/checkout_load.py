@@ -35,6 +35,9 @@ from typing import Any
 
 REQUEST_TIMEOUT_S = 120.0  # far above any expected answer: a timeout is an error worth seeing
 MAX_RETRY_AFTER_S = 1.0
+# uvicorn closes a keep-alive connection idle for 5 s; a probe never reuses one idle for longer than this, or
+# it would count the server's routine close as an error.
+REUSE_IDLE_MAX_S = 4.0
 
 
 class Connection:
@@ -44,6 +47,7 @@ class Connection:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.idle_since = time.monotonic()
 
     async def request(self, data: bytes) -> tuple[int, bytes, bytes]:
         """Send one request's bytes; the answer's status, header block and body."""
@@ -58,6 +62,7 @@ class Connection:
             body = await self.reader.readexactly(_content_length(lower))
             if b"\r\nconnection: close" in lower:
                 self.close()
+            self.idle_since = time.monotonic()
             return status, lower, body
         except BaseException:
             self.close()
@@ -192,6 +197,8 @@ async def generate(args: argparse.Namespace) -> dict[str, Any]:
 async def _probe_once(
     pool: list[Connection], request: bytes, args: argparse.Namespace, started: float, window: Window, tally: Tally
 ) -> None:
+    while pool and time.monotonic() - pool[-1].idle_since > REUSE_IDLE_MAX_S:
+        pool.pop().close()
     connection = pool.pop() if pool else Connection(args.host, args.port)
     try:
         status, _, _ = await asyncio.wait_for(connection.request(request), REQUEST_TIMEOUT_S)
