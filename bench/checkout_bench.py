@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import secrets
@@ -67,6 +68,7 @@ class Row:
     probe_errors: dict[str, int]
     rejected_503: int
     probe_order_paid: bool
+    warmup_s: float
     loadavg_1m: float
     notes: list[str] = field(default_factory=list)
 
@@ -88,11 +90,13 @@ def measure(cell: Cell, args: argparse.Namespace, workdir: Path) -> Row:
     database_url, drop = fresh_database(cell.backend, workdir, cell.target)
     try:
         with Stack(cell, workdir, database_url) as stack:
-            load, probes = run_load(stack, args.warmup, args.duration, args.probe_rate)
+            load, probes = run_load(stack, args.warmup, args.max_warmup, args.duration, args.probe_rate)
     finally:
         drop()
     checkouts = load["checkouts"]
-    per_checkout = max(checkouts, 1)
+    per_checkout = checkouts or math.nan  # no checkout in the window: no cost per checkout to show
+    if not load["steady"]:
+        stack.notes.append(f"not every user had ended a checkout after {load['warmup_s']:.0f} s; measured anyway")
     cpu = load["cpu_s"]
     order_probes = probes[stack.probe_paths[1]]
     health_probes = probes[stack.probe_paths[0]]
@@ -111,7 +115,7 @@ def measure(cell: Cell, args: argparse.Namespace, workdir: Path) -> Row:
         healthz_p99_ms=percentile_ms(health_probes["latencies_s"], 0.99),
         healthz_probes=len(health_probes["latencies_s"]),
         errors=load["errors"], probe_errors=probe_errors, rejected_503=load["rejected_503"],
-        probe_order_paid=stack.probe_order_paid, loadavg_1m=loadavg, notes=stack.notes,
+        probe_order_paid=stack.probe_order_paid, warmup_s=load["warmup_s"], loadavg_1m=loadavg, notes=stack.notes,
     )  # fmt: skip
 
 
@@ -156,6 +160,7 @@ def print_table(rows: list[Row], title: str) -> None:
         "healthz p99 ms",
         "errors",
         "503",
+        "warm-up s",
         "load 1m",
     ):
         table.add_column(name, justify="left" if name in ("target", "db") else "right")
@@ -176,6 +181,7 @@ def print_table(rows: list[Row], title: str) -> None:
             f"{row.healthz_p99_ms:,.0f}",
             str(row.unexpected_errors),
             str(row.rejected_503),
+            f"{row.warmup_s:.0f}",
             f"{row.loadavg_1m:.1f}",
         )
     Console(width=200).print(table)
@@ -223,7 +229,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--users", nargs="+", type=int, help="concurrent virtual users (default: 16 64 256)")
     parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
     parser.add_argument("--duration", type=float, help="measured seconds per cell (default 10; --quick 3)")
-    parser.add_argument("--warmup", type=float, help="seconds of load before the window (default 3; --quick 1)")
+    parser.add_argument("--warmup", type=float, help="least seconds of load before the window (default 3; --quick 1)")
+    parser.add_argument(
+        "--max-warmup",
+        type=float,
+        default=90.0,
+        help="the window opens once every user has ended a checkout (steady state), but no later than this",
+    )
     parser.add_argument("--probe-rate", type=float, default=10.0, help="GETs per second on each probe path")
     parser.add_argument(
         "--quick",

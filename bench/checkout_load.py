@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import time
 from collections import Counter
@@ -108,13 +109,26 @@ def process_cpu_s(pid: int) -> float:
 
 @dataclass
 class Window:
-    """The measurement window, in ``time.monotonic()`` seconds shared by every process."""
+    """The measurement window, in ``time.monotonic()`` seconds shared by every process; open until decided."""
 
-    start: float
-    end: float
+    start: float = math.inf
+    end: float = math.inf
 
     def holds(self, moment: float) -> bool:
         return self.start <= moment <= self.end
+
+    def publish(self, path: Path) -> None:
+        """Written once, atomically, for the prober (another process) to read."""
+        draft = path.with_suffix(".draft")
+        draft.write_text(json.dumps({"start": self.start, "end": self.end}))
+        draft.replace(path)
+
+    @classmethod
+    def read(cls, path: Path) -> Window:
+        if not path.exists():
+            return cls()
+        data = json.loads(path.read_text())
+        return cls(data["start"], data["end"])
 
 
 @dataclass
@@ -123,6 +137,7 @@ class Tally:
     errors: Counter[str] = field(default_factory=Counter)
     rejected_503: int = 0
     requests: int = 0
+    users_cycled: set[int] = field(default_factory=set)  # users whose first checkout has ended, however
 
 
 # -- the checkout generator ---------------------------------------------------------------------------------
@@ -133,6 +148,8 @@ async def _user(index: int, args: argparse.Namespace, window: Window, tally: Tal
     pay_prefix, pay_suffix = payment.split(b"{}", 1)
     number = 0
     while time.monotonic() < window.end:
+        if number:
+            tally.users_cycled.add(index)
         number += 1
         body = (
             f'{{"merchant_order_no":"{args.label}-{index}-{number}","amount":1,"description":"checkout bench"}}'
@@ -170,72 +187,91 @@ async def _user(index: int, args: argparse.Namespace, window: Window, tally: Tal
     connection.close()
 
 
-async def _cpu_at(moment: float, pids: list[int], into: list[list[float]]) -> None:
-    await asyncio.sleep(max(0.0, moment - time.monotonic()))
-    into.append([process_cpu_s(pid) for pid in pids] + [time.process_time()])
+def _cpu_now(pids: list[int]) -> list[float]:
+    return [process_cpu_s(pid) for pid in pids] + [time.process_time()]
+
+
+async def _open_window(args: argparse.Namespace, window: Window, tally: Tally) -> bool:
+    """Start the window after ``--warmup-s`` AND once every user has ended a checkout (steady state: with
+    WeChat slow, queues take longer than any fixed warm-up to fill), but no later than ``--max-warmup-s``."""
+    earliest, latest = args.go_at + args.warmup_s, args.go_at + max(args.warmup_s, args.max_warmup_s)
+    await asyncio.sleep(max(0.0, earliest - time.monotonic()))
+    while len(tally.users_cycled) < args.users and time.monotonic() < latest:
+        await asyncio.sleep(0.05)
+    window.start = time.monotonic()
+    window.end = window.start + args.duration_s
+    window.publish(args.window_file)
+    return len(tally.users_cycled) >= int(args.users)
 
 
 async def generate(args: argparse.Namespace) -> dict[str, Any]:
     await asyncio.sleep(max(0.0, args.go_at - time.monotonic()))
-    window = Window(args.go_at + args.warmup_s, args.go_at + args.warmup_s + args.duration_s)
-    tally = Tally()
+    window, tally = Window(), Tally()
     names = [pid for pid in args.cpu_pids.split(",") if pid]
     pids = [int(pid) for pid in names]
-    samples: list[list[float]] = []
-    watchers = [asyncio.create_task(_cpu_at(moment, pids, samples)) for moment in (window.start, window.end)]
-    await asyncio.gather(*(_user(index, args, window, tally) for index in range(args.users)))
-    await asyncio.gather(*watchers)
-    cpu_s = [after - before for before, after in zip(samples[0], samples[1], strict=True)]
+    users = [asyncio.create_task(_user(index, args, window, tally)) for index in range(args.users)]
+    steady = await _open_window(args, window, tally)
+    before = _cpu_now(pids)
+    await asyncio.sleep(max(0.0, window.end - time.monotonic()))
+    after = _cpu_now(pids)
+    await asyncio.gather(*users)
+    cpu_s = [b - a for a, b in zip(before, after, strict=True)]
     return {
         "checkouts": len(tally.latencies_s), "latencies_s": sorted(tally.latencies_s), "errors": dict(tally.errors),
         "rejected_503": tally.rejected_503, "requests": tally.requests, "window_s": args.duration_s,
+        "warmup_s": window.start - args.go_at, "steady": steady,
         "cpu_s": dict(zip([*names, "generator"], cpu_s, strict=True)),
     }  # fmt: skip
 
 
 # -- the prober -------------------------------------------------------------------------------------------------
 async def _probe_once(
-    pool: list[Connection], request: bytes, args: argparse.Namespace, started: float, window: Window, tally: Tally
+    pool: list[Connection], request: bytes, args: argparse.Namespace, samples: list[tuple[float, float | str]]
 ) -> None:
+    """One GET; its start time and latency in seconds, or the error's name."""
     while pool and time.monotonic() - pool[-1].idle_since > REUSE_IDLE_MAX_S:
         pool.pop().close()
     connection = pool.pop() if pool else Connection(args.host, args.port)
+    started = time.monotonic()
     try:
         status, _, _ = await asyncio.wait_for(connection.request(request), REQUEST_TIMEOUT_S)
     except (OSError, asyncio.IncompleteReadError, ValueError, TimeoutError) as exc:
-        tally.errors[type(exc).__name__] += 1
+        samples.append((started, type(exc).__name__))
         return
     pool.append(connection)
-    if status != 200:
-        tally.errors[str(status)] += 1
-    elif window.holds(started):
-        tally.latencies_s.append(time.monotonic() - started)
+    samples.append((started, time.monotonic() - started if status == 200 else str(status)))
 
 
 async def probe(args: argparse.Namespace) -> dict[str, Any]:
+    """Probe from the start of the load until the generator's window has closed; keep what started in it."""
     await asyncio.sleep(max(0.0, args.go_at - time.monotonic()))
-    window = Window(args.go_at + args.warmup_s, args.go_at + args.warmup_s + args.duration_s)
     host = f"{args.host}:{args.port}"
     paths = args.paths.split(",")
     requests = [build_request("GET", path, host, args.api_key) for path in paths]
     pools: list[list[Connection]] = [[] for _ in paths]
-    tallies = [Tally() for _ in paths]
+    samples: list[list[tuple[float, float | str]]] = [[] for _ in paths]
     tasks: set[asyncio.Task[None]] = set()
     interval_s = 1.0 / args.rate
+    give_up_at = args.go_at + max(args.warmup_s, args.max_warmup_s) + args.duration_s + 5.0
+    window = Window()
     tick = time.monotonic()
-    while tick < window.end:
-        for request, pool, tally in zip(requests, pools, tallies, strict=True):
-            task = asyncio.create_task(_probe_once(pool, request, args, time.monotonic(), window, tally))
+    while tick < min(window.end, give_up_at):
+        for request, pool, into in zip(requests, pools, samples, strict=True):
+            task = asyncio.create_task(_probe_once(pool, request, args, into))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         tick += interval_s
         await asyncio.sleep(max(0.0, tick - time.monotonic()))
+        if window.end == math.inf:
+            window = Window.read(args.window_file)
     if tasks:
         await asyncio.wait(tasks, timeout=REQUEST_TIMEOUT_S)
-    return {
-        path: {"latencies_s": sorted(t.latencies_s), "errors": dict(t.errors)}
-        for path, t in zip(paths, tallies, strict=True)
-    }
+    result = {}
+    for path, taken in zip(paths, samples, strict=True):
+        kept = [outcome for started, outcome in taken if window.holds(started)]
+        result[path] = {"latencies_s": sorted(o for o in kept if isinstance(o, float)),
+                        "errors": dict(Counter(o for o in kept if isinstance(o, str)))}  # fmt: skip
+    return result
 
 
 def main() -> None:
@@ -247,6 +283,8 @@ def main() -> None:
     parser.add_argument("--go-at", type=float, required=True, help="time.monotonic() at which load starts")
     parser.add_argument("--warmup-s", type=float, required=True)
     parser.add_argument("--duration-s", type=float, required=True)
+    parser.add_argument("--max-warmup-s", type=float, default=90.0, help="open the window by then, steady or not")
+    parser.add_argument("--window-file", type=Path, required=True, help="the generator writes the window here")
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--label", default="B", help="merchant_order_no prefix, unique per run")
     parser.add_argument("--cpu-pids", default="", help="comma-separated pids whose CPU time the window reads")

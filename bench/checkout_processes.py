@@ -244,7 +244,9 @@ class Stack:
         self.notes.append("the probe order was not paid within 15 s; the prober reads a pending order")
         return order_id
 
-    def load_command(self, mode: str, go_at: float, warmup_s: float, duration_s: float) -> list[str]:
+    def load_command(
+        self, mode: str, go_at: float, warmup_s: float, max_warmup_s: float, duration_s: float
+    ) -> list[str]:
         return [
             sys.executable,
             str(BENCH_DIR / "checkout_load.py"),
@@ -259,17 +261,23 @@ class Stack:
             str(warmup_s),
             "--duration-s",
             str(duration_s),
+            "--max-warmup-s",
+            str(max_warmup_s),
+            "--window-file",
+            str(self.workdir / "window.json"),
         ]
 
 
-def run_load(stack: Stack, warmup_s: float, duration_s: float, probe_rate: float) -> tuple[dict[str, Any], Any]:
+def run_load(
+    stack: Stack, warmup_s: float, max_warmup_s: float, duration_s: float, probe_rate: float
+) -> tuple[dict[str, Any], Any]:
     """Start the generator and the prober at one moment; their results."""
     go_at = time.monotonic() + GO_DELAY_S
     cell = stack.cell
     generator = stack.spawn(
         "generator",
         [
-            *stack.load_command("generate", go_at, warmup_s, duration_s),
+            *stack.load_command("generate", go_at, warmup_s, max_warmup_s, duration_s),
             "--users",
             str(cell.users),
             "--label",
@@ -281,14 +289,14 @@ def run_load(stack: Stack, warmup_s: float, duration_s: float, probe_rate: float
     prober = stack.spawn(
         "prober",
         [
-            *stack.load_command("probe", go_at, warmup_s, duration_s),
+            *stack.load_command("probe", go_at, warmup_s, max_warmup_s, duration_s),
             "--paths",
             ",".join(stack.probe_paths),
             "--rate",
             str(probe_rate),
         ],
     )
-    deadline = go_at + warmup_s + duration_s + DRAIN_TIMEOUT_S
+    deadline = go_at + max(warmup_s, max_warmup_s) + duration_s + DRAIN_TIMEOUT_S
     results = []
     for process in (generator, prober):
         try:

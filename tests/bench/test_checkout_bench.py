@@ -47,7 +47,7 @@ def test_quick_run_completes_checkouts_without_errors(tmp_path: Path) -> None:
         assert (row["backend"], row["latency_ms"], row["users"]) == ("sqlite", 0, 16)
         assert row["checkouts"] > 0 and row["checkouts_per_s"] > 0, row
         assert row["unexpected_errors"] == 0 and row["rejected_503"] == 0, row
-        assert row["service_cpu_ms_per_checkout"] > 0, row
+        assert row["service_cpu_ms_per_checkout"] > 0 and row["warmup_s"] >= 1.0, row
         assert row["get_order_probes"] > 0 and row["healthz_probes"] > 0, row
     assert next(row for row in rows if row["target"] == "weipay")["probe_order_paid"]
 
@@ -89,11 +89,11 @@ def stub() -> Iterator[ThreadingHTTPServer]:
     server.server_close()
 
 
-def _generate(server: ThreadingHTTPServer) -> dict[str, Any]:
+def _generate(server: ThreadingHTTPServer, window_file: Path) -> dict[str, Any]:
     run = subprocess.run(
         [sys.executable, str(BENCH / "checkout_load.py"), "generate", "--port", str(server.server_address[1]),
          "--api-key", "k", "--go-at", repr(time.monotonic() + 0.5), "--warmup-s", "0", "--duration-s", "1",
-         "--users", "2"],
+         "--users", "2", "--max-warmup-s", "5", "--window-file", str(window_file)],
         capture_output=True, text=True, timeout=60, env=_environment(),
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
@@ -110,10 +110,10 @@ def _generate(server: ThreadingHTTPServer) -> dict[str, Any]:
     ],
 )
 def test_generator_counts_checkouts_errors_and_refusals_apart(
-    stub: ThreadingHTTPServer, status: int, headers: dict[str, str], expect: dict[str, Any]
+    stub: ThreadingHTTPServer, status: int, headers: dict[str, str], expect: dict[str, Any], tmp_path: Path
 ) -> None:
     _Stub.payment_status, _Stub.extra_headers = status, headers
-    result = _generate(stub)
+    result = _generate(stub, tmp_path / "window.json")
     assert (result["checkouts"] > 0) == expect["checkouts"], result
     assert set(result["errors"]) == set(expect["errors"]), result
     assert (result["rejected_503"] > 0) == expect["rejected_503"], result
