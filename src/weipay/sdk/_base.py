@@ -277,16 +277,25 @@ class BaseClient(CredentialHelpers):
 
     # -- helpers that need the credentials but no I/O ---------------------------------------------
 
+    def v3_notification_offline(self, headers: Mapping[str, str], body: bytes) -> Notification:
+        """Verify, decrypt and parse a v3 notification with the keys held now: pure computation, no I/O.
+
+        Raises what ``v3_notification`` raises, except that a ``Wechatpay-Serial`` naming no key held yet is
+        always :class:`~weipay.sdk.UnknownSerial`: ``v3_notification`` (which may download the platform
+        certificates, once, when this client downloads them) is then the call that decides. A server can thus
+        verify on its event loop and leave only that rare case to a thread or an ``AsyncClient``.
+        """
+        return parse_notification(self.verifier, self.credentials.require_v3_key(), headers, body)
+
     def _notification_flow(self, headers: Mapping[str, str], body: bytes) -> Flow[Notification]:
         """Verify, decrypt and parse a v3 notification; an unknown serial may download certificates."""
-        api_v3_key = self.credentials.require_v3_key()
         try:
-            return parse_notification(self.verifier, api_v3_key, headers, body)
+            return self.v3_notification_offline(headers, body)
         except UnknownSerial:
             if not self.download_certificates:
                 raise
         yield from self._refresh_flow()
-        return parse_notification(self.verifier, api_v3_key, headers, body)
+        return self.v3_notification_offline(headers, body)
 
     # -- verification and the one multi-request step ---------------------------------------------
 

@@ -76,6 +76,24 @@ def test_v3_notification_with_new_certificate_downloads_once(cert_wechat, cert_c
     assert isinstance(client.v3_notification(*notification(cert_wechat)), TransactionNotification)
 
 
+def test_v3_notification_offline_never_downloads(cert_wechat, cert_credentials, make_client):
+    """The offline call verifies with the keys held and leaves an unknown serial to ``v3_notification``."""
+    client = make_client(cert_credentials, cert_wechat)
+    with pytest.raises(UnknownSerial):  # certificate mode, nothing downloaded yet: the serial is unknown
+        client.v3_notification_offline(*notification(cert_wechat))
+    assert cert_wechat.certificate_downloads == 0
+    assert isinstance(client.v3_notification(*notification(cert_wechat)), TransactionNotification)
+    assert cert_wechat.certificate_downloads == 1
+    note = client.v3_notification_offline(*notification(cert_wechat))  # now held: verified without I/O
+    assert note.transaction.out_trade_no == TRANSACTION["out_trade_no"]  # type: ignore[union-attr]
+    headers, body = notification(cert_wechat)
+    with pytest.raises(SignTestProbe):
+        client.v3_notification_offline({**headers, "Wechatpay-Signature": "WECHATPAY/SIGNTEST/abc"}, body)
+    with pytest.raises(UnknownSerial):
+        client.v3_notification_offline(*notification(cert_wechat, serial=secrets.token_hex(20).upper()))
+    assert cert_wechat.certificate_downloads == 1
+
+
 async def test_async_v3_notification_downloads_certificates(cert_wechat, cert_credentials, make_async_client):
     async with make_async_client(cert_credentials, cert_wechat) as client:
         note = await client.v3_notification(*notification(cert_wechat))

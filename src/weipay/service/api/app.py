@@ -18,7 +18,9 @@ from ..settings import Settings
 from .body_limit import BodyLimit
 from .errors import install_error_handlers
 from .metrics import MetricsMiddleware, metrics_endpoint
-from .notify import build_notify_router, install_fast_lane
+from .notification_intake import NotificationIntake
+from .notification_lane import NotificationLane
+from .notification_openapi import document_notifications
 from .routes import build_router
 from .state import ApiState
 
@@ -79,14 +81,22 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app, (DomainError,))
     app.include_router(build_router())
-    app.include_router(build_notify_router(state))
     _add_operations(app, state)
     app.include_router(build_console_router(services, secret), include_in_schema=False)
     # Behind the notification lane (which caps its own bodies and answers in WeChat's format), in front of the rest.
     app.add_middleware(BodyLimit, limit_bytes=settings.max_body_bytes)
-    install_fast_lane(app, state)  # the notification hot path skips routing (the route stays for OpenAPI)
+    _install_notifications(app, state)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     return app
+
+
+def _install_notifications(app: FastAPI, state: ApiState) -> None:
+    """The notification lane in front of the routing (it has no route), its intake, and its OpenAPI description."""
+    services = state.services
+    intake = NotificationIntake(services.gateway, services.merchant_configs, services.uow, services.clock)
+    state.on_close.append(intake.close)
+    app.add_middleware(NotificationLane, intake=intake, counter=state.metrics.notifications)
+    document_notifications(app)
 
 
 def _signing_secret(settings: Settings) -> bytes:

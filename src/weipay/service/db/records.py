@@ -26,7 +26,7 @@ __all__ = [
 
 
 class NotificationRepository:
-    """The raw inbox: one row per WeChat event id, whatever the number of deliveries."""
+    """Notifications as received: one row per WeChat event id, whatever the number of deliveries."""
 
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from .notices import verify_v2_payment, verify_v2_refund, verify_v3
+from .notices import verify_v2, verify_v2_payment, verify_v2_refund, verify_v3, verify_v3_offline
 from .wechat import RECHARGE_FUNDS, WeChatGateway
 
-__all__ = ["RECHARGE_FUNDS", "WeChatGateway", "verify_v2_payment", "verify_v2_refund", "verify_v3"]
+__all__ = [
+    "RECHARGE_FUNDS",
+    "WeChatGateway",
+    "verify_v2",
+    "verify_v2_payment",
+    "verify_v2_refund",
+    "verify_v3",
+    "verify_v3_offline",
+]

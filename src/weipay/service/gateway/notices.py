@@ -1,8 +1,10 @@
 """Verifying notifications: signature, timestamp window and decryption happen here, before any use case.
 
-The SDK raises ``SignatureError`` (forged, stale, SIGNTEST probe, undecryptable) or
-``ProtocolError`` (verified but malformed); the web layer answers those with a failure and records
-an ``unverifiable_notification`` anomaly. What comes out is the use cases' one notice shape.
+The SDK raises ``SignatureError`` (forged, stale, SIGNTEST probe, undecryptable; ``UnknownSerial`` when the
+signing key is not held) or ``ProtocolError`` (verified but malformed); the notification intake answers those
+with a failure and records an ``unverifiable_v{2,3}_notification`` anomaly. What comes out is the use cases'
+one notice shape. Everything here is pure computation except ``verify_v3``, which may download platform
+certificates when the serial is unknown.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from weipay.service.usecases.ports import PaymentNotice, RefundNotice
 
 from .wechat import WeChatGateway
 
-__all__ = ["verify_v2_payment", "verify_v2_refund", "verify_v3"]
+__all__ = ["verify_v2", "verify_v2_payment", "verify_v2_refund", "verify_v3", "verify_v3_offline"]
 
 
 def _text(body: bytes) -> str:
@@ -26,8 +28,27 @@ def _text(body: bytes) -> str:
 def verify_v3(
     gateway: WeChatGateway, mchid: str, headers: Mapping[str, str], body: bytes
 ) -> PaymentNotice | RefundNotice:
-    """Verify, decrypt and read a v3 notification addressed to merchant ``mchid``."""
-    notification = gateway.client(mchid).v3_notification(headers, body)
+    """Verify, decrypt and read a v3 notification addressed to merchant ``mchid`` (an unknown serial may
+    download platform certificates: I/O)."""
+    return _v3_notice(gateway.client(mchid).v3_notification(headers, body), body)
+
+
+def verify_v3_offline(
+    gateway: WeChatGateway, mchid: str, headers: Mapping[str, str], body: bytes
+) -> PaymentNotice | RefundNotice:
+    """``verify_v3`` without I/O: an unknown serial raises ``UnknownSerial`` (``verify_v3`` then decides)."""
+    return _v3_notice(gateway.client(mchid).v3_notification_offline(headers, body), body)
+
+
+def verify_v2(gateway: WeChatGateway, mchid: str, body: bytes) -> PaymentNotice | RefundNotice:
+    """Verify and read a v2 notification, payment or refund; only the API key is needed (no I/O)."""
+    # Refund notifications carry an encrypted req_info and no sign; payment ones the reverse.
+    if b"<req_info>" in body:
+        return verify_v2_refund(gateway, mchid, body)
+    return verify_v2_payment(gateway, mchid, body)
+
+
+def _v3_notice(notification: sdk_v3.Notification, body: bytes) -> PaymentNotice | RefundNotice:
     if isinstance(notification, sdk_v3.TransactionNotification):
         transaction = notification.transaction
         return PaymentNotice(

@@ -55,7 +55,7 @@ def _inbound(
     )  # fmt: skip
 
 
-def _inbox_entry(
+def _new_notification(
     merchant: MerchantConfig, notice: PaymentNotice | RefundNotice, kind: str, now: float
 ) -> NewNotification:
     return NewNotification(
@@ -110,9 +110,9 @@ def accept_payment_notifications(
         firsts: dict[str, int] = {}
         for index, (_merchant, notice) in enumerate(deliveries):
             firsts.setdefault(notice.event_id, index)
-        stored = tx.notifications.insert_new(
-            [_inbox_entry(deliveries[index][0], deliveries[index][1], "payment", now) for index in firsts.values()]
-        )
+        stored = tx.notifications.insert_new([
+            _new_notification(deliveries[index][0], deliveries[index][1], "payment", now) for index in firsts.values()
+        ])
         fresh = [index for event_id, index in firsts.items() if event_id in stored]
         keys = {index: (deliveries[index][0].mchid, deliveries[index][1].out_trade_no) for index in fresh}
         attempts = tx.attempts.by_out_trade_nos(list(keys.values()))
@@ -207,7 +207,7 @@ def accept_refund_notification(
     """
     now = clock()
     with uow.write() as tx:
-        if not tx.notifications.insert_new([_inbox_entry(merchant, notice, "refund", now)]):
+        if not tx.notifications.insert_new([_new_notification(merchant, notice, "refund", now)]):
             return Applied.ALREADY
         refund = tx.refunds.by_out_refund_no(merchant.mchid, notice.out_refund_no)
         result = _apply_refund(tx, merchant, notice, refund, now)

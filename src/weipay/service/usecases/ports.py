@@ -24,7 +24,7 @@ from .stores import (
     AttemptStore,
     CallLog,
     DuplicateRecord,
-    NotificationInbox,
+    NotificationStore,
     OrderStore,
     Outbox,
     RefundStore,
@@ -44,7 +44,7 @@ __all__ = [
     "Gateway",
     "LoginAnswer",
     "MerchantConfig",
-    "NotificationInbox",
+    "NotificationStore",
     "OrderStore",
     "Outbox",
     "Outcome",
@@ -150,7 +150,7 @@ class PaymentNotice:
     """A verified, decrypted payment notification, in one shape for v2 and v3.
 
     ``event_id`` is WeChat's notification id (v3) or a digest of the body (v2, which has no id).
-    ``body`` is the raw body as received, kept in the inbox. ``trade_type`` (JSAPI/NATIVE/APP/MWEB) and,
+    ``body`` is the raw body as received, kept with the stored notification. ``trade_type`` (JSAPI/NATIVE/APP/MWEB) and,
     for v3, the envelope's ``event_type`` are carried so the use case can check them against the attempt.
     ``payer_amount_fen`` is what the payer paid (v3 ``payer_total``, v2 ``cash_fee``): coupons make it smaller.
     """

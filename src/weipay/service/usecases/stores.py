@@ -35,7 +35,7 @@ __all__ = [
     "NewAlertEvent",
     "NewJob",
     "NewNotification",
-    "NotificationInbox",
+    "NotificationStore",
     "OrderStore",
     "Outbox",
     "RefundStore",
@@ -54,7 +54,7 @@ class DuplicateRecord(Exception):
 
 @dataclass(frozen=True, slots=True)
 class NewNotification:
-    """A verified notification to store in the inbox, under WeChat's event id."""
+    """A verified notification to store, under WeChat's event id."""
 
     event_id: str
     mchid: str
@@ -235,8 +235,8 @@ class RefundStore(Protocol):
         ...
 
 
-class NotificationInbox(Protocol):
-    """The raw inbox: one row per WeChat event id, whatever the number of deliveries."""
+class NotificationStore(Protocol):
+    """Notifications as received: one row per WeChat event id, whatever the number of deliveries."""
 
     def insert_new(self, entries: Sequence[NewNotification]) -> set[str]:
         """Store each entry whose event id is not stored yet; the event ids this call stored (first deliveries).
@@ -345,8 +345,8 @@ class Transaction(Protocol):
         ...
 
     @property
-    def notifications(self) -> NotificationInbox:
-        """The raw notification inbox."""
+    def notifications(self) -> NotificationStore:
+        """Notifications as received."""
         ...
 
     @property
