@@ -47,7 +47,8 @@ def test_quick_run_completes_checkouts_without_errors(tmp_path: Path) -> None:
         assert (row["backend"], row["latency_ms"], row["users"]) == ("sqlite", 0, 16)
         assert row["checkouts"] > 0 and row["checkouts_per_s"] > 0, row
         assert row["unexpected_errors"] == 0 and row["rejected_503"] == 0, row
-        assert row["service_cpu_ms_per_checkout"] > 0 and row["warmup_s"] >= 1.0, row
+        # The window opened after the 1 s warm-up (timed in another process, hence the rounding allowance).
+        assert row["service_cpu_ms_per_checkout"] > 0 and row["warmup_s"] >= 0.95, row
         assert row["get_order_probes"] > 0 and row["healthz_probes"] > 0, row
     assert next(row for row in rows if row["target"] == "weipay")["probe_order_paid"]
 
