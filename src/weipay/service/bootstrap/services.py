@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from ..alerts import AlertRouter
 from ..db import SerializedWrites, create_engine_for
 from ..domain import InvalidInput, NotFound
-from ..gateway import WeChatGateway
+from ..gateway import AsyncWeChat, WeChatGateway
 from ..jobs import WebhookSender, http_sender, run_due_jobs
 from ..settings import Settings
 from ..usecases import MerchantConfig
@@ -33,7 +33,9 @@ __all__ = ["Services", "build_services"]
 class Services:
     """The unit of work, the merchants (one SDK client each), the gateway over them, the clock, the webhook sender.
 
-    ``gateway`` is a field, not a constant: a test may swap it (e.g. for one that tells WeChat an https notify_url).
+    ``gateway`` runs the use cases' WeChat calls blocking (worker, CLI); ``wechat`` runs the same flows for the API
+    on its event loop, at most ``max_in_flight`` per merchant. ``gateway`` is a field, not a constant: a test may
+    swap it (e.g. for one that tells WeChat an https notify_url).
     """
 
     settings: Settings
@@ -41,6 +43,7 @@ class Services:
     merchants: Mapping[str, Merchant]
     gateway: WeChatGateway
     clock: Callable[[], float]
+    wechat: AsyncWeChat
     webhook_sender: WebhookSender = field(default_factory=http_sender)
     #: Where the worker's ``alert`` jobs go (the log alone until ``settings.alerts`` names robots).
     alerts: AlertRouter = field(default_factory=AlertRouter.log_only)
@@ -103,5 +106,10 @@ def build_services(
     gateway = WeChatGateway(
         {mchid: m.client for mchid, m in merchants.items()}, notify_base_url=settings.public_base_url, clock=clock
     )
+    wechat = AsyncWeChat(
+        lambda mchid: merchants[mchid].async_client(),
+        {mchid: m.settings.wechat.max_in_flight for mchid, m in merchants.items()},
+        clock,
+    )
     uow = SerializedWrites(create_engine_for(settings.database_url))
-    return Services(settings, uow, merchants, gateway, clock, alerts=router_from_settings(settings.alerts))
+    return Services(settings, uow, merchants, gateway, clock, wechat, alerts=router_from_settings(settings.alerts))
