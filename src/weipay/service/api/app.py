@@ -128,8 +128,8 @@ def _add_operations(app: FastAPI, state: ApiState) -> None:
                          "description": "Prometheus text format"}},
     )
 
-    def healthz() -> dict[str, Any]:
-        return state.services.health()
+    async def healthz() -> dict[str, Any]:
+        return await state.services.reads.run(state.services.health)
 
     app.add_api_route(
         "/healthz", healthz, methods=["GET"], tags=["operations"], summary="Liveness and database check",

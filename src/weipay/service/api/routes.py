@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
-from anyio import to_thread
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from .. import jobs, usecases
@@ -165,24 +164,29 @@ def build_router() -> APIRouter:
     async def get_order(order_id: str, request: Request) -> OrderOut:
         services = _services(request)
         principal = await _caller(request)
+        sync_after_s = float(services.settings.notify_expected_after_s)
 
-        def details() -> OrderOut:
-            order = _order_for(services, principal, order_id)
-            return details_out(usecases.order_details(services.uow, order.id))
+        def read() -> tuple[OrderOut, bool]:
+            details = usecases.order_details(services.uow, _order_for(services, principal, order_id).id)
+            now = services.clock()
+            due = any(usecases.due_for_sync(attempt, now, sync_after_s) for attempt in details.attempts)
+            return details_out(details), due
+
+        known, due = await services.reads.run(read)
+        if not due:
+            return known
 
         def flow() -> usecases.Calls[OrderOut]:
             order = _order_for(services, principal, order_id)
-            yield from usecases.get_order_flow(
-                services.uow, services.gateway, services.clock, order.id, order.mchid,
-                sync_after_s=float(services.settings.notify_expected_after_s),
-            )  # fmt: skip
-            return details()
+            yield from usecases.get_order_flow(services.uow, services.gateway, services.clock, order.id, order.mchid,
+                                               sync_after_s=sync_after_s)  # fmt: skip
+            return details_out(usecases.order_details(services.uow, order.id))
 
         try:
             return await _run(request, principal, flow)
         except Busy:
             # A read never waits behind WeChat: with the merchant's calls all taken, it answers what is known.
-            return await to_thread.run_sync(details)
+            return known
 
     @router.post("/orders/{order_id}/close", response_model=OrderOut, tags=["orders"],
                  summary="Close an unpaid order at WeChat, then locally")

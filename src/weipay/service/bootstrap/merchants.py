@@ -27,8 +27,9 @@ class Merchant:
     credentials: MerchantCredentials
     client: Client
     config: MerchantConfig
-    #: Builds this merchant's ``AsyncClient`` (one per event loop; it shares ``client``'s verifier and certificates).
-    async_client: Callable[[], AsyncClient]
+    #: Builds an ``AsyncClient`` of this merchant with a pool of that many connections (it shares ``client``'s
+    #: verifier and certificates).
+    async_client: Callable[[int], AsyncClient]
 
     @property
     def mchid(self) -> str:
@@ -69,14 +70,11 @@ def build_merchant(
         verify_tls=str(ca_path) if ca_path is not None else True,
         download_certificates=merchant.platform_certificates,
     )
-    pool = wechat.max_in_flight
-
-    def async_client() -> AsyncClient:
+    def async_client(pool: int) -> AsyncClient:
         return AsyncClient(
             credentials,
             transport=_async(transport),
             secure_transport=_async(secure_transport),
-            # Every flow in flight may hold a connection: a smaller pool would queue calls the bound let through.
             limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
             base_url=base_url,
             secure_base_url=https_base_url,

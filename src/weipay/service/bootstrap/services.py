@@ -17,7 +17,7 @@ import httpx
 import sqlalchemy as sa
 
 from ..alerts import AlertRouter
-from ..db import SerializedWrites, create_engine_for
+from ..db import SerializedWrites, ThreadLane, create_engine_for
 from ..domain import InvalidInput, NotFound
 from ..gateway import AsyncWeChat, WeChatGateway
 from ..jobs import WebhookSender, http_sender, run_due_jobs
@@ -27,6 +27,11 @@ from .alerts import router_from_settings
 from .merchants import Merchant, build_merchant
 
 __all__ = ["Services", "build_services"]
+
+# Worker threads of the API's two database lanes (FastAPI's own pool of 40 serves the plain ``def`` handlers). A
+# flow's step is short; more threads than the database can run at once would only wait for its locks.
+STEP_THREADS = 16
+READ_THREADS = 8
 
 
 @dataclass
@@ -44,6 +49,8 @@ class Services:
     gateway: WeChatGateway
     clock: Callable[[], float]
     wechat: AsyncWeChat
+    #: Threads for the API's plain reads (health, an order's state): never taken by a writer waiting for a lock.
+    reads: ThreadLane = field(default_factory=lambda: ThreadLane("reads", READ_THREADS))
     webhook_sender: WebhookSender = field(default_factory=http_sender)
     #: Where the worker's ``alert`` jobs go (the log alone until ``settings.alerts`` names robots).
     alerts: AlertRouter = field(default_factory=AlertRouter.log_only)
@@ -107,9 +114,10 @@ def build_services(
         {mchid: m.client for mchid, m in merchants.items()}, notify_base_url=settings.public_base_url, clock=clock
     )
     wechat = AsyncWeChat(
-        lambda mchid: merchants[mchid].async_client(),
+        lambda mchid, pool: merchants[mchid].async_client(pool),
         {mchid: m.settings.wechat.max_in_flight for mchid, m in merchants.items()},
         clock,
+        ThreadLane("flow steps", STEP_THREADS),
     )
     uow = SerializedWrites(create_engine_for(settings.database_url))
     return Services(settings, uow, merchants, gateway, clock, wechat, alerts=router_from_settings(settings.alerts))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from .abnormal_refunds import apply_abnormal_refund, apply_abnormal_refund_flow, resolve_abnormal_refund
 from .external_refunds import ExternalRefund, record_external_refund
 from .flows import blocking
-from .lifecycle import close_order, close_order_flow, expire_order, get_order, get_order_flow
+from .lifecycle import close_order, close_order_flow, due_for_sync, expire_order, get_order, get_order_flow
 from .login import LoginResult, login, login_flow, session_for_token
 from .notifications import (
     accept_notifications,
@@ -100,6 +100,7 @@ __all__ = [
     "close_order_flow",
     "create_order",
     "create_order_idempotently",
+    "due_for_sync",
     "expire_order",
     "get_order",
     "get_order_flow",

@@ -26,6 +26,7 @@ __all__ = [
     "close_order",
     "close_order_flow",
     "close_superseded",
+    "due_for_sync",
     "expire_or_retry",
     "expire_order",
     "get_order",
@@ -36,6 +37,16 @@ logger = logging.getLogger("weipay.service.orders")
 
 _MIN_SYNC_INTERVAL_S = 2.0
 _EXPIRY_RETRY_S = 60.0
+
+
+def due_for_sync(attempt: PaymentAttempt, now: float, sync_after_s: float) -> bool:
+    """Whether reading the order should query WeChat about ``attempt`` first: it may still be paid, its
+    notification is overdue, and it was not queried in the last few seconds."""
+    return (
+        (attempt.is_open or attempt.awaits_close)
+        and now - attempt.created_at >= sync_after_s
+        and (attempt.last_synced_at is None or now - attempt.last_synced_at >= _MIN_SYNC_INTERVAL_S)
+    )
 
 
 def get_order_flow(
@@ -54,13 +65,7 @@ def get_order_flow(
         return order
     now = clock()
     with uow.read() as tx:
-        stale = [
-            a
-            for a in tx.attempts.for_order(order.id)
-            if (a.is_open or a.awaits_close)
-            and now - a.created_at >= sync_after_s
-            and (a.last_synced_at is None or now - a.last_synced_at >= _MIN_SYNC_INTERVAL_S)
-        ]
+        stale = [a for a in tx.attempts.for_order(order.id) if due_for_sync(a, now, sync_after_s)]
     for attempt in stale:
         yield from sync_attempt_flow(uow, gateway, clock, attempt.id)
     return load_order(uow, order_id, mchid) if stale else order
