@@ -60,6 +60,12 @@ def _fresh_postgres_database(admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture
+def postgres_database_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (for what only PostgreSQL supports, e.g. several API processes)."""
+    yield from _fresh_postgres_database(postgres_admin_url)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""

@@ -59,17 +59,40 @@ def _ready(settings: Any, command: str, config_path: Path | None, *, schema: boo
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--migrate/--no-migrate", default=None, help="run migrations first (default: only for SQLite)")
-def serve(config_path: Path | None, host: str, port: int, migrate: bool | None) -> None:
-    """Run the payment service (HTTP API, notify endpoints, console) with uvicorn."""
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+    help="API processes sharing the port (PostgreSQL only): one event loop each, so about one per CPU core",
+)  # fmt: skip
+def serve(config_path: Path | None, host: str, port: int, migrate: bool | None, workers: int) -> None:
+    """Run the payment service (HTTP API, notify endpoints, console) with uvicorn.
+
+    One process serves everything; ``--workers N`` runs N of them on one port (each its own event loop,
+    database pool and WeChat connections; PostgreSQL decides every race between them). More machines: run
+    ``weipay serve`` on each behind a load balancer, see docs/scaling.md.
+    """
+    import os
+
     import uvicorn
 
     from weipay.service.api import create_app, freeze_startup_heap
 
     settings = _load(config_path)
     _ready(settings, "weipay serve", config_path, schema=False)
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        raise click.ClickException(
+            "--workers needs PostgreSQL: SQLite has one writer, which one process already keeps busy; "
+            "set database_url to postgresql+psycopg://... or run one process"
+        )
     if migrate or (migrate is None and settings.database_url.startswith("sqlite")):
         _upgrade(settings.database_url)
     _ready(settings, "weipay serve", config_path)
+    if workers > 1:
+        # Each process builds its app from the same settings: the config path travels in the environment.
+        if config_path is not None:
+            os.environ["WEIPAY_CONFIG"] = str(config_path.resolve())
+        uvicorn.run("weipay.service.api.process:app_from_environment", factory=True, workers=workers, host=host,
+                    port=port, log_level="info", proxy_headers=True)  # fmt: skip
+        return
     app = create_app(settings)
     freeze_startup_heap()  # no full-collection pauses over the start-up heap while serving (the p99)
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)

@@ -11,8 +11,13 @@ permanent generation, which collections skip); later passes see only what reques
 from __future__ import annotations
 
 import gc
+import os
+from typing import TYPE_CHECKING
 
-__all__ = ["freeze_startup_heap"]
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = ["app_from_environment", "freeze_startup_heap"]
 
 
 def freeze_startup_heap() -> None:
@@ -23,3 +28,14 @@ def freeze_startup_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of ``weipay serve --workers N`` (uvicorn's factory, called in each process):
+    settings from ``$WEIPAY_CONFIG`` and the ``WEIPAY_*`` variables, as the command was given."""
+    from ..settings import load_settings
+    from .app import create_app
+
+    app = create_app(load_settings(os.environ.get("WEIPAY_CONFIG") or None))
+    freeze_startup_heap()
+    return app
