@@ -79,8 +79,16 @@ def serve(config_path: Path | None, host: str, port: int, migrate: bool | None) 
 @_config_option
 @click.option("--poll-interval", "poll_interval_s", default=1.0, show_default=True, type=click.FloatRange(0.05, 60))
 @click.option("--once", is_flag=True, help="run the jobs due now, then exit")
-def worker(config_path: Path | None, poll_interval_s: float, once: bool) -> None:
-    """Run due jobs (queries, expiries, refunds, webhooks) in a loop."""
+@click.option(
+    "--metrics-port", type=click.IntRange(0, 65535), default=None,
+    help="serve Prometheus metrics (WeChat calls this worker made, job and webhook backlog, anomalies, alerts) "
+         "on this port at /metrics",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="address for --metrics-port")
+def worker(
+    config_path: Path | None, poll_interval_s: float, once: bool, metrics_port: int | None, metrics_host: str
+) -> None:
+    """Run due jobs (queries, expiries, refunds, webhooks, alerts, reconciliation) in a loop."""
     from weipay.service.bootstrap import build_services
     from weipay.service.jobs import poll_loop
 
@@ -88,6 +96,8 @@ def worker(config_path: Path | None, poll_interval_s: float, once: bool) -> None
     _ready(settings, "weipay worker", config_path)
     services = build_services(settings)
     try:
+        if metrics_port is not None and not once:
+            _serve_worker_metrics(services, metrics_host, metrics_port)
         if once:
             click.echo(f"ran {services.run_due_jobs()} job(s)")
             return
@@ -102,6 +112,18 @@ def worker(config_path: Path | None, poll_interval_s: float, once: bool) -> None
             click.echo("worker stopped")
     finally:
         services.close()
+
+
+def _serve_worker_metrics(services: Any, host: str, port: int) -> None:
+    """prometheus_client's own HTTP server on a daemon thread: the worker imports no web framework."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from weipay.service.metrics import ServiceMetrics
+
+    registry = CollectorRegistry()
+    ServiceMetrics(registry, services.uow, services.clock)
+    start_http_server(port, addr=host, registry=registry)
+    click.echo(f"worker metrics on http://{host}:{port}/metrics")
 
 
 @click.group()
