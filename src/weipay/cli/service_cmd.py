@@ -96,6 +96,7 @@ def worker(
     _ready(settings, "weipay worker", config_path)
     services = build_services(settings)
     try:
+        _seed_reconciliation(settings, services)
         if metrics_port is not None and not once:
             _serve_worker_metrics(services, metrics_host, metrics_port)
         if once:
@@ -112,6 +113,18 @@ def worker(
             click.echo("worker stopped")
     finally:
         services.close()
+
+
+def _seed_reconciliation(settings: Any, services: Any) -> None:
+    """Each merchant's daily reconciliation job, if it has none yet (idempotent: safe at every start)."""
+    from weipay.service.usecases.reconcile_schedule import parse_time_of_day, seed_reconciliation
+
+    if not settings.reconcile_daily:
+        return
+    at = parse_time_of_day(settings.reconcile_at)
+    added = seed_reconciliation(services.uow, [m.mchid for m in settings.merchants], services.clock, at)
+    if added:
+        click.echo(f"scheduled the daily reconciliation of {added} merchant(s) at {settings.reconcile_at} Beijing time")
 
 
 def _serve_worker_metrics(services: Any, host: str, port: int) -> None:

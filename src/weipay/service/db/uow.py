@@ -23,6 +23,7 @@ from .engine import READ_ONLY, create_engine_for
 from .job_queue import JobQueue
 from weipay.service.domain import CallRecord
 
+from .reconciliation_reports import ReconciliationReportRepository
 from .records import AnomalyRepository, ApiKeyRepository, CallLogRepository, NotificationRepository, SessionRepository
 from .repositories import AttemptRepository, OrderRepository, RefundRepository
 
@@ -50,6 +51,7 @@ class Transaction:
         self.jobs = JobQueue(conn)
         self.api_keys = ApiKeyRepository(conn)
         self.sessions = SessionRepository(conn)
+        self.reconciliation_reports = ReconciliationReportRepository(conn)
 
     @property
     def dialect(self) -> str:
