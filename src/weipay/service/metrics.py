@@ -112,7 +112,8 @@ class BacklogCollector(Collector):
 
 
 def _job_families(backlog: Backlog, now: float) -> Iterator[Metric]:
-    jobs = GaugeMetricFamily("weipay_jobs", "Jobs by kind and status (pending | running | dead)", labels=["kind", "status"])
+    jobs = GaugeMetricFamily("weipay_jobs", "Jobs by kind and status (pending | running | dead)",
+                             labels=["kind", "status"])  # fmt: skip
     due = GaugeMetricFamily("weipay_jobs_due", "Pending jobs already due (the queue depth)", labels=["kind"])
     lag = GaugeMetricFamily("weipay_job_lag_seconds", "How long the oldest due job has waited", labels=["kind"])
     retrying = GaugeMetricFamily("weipay_jobs_retrying", "Pending jobs that failed at least once", labels=["kind"])
@@ -140,7 +141,8 @@ def _job_families(backlog: Backlog, now: float) -> Iterator[Metric]:
 
 
 def _anomaly_families(backlog: Backlog) -> Iterator[Metric]:
-    rows = GaugeMetricFamily("weipay_anomalies", "Anomalies (distinct facts) by kind and state", labels=["kind", "state"])
+    rows = GaugeMetricFamily("weipay_anomalies", "Anomalies (distinct facts) by kind and state (open | resolved)",
+                             labels=["kind", "state"])  # fmt: skip
     occurrences = CounterMetricFamily(
         "weipay_anomaly_occurrences", "Anomaly occurrences by kind (repeats of one fact included)", labels=["kind"]
     )

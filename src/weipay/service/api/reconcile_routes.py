@@ -19,7 +19,7 @@ from .state import ApiState
 
 __all__ = ["ReconciliationReportOut", "ReconciliationReportsOut", "build_reconcile_router"]
 
-_EXAMPLE = {
+_EXAMPLE: dict[str, Any] = {
     "mchid": "1230000109", "bill_day": "2026-11-23", "status": "differences", "bill_lines": 1284,
     "payments_matched": 1270, "differences": 1, "repaired": 1,
     "details": {"differences": [{"kind": "paid_not_recorded", "out_trade_no": "WP01J9Z3A1",

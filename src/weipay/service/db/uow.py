@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from weipay.service.domain import CallRecord
+
 from .alert_log import AlertRepository
 from .engine import READ_ONLY, create_engine_for
 from .job_queue import JobQueue
-from weipay.service.domain import CallRecord
-
 from .reconciliation_reports import ReconciliationReportRepository
 from .records import AnomalyRepository, ApiKeyRepository, CallLogRepository, NotificationRepository, SessionRepository
 from .repositories import AttemptRepository, OrderRepository, RefundRepository

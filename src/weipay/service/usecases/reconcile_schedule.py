@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from weipay.service.domain import DomainError
 
@@ -109,7 +110,8 @@ def run_scheduled_reconciliation(
     fund_flow: FundFlowReader | None = None,
 ) -> ScheduledRun:
     """Reconcile ``day``, store and alert the report, and schedule the next day, all in one transaction."""
-    status, detail = "clean", {}
+    status = "clean"
+    detail: dict[str, Any] = {}
     report: ReconcileReport | None = None
     try:
         report = reconcile_day(uow, gateway, clock, merchant, day)
@@ -167,8 +169,8 @@ def _alert(tx: Transaction, report: StoredReconciliation, now: float) -> None:
         return
     failed = report.status == "failed"
     unrepaired = report.differences - report.repaired
-    title = (f"对账失败: {report.bill_day.isoformat()}" if failed else
-             f"对账差异: {report.bill_day.isoformat()} 共 {report.differences} 处, 未自动修复 {unrepaired} 处")  # fmt: skip
+    day = report.bill_day.isoformat()
+    title = f"对账失败: {day}" if failed else f"对账差异: {day} 共 {report.differences} 处, 未自动修复 {unrepaired} 处"
     raise_alert(
         tx, f"reconcile:{report.status}:{report.mchid}", kind=f"reconciliation_{report.status}",
         severity=Severity.ERROR if failed or unrepaired else Severity.WARNING, title=title, now=now,
