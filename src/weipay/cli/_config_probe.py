@@ -124,8 +124,8 @@ def _api_v3_key_result(client: Client, credentials: MerchantCredentials) -> Resu
     try:
         certificates = client.call(sdk_v3.DownloadCertificates())
     except ConfigurationError:
-        return Result(FAIL, "APIv3 key is wrong: the platform certificates do not decrypt with it "
-                            "(reset it in the merchant platform, API安全 → APIv3密钥, and configure the new one)")  # fmt: skip
+        fix = "reset it in the merchant platform, API安全 → APIv3密钥, and configure the new one"
+        return Result(FAIL, f"APIv3 key is wrong: the platform certificates do not decrypt with it ({fix})")
     except WeChatRefused as refused:
         if refused.code == "SIGN_ERROR":
             return _sign_error(refused, credentials.merchant_serial_no) or _refusal("certificate download", refused)
@@ -160,8 +160,8 @@ def _sign_error(refused: WeChatRefused, serial: str | None) -> Result | None:
     if refused.code != "SIGN_ERROR":
         return None
     if "序列号" in refused.message or "serial" in str(refused.detail or ""):
-        return Result(FAIL, f"merchant_serial_no {serial} is wrong: WeChat does not know it for this merchant "
-                            "(use the serial of apiclient_cert.pem: `weipay config check --bundle` prints it)")  # fmt: skip
+        fix = "use the serial of apiclient_cert.pem: `weipay config check --bundle` prints it"
+        return Result(FAIL, f"merchant_serial_no {serial} is wrong: WeChat does not know it for this merchant ({fix})")
     return Result(FAIL, f"merchant private key is wrong: WeChat cannot verify our signature with the certificate "
                         f"of serial {serial} (use the apiclient_key.pem issued with it)")  # fmt: skip
 
@@ -171,8 +171,8 @@ def _answer_signature_result(client: Client, credentials: MerchantCredentials, a
     try:
         client.verifier.verify_headers(answer.headers, answer.content)
     except SignatureError:
-        return Result(FAIL, f"WeChat's answers do not verify with the {_verification(credentials)}: "
-                            + _verification_fix(credentials, answer.headers.get("wechatpay-serial") or "?"))  # fmt: skip
+        fix = _verification_fix(credentials, answer.headers.get("wechatpay-serial") or "?")
+        return Result(FAIL, f"WeChat's answers do not verify with the {_verification(credentials)}: {fix}")
     return Result(PASS, f"WeChat's answers verify with the {_verification(credentials)}")
 
 

@@ -67,7 +67,8 @@ def build_servers(sim: Simulator, http_sock: socket.socket, https_sock: socket.s
     if https_sock is not None:
         https_config = uvicorn.Config(
             create_app(sim, mtls=True, run_ticks=False), log_level=log_level, lifespan="on", access_log=False,
-            timeout_graceful_shutdown=1, date_header=False, ssl_keyfile=str(sim.paths.https_key), ssl_certfile=str(sim.paths.https_cert),
+            timeout_graceful_shutdown=1, date_header=False, ssl_keyfile=str(sim.paths.https_key),
+            ssl_certfile=str(sim.paths.https_cert),
             ssl_ca_certs=str(sim.paths.ca_cert), ssl_cert_reqs=ssl.CERT_REQUIRED,
         )
         servers.append(uvicorn.Server(https_config))
