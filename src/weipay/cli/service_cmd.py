@@ -96,12 +96,12 @@ def worker(
     _ready(settings, "weipay worker", config_path)
     services = build_services(settings)
     try:
-        _seed_reconciliation(settings, services)
-        if metrics_port is not None and not once:
-            _serve_worker_metrics(services, metrics_host, metrics_port)
         if once:
             click.echo(f"ran {services.run_due_jobs()} job(s)")
             return
+        _seed_reconciliation(settings, services)  # not for --once: a one-off pass must not start a schedule
+        if metrics_port is not None:
+            _serve_worker_metrics(services, metrics_host, metrics_port)
         click.echo(f"worker polling every {poll_interval_s:g} s (Ctrl-C to stop)")
 
         def on_error(exc: Exception) -> None:  # a bad pass must not kill the worker; the job row keeps its error
