@@ -127,16 +127,17 @@ def _seed_reconciliation(settings: Any, services: Any) -> None:
         click.echo(f"scheduled the daily reconciliation of {added} merchant(s) at {settings.reconcile_at} Beijing time")
 
 
-def _serve_worker_metrics(services: Any, host: str, port: int) -> None:
-    """prometheus_client's own HTTP server on a daemon thread: the worker imports no web framework."""
+def _serve_worker_metrics(services: Any, host: str, port: int) -> Any:
+    """prometheus_client's own HTTP server on a daemon thread (the worker imports no web framework); the server."""
     from prometheus_client import CollectorRegistry, start_http_server
 
     from weipay.service.metrics import ServiceMetrics
 
     registry = CollectorRegistry()
     ServiceMetrics(registry, services.uow, services.clock)
-    start_http_server(port, addr=host, registry=registry)
-    click.echo(f"worker metrics on http://{host}:{port}/metrics")
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    click.echo(f"worker metrics on http://{host}:{server.server_port}/metrics")
+    return server
 
 
 @click.group()
