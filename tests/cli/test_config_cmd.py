@@ -117,12 +117,12 @@ def test_broken_inputs_are_reported_not_raised(bundle, tmp_path):
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
     missing = run("--bundle", str(tmp_path / "nowhere"))
-    assert missing.exit_code == 1 and "a merchant bundle?" in missing.output
+    assert missing.exit_code == 2 and "a merchant bundle?" in missing.output
     assert "Traceback" not in missing.output
 
     (bundle / "merchant" / "account.json").write_text("{")
     bad_json = run("--bundle", str(bundle))
-    assert bad_json.exit_code == 1 and "not valid JSON" in bad_json.output
+    assert bad_json.exit_code == 2 and "not valid JSON" in bad_json.output
 
 
 def test_platform_certificate_mode_skips_the_public_key(bundle):

@@ -101,3 +101,29 @@ def test_the_worker_never_imports_the_web_framework(tmp_path: Path) -> None:
     completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines() == ["ran 0 job(s)", "[]"]
+
+
+def test_the_worker_serves_its_metrics_without_a_web_framework(tmp_path: Path) -> None:
+    """``weipay worker --metrics-port``: prometheus_client's own server, with the backlog read from the database."""
+    import httpx
+
+    from weipay.cli.service_cmd import _serve_worker_metrics
+    from weipay.service.bootstrap import build_services
+    from weipay.service.settings import load_settings
+
+    database_url = f"sqlite:///{tmp_path / 'm.sqlite3'}"
+    assert CliRunner().invoke(cli, ["db", "upgrade", "--database-url", database_url]).exit_code == 0
+    settings = load_settings(environ={}, overrides={"database_url": database_url,
+                                                    "merchants": [{"mchid": "1230000109", "api_v2_key": "k" * 32}]})
+    services = build_services(settings)
+    with services.uow.write() as tx:
+        tx.jobs.enqueue("expire_order", {"order_id": "o1"}, due_at=0.0, now=0.0)
+    server = _serve_worker_metrics(services, "127.0.0.1", 0)
+    try:
+        text = httpx.get(f"http://127.0.0.1:{server.server_port}/metrics").text
+    finally:
+        server.shutdown()
+        services.close()
+    assert "weipay_backlog_up 1.0" in text
+    assert 'weipay_jobs_due{kind="expire_order"} 1.0' in text
+    assert "weipay_wechat_calls_total" in text and "weipay_http_requests_total" not in text

@@ -91,18 +91,18 @@ def test_endpoint_table_matches_the_app() -> None:
 
 def test_job_kinds_and_commands_exist() -> None:
     from weipay.cli.main import cli
-    from weipay.service.usecases import alerting, outbox
+    from weipay.service.usecases import alerting, outbox, reconcile_schedule
 
     section = TEXT[TEXT.index("## Jobs and the worker"): TEXT.index("## Refunds")]
     kinds = set(re.findall(r"^\| `([a-z_]+)`", section, re.MULTILINE))
     assert kinds == {outbox.QUERY_ATTEMPT, outbox.EXPIRE_ORDER, outbox.SYNC_REFUND, outbox.DELIVER_WEBHOOK,
-                     outbox.AUTO_REFUND, alerting.ALERT}
+                     outbox.AUTO_REFUND, alerting.ALERT, reconcile_schedule.RECONCILE_DAY}
     for line in TEXT.splitlines():
         for command in re.findall(r"`weipay ([a-z]+)|^weipay ([a-z]+)", line):
             name = command[0] or command[1]
             assert name in cli.commands, line
     for flag in re.findall(r"`(--[a-z-]+)", TEXT):
-        options = {opt for cmd in ("serve", "worker", "db", "reconcile")
+        options = {opt for cmd in ("serve", "worker", "db", "reconcile", "config")
                    for opt in guides.all_options(cli.commands[cmd])}
         assert flag.split("/")[0] in options | {"--no-migrate"}, flag
 

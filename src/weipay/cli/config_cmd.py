@@ -2,7 +2,8 @@
 
 Each check prints one line: ``✓`` passed, ``✗`` failed (exit code 1), ``·`` not applicable. Secrets are
 never printed; keys are read from files, a bundle, or the environment (``WEIPAY_API_V2_KEY``,
-``WEIPAY_API_V3_KEY``) so they stay out of shell history.
+``WEIPAY_API_V3_KEY``) so they stay out of shell history. ``--config FILE`` checks every merchant of the
+service's settings (:mod:`weipay.cli._config_service`); ``--online`` asks WeChat (:mod:`weipay.cli._config_probe`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from weipay.sdk.v2.signing import sign as v2_sign
 from weipay.sdk.v2.signing import verify as v2_verify
 from weipay.sdk.v3.signing import authorization, parse_authorization, request_message
 
-__all__ = ["config"]
+__all__ = ["FAIL", "PASS", "SKIP", "Inputs", "Result", "config", "from_bundle", "run_checks"]
 
 PASS, FAIL, SKIP = "✓", "✗", "·"
 
@@ -43,6 +44,7 @@ class Inputs:
     wechatpay_public_key: Path | None = None
     wechatpay_public_key_id: str | None = None
     secret_files: list[Path] = field(default_factory=list)
+    v2_only: bool = False  # a merchant configured with the APIv2 key alone: no v3 key material to check
 
 
 @dataclass(frozen=True)
@@ -77,21 +79,89 @@ def config() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Write a throwaway merchant bundle to this directory, then check it (a self-test of this machine).",
 )
-def check(generate: Path | None, bundle: Path | None, **flags: Any) -> None:
-    """Check keys, certificates and file permissions; one line per check, exit 1 on any failure."""
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="The service's settings file: check every merchant in it (WEIPAY_* variables apply, as for serve).",
+)
+@click.option("--online", is_flag=True, help="Also ask WeChat (or the simulator) whether each credential is right.")
+def check(
+    generate: Path | None, bundle: Path | None, config_path: Path | None, online: bool, **flags: Any
+) -> None:
+    """Check keys, certificates and file permissions; one line per check.
+
+    \b
+    What is checked:
+      --config FILE  every merchant of the service's settings file (as `weipay serve` reads it)
+      --bundle DIR   one merchant bundle (`weipay simulator init`)
+      flags          one merchant's files and keys (--mchid, --private-key, ...)
+
+    \b
+    --online asks WeChat (or the simulator the settings point at) with each credential, changing
+    nothing there, and names the wrong one:
+      clock skew                 WeChat's Date header (signatures more than 300 s off are refused)
+      WeChat Pay public key id   the Wechatpay-Serial WeChat signs with
+      merchant key or serial     a signed v3 query of a non-existent order (SIGN_ERROR or ORDER_NOT_EXIST)
+      APIv3 key                  decrypting the platform certificates (accounts that have them)
+      public key / certificates  verifying WeChat's signed answer
+      APIv2 key                  a signed v2 orderquery (签名错误 or ORDERNOTEXIST)
+
+    \b
+    Exit status: 0 every check passed, 1 a check failed, 2 the settings or bundle could not be read.
+    """
+    if config_path is not None:
+        _check_config(config_path, online)
+        return
     try:
         if generate is not None:
             bundle = _generate(generate)
-        inputs = _from_bundle(bundle) if bundle is not None else _from_flags(flags)
+        inputs = from_bundle(bundle) if bundle is not None else _from_flags(flags)
     except (WeChatPayError, OSError, ValueError) as exc:
-        raise click.ClickException(_message(exc)) from None
+        click.echo(f"Error: {_message(exc)}", err=True)
+        raise SystemExit(2) from None
     failed = False
-    for result in run_checks(inputs):
+    results = list(run_checks(inputs))
+    if online:
+        if bundle is None:
+            raise click.UsageError("--online needs --config or --bundle (they say where WeChat is)")
+        results += list(_probe_bundle(bundle))
+    for result in results:
         failed = failed or result.mark == FAIL
         click.echo(f"{result.mark} {result.text}")
     if failed:
         raise SystemExit(1)
     click.echo("configuration OK")
+
+
+def _check_config(config_path: Path, online: bool) -> None:
+    from weipay.service.settings import SettingsError, load_settings
+
+    from ._config_service import check_settings
+
+    try:
+        settings = load_settings(config_path)
+    except SettingsError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(2) from None
+    if not check_settings(settings, online=online, echo=click.echo):
+        raise SystemExit(1)
+    click.echo("configuration OK")
+
+
+def _probe_bundle(bundle: Path) -> Iterator[Result]:
+    import time
+
+    from weipay.sdk import Client
+    from weipay.sdk.credentials import MerchantCredentials
+
+    from ._config_probe import probe_merchant
+
+    merchant = bundle / "merchant" if (bundle / "merchant" / "account.json").exists() else bundle
+    account = json.loads((merchant / "account.json").read_text(encoding="utf-8"))
+    credentials = MerchantCredentials.from_bundle(merchant)
+    ca = merchant / "simulator_ca.pem"
+    verify_tls: bool | str = str(ca) if ca.exists() else True
+    with Client(credentials, base_url=account["base_url"], verify_tls=verify_tls) as client:
+        yield from probe_merchant(client, credentials, account["base_url"], clock=time.time, verify_tls=verify_tls)
 
 
 def run_checks(inputs: Inputs) -> Iterator[Result]:
@@ -135,6 +205,8 @@ def _check_permissions(inputs: Inputs, state: dict[str, Any]) -> Result:
 
 
 def _check_private_key(inputs: Inputs, state: dict[str, Any]) -> Result:
+    if inputs.v2_only:
+        return Result(SKIP, "merchant private key not configured (APIv2 only: no v3 calls, no v2 refunds)")
     if inputs.private_key is None:
         return Result(FAIL, "merchant private key: missing (--private-key apiclient_key.pem)")
     key = load_private_key(inputs.private_key.read_bytes())
@@ -145,6 +217,8 @@ def _check_private_key(inputs: Inputs, state: dict[str, Any]) -> Result:
 
 
 def _check_certificate(inputs: Inputs, state: dict[str, Any]) -> Result:
+    if inputs.v2_only:
+        return Result(SKIP, "merchant certificate not configured (APIv2 only)")
     if inputs.merchant_cert is None:
         if inputs.serial_no:
             state["serial_no"] = inputs.serial_no
@@ -227,7 +301,7 @@ def _check_client_tls(inputs: Inputs, state: dict[str, Any]) -> Result:
     return Result(PASS, "client TLS certificate loads (v2 refunds over mTLS)")
 
 
-def _from_bundle(directory: Path) -> Inputs:
+def from_bundle(directory: Path) -> Inputs:
     merchant = directory / "merchant" if (directory / "merchant" / "account.json").exists() else directory
     account_path = merchant / "account.json"
     try:

@@ -102,8 +102,16 @@ def serve(config_path: Path | None, host: str, port: int, migrate: bool | None, 
 @_config_option
 @click.option("--poll-interval", "poll_interval_s", default=1.0, show_default=True, type=click.FloatRange(0.05, 60))
 @click.option("--once", is_flag=True, help="run the jobs due now, then exit")
-def worker(config_path: Path | None, poll_interval_s: float, once: bool) -> None:
-    """Run due jobs (queries, expiries, refunds, webhooks) in a loop."""
+@click.option(
+    "--metrics-port", type=click.IntRange(0, 65535), default=None,
+    help="serve Prometheus metrics (WeChat calls this worker made, job and webhook backlog, anomalies, alerts) "
+         "on this port at /metrics",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="address for --metrics-port")
+def worker(
+    config_path: Path | None, poll_interval_s: float, once: bool, metrics_port: int | None, metrics_host: str
+) -> None:
+    """Run due jobs (queries, expiries, refunds, webhooks, alerts, reconciliation) in a loop."""
     from weipay.service.bootstrap import build_services
     from weipay.service.jobs import poll_loop
 
@@ -114,6 +122,9 @@ def worker(config_path: Path | None, poll_interval_s: float, once: bool) -> None
         if once:
             click.echo(f"ran {services.run_due_jobs()} job(s)")
             return
+        _seed_reconciliation(settings, services)  # not for --once: a one-off pass must not start a schedule
+        if metrics_port is not None:
+            _serve_worker_metrics(services, metrics_host, metrics_port)
         click.echo(f"worker polling every {poll_interval_s:g} s (Ctrl-C to stop)")
 
         def on_error(exc: Exception) -> None:  # a bad pass must not kill the worker; the job row keeps its error
@@ -125,6 +136,31 @@ def worker(config_path: Path | None, poll_interval_s: float, once: bool) -> None
             click.echo("worker stopped")
     finally:
         services.close()
+
+
+def _seed_reconciliation(settings: Any, services: Any) -> None:
+    """Each merchant's daily reconciliation job, if it has none yet (idempotent: safe at every start)."""
+    from weipay.service.usecases.reconcile_schedule import parse_time_of_day, seed_reconciliation
+
+    if not settings.reconcile_daily:
+        return
+    at = parse_time_of_day(settings.reconcile_at)
+    added = seed_reconciliation(services.uow, [m.mchid for m in settings.merchants], services.clock, at)
+    if added:
+        click.echo(f"scheduled the daily reconciliation of {added} merchant(s) at {settings.reconcile_at} Beijing time")
+
+
+def _serve_worker_metrics(services: Any, host: str, port: int) -> Any:
+    """prometheus_client's own HTTP server on a daemon thread (the worker imports no web framework); the server."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from weipay.service.metrics import ServiceMetrics
+
+    registry = CollectorRegistry()
+    ServiceMetrics(registry, services.uow, services.clock)
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    click.echo(f"worker metrics on http://{host}:{server.server_port}/metrics")
+    return server
 
 
 @click.group()

@@ -247,6 +247,11 @@ class Settings(BaseSettings):
         default_factory=list, description="where alerts go; none configured: the log (weipay.alerts)"
     )
     notify_expected_after_s: int = Field(default=10, ge=0, description="query WeChat if no notification after this")
+    reconcile_daily: bool = Field(default=True, description="reconcile each merchant's previous day every day")
+    reconcile_at: str = Field(
+        default="10:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Beijing time (HH:MM) of the daily reconciliation; WeChat's bills are ready after about 10:00",
+    )
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1024, le=16 * 1024 * 1024,
         description="request bodies above this many bytes are refused with 413 before they are read",

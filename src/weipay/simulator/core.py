@@ -8,6 +8,7 @@ handler shares (account, ledger, clocks, fault plan) is :class:`~weipay.simulato
 from __future__ import annotations
 
 import logging
+from email.utils import formatdate
 from typing import Any
 
 from . import due_work, notifier, payer
@@ -32,10 +33,13 @@ class Simulator(SimulatorState):
     def handle(self, request: SimRequest) -> SimResponse:
         """Answer one request. Never raises: unexpected errors become a 500 JSON answer."""
         try:
-            return dispatch(self, request)
+            response = dispatch(self, request)
         except Exception:
             log.exception("simulator error on %s %s", request.method, request.path)
-            return SimResponse.json(500, {"code": "SYSTEM_ERROR", "message": "系统异常，请稍后重试"})
+            response = SimResponse.json(500, {"code": "SYSTEM_ERROR", "message": "系统异常，请稍后重试"})
+        # WeChat's servers stamp every answer with their clock; merchants compare it with theirs (clock skew).
+        response.headers.setdefault("date", formatdate(self.wall_now(), usegmt=True))
+        return response
 
     # -- work that happens over time ---------------------------------------------------------------------
     def tick(self) -> dict[str, int]:

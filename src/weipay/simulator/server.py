@@ -60,13 +60,15 @@ def build_servers(sim: Simulator, http_sock: socket.socket, https_sock: socket.s
                   log_level: str = "warning") -> list[uvicorn.Server]:
     """uvicorn servers for the HTTP socket and (optionally) the mutual-TLS HTTPS socket."""
     # timeout_graceful_shutdown: keep-alive clients (requests sessions) must not hold a shutdown for long.
+    # date_header=False: the simulator stamps its own Date (its clock, skew included), as WeChat's servers do.
     http_config = uvicorn.Config(create_app(sim, mtls=False, run_ticks=True), log_level=log_level, lifespan="on",
-                                 access_log=False, timeout_graceful_shutdown=1)
+                                 access_log=False, timeout_graceful_shutdown=1, date_header=False)
     servers = [uvicorn.Server(http_config)]
     if https_sock is not None:
         https_config = uvicorn.Config(
             create_app(sim, mtls=True, run_ticks=False), log_level=log_level, lifespan="on", access_log=False,
-            timeout_graceful_shutdown=1, ssl_keyfile=str(sim.paths.https_key), ssl_certfile=str(sim.paths.https_cert),
+            timeout_graceful_shutdown=1, date_header=False, ssl_keyfile=str(sim.paths.https_key),
+            ssl_certfile=str(sim.paths.https_cert),
             ssl_ca_certs=str(sim.paths.ca_cert), ssl_cert_reqs=ssl.CERT_REQUIRED,
         )
         servers.append(uvicorn.Server(https_config))

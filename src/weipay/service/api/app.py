@@ -22,6 +22,7 @@ from .metrics import MetricsMiddleware, metrics_endpoint
 from .notification_intake import NotificationIntake
 from .notification_lane import NotificationLane
 from .notification_openapi import document_notifications
+from .reconcile_routes import build_reconcile_router
 from .routes import build_router
 from .state import ApiState
 
@@ -75,6 +76,7 @@ def create_app(
             {"name": "refunds", "description": "refunds, with optional operator approval"},
             {"name": "users", "description": "mini-program login"},
             {"name": "notifications", "description": "WeChat Pay's callbacks (signed by WeChat, not by you)"},
+            {"name": "reconciliation", "description": "the daily comparison of WeChat's bills with the ledger"},
             {"name": "operations", "description": "health and metrics"},
         ],
     )
@@ -83,6 +85,7 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app, (DomainError,))
     app.include_router(build_router())
+    app.include_router(build_reconcile_router())
     _add_operations(app, state)
     app.include_router(build_console_router(services, secret), include_in_schema=False)
     # Behind the notification lane (which caps its own bodies and answers in WeChat's format), in front of the rest.

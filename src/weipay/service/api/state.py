@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..bootstrap import Services
+from ..metrics import ServiceMetrics
 from .auth import Authenticator
 from .metrics import Metrics
 from .qr import QrSigner
@@ -20,6 +21,7 @@ class ApiState:
     def __init__(self, services: Services, secret: bytes) -> None:
         self.services = services
         self.metrics = Metrics()
+        self.service_metrics = ServiceMetrics(self.metrics.registry, services.uow, services.clock)
         self.authenticator = Authenticator(services.settings, services.uow, services.clock)
         self.qr_signer = QrSigner(secret)
         self.on_close: list[Callable[[], None]] = []

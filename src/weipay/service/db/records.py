@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +14,8 @@ from weipay.service.usecases.stores import NewNotification
 
 from ._sql import insert_many, record_values, update_many
 from .tables import anomalies, api_keys, call_log, notifications, user_sessions
+
+log = logging.getLogger("weipay.service.db")
 
 __all__ = [
     "AnomalyRepository",
@@ -100,10 +103,17 @@ class AnomalyRepository:
 
 
 class CallLogRepository:
-    """Every WeChat call and notification, per order (the seeds' payWechatLog)."""
+    """Every WeChat call and notification, per order (the seeds' payWechatLog).
 
-    def __init__(self, conn: sa.Connection) -> None:
+    ``observers`` hear of each record written (the metrics); one that raises is logged and ignored, since
+    counting a call must never fail the transaction that records it.
+    """
+
+    def __init__(
+        self, conn: sa.Connection, observers: Sequence[Callable[[Sequence[CallRecord]], None]] = ()
+    ) -> None:
         self._conn = conn
+        self._observers = observers
 
     def add(self, record: CallRecord, **links: Any) -> None:
         """Store a call record, with ``order_id``/``attempt_id``/``refund_id`` links filled in if given."""
@@ -115,6 +125,11 @@ class CallLogRepository:
         for row in rows:
             row.pop("id")
         insert_many(self._conn, call_log, rows)
+        for observer in self._observers:
+            try:
+                observer(records)
+            except Exception:  # a metrics bug must never undo a payment's bookkeeping
+                log.exception("call observer failed")
 
     def for_order(self, order_id: str, limit: int = 500) -> list[CallRecord]:
         """The order's calls and notifications, oldest first."""

@@ -22,6 +22,7 @@ __all__ = [
     "notifications",
     "orders",
     "payment_attempts",
+    "reconciliation_reports",
     "refunds",
     "user_sessions",
 ]
@@ -274,4 +275,23 @@ alert_deliveries = sa.Table(
     sa.Column("messages", sa.Integer, nullable=False),  # messages this sink was sent for the group
     sa.Column("events", sa.Integer, nullable=False),  # occurrences those messages counted
     sa.Column("sent_at", sa.Float, nullable=False),
+)
+
+# One row per merchant and bill day (Beijing): the latest run of the daily reconciliation (a rerun replaces it).
+reconciliation_reports = sa.Table(
+    "reconciliation_reports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("mchid", _MCHID, nullable=False),
+    sa.Column("bill_day", sa.String(10), nullable=False),  # YYYY-MM-DD, Beijing
+    sa.Column("status", sa.String(16), nullable=False),  # clean | differences | failed
+    sa.Column("bill_lines", sa.Integer, nullable=False),
+    sa.Column("payments_matched", sa.Integer, nullable=False),
+    sa.Column("differences", sa.Integer, nullable=False),
+    sa.Column("repaired", sa.Integer, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),  # JSON: the differences, the fund-flow totals, or the error
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("mchid", "bill_day"),
+    sa.Index(None, "bill_day"),
 )

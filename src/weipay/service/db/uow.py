@@ -12,39 +12,46 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from weipay.service.domain import CallRecord
+
 from .alert_log import AlertRepository
 from .engine import READ_ONLY, create_engine_for
 from .job_queue import JobQueue
+from .reconciliation_reports import ReconciliationReportRepository
 from .records import AnomalyRepository, ApiKeyRepository, CallLogRepository, NotificationRepository, SessionRepository
 from .repositories import AttemptRepository, OrderRepository, RefundRepository
 
 if TYPE_CHECKING:
     from weipay.service.usecases.ports import UnitOfWork
 
-__all__ = ["SerializedWrites", "SqlUnitOfWork", "Transaction"]
+__all__ = ["CallObserver", "SerializedWrites", "SqlUnitOfWork", "Transaction"]
+
+#: Told of every call record as it is written (metrics); must be cheap and must not raise.
+CallObserver = Callable[[Sequence[CallRecord]], None]
 
 
 class Transaction:
     """The repositories of one open transaction."""
 
-    def __init__(self, conn: sa.Connection) -> None:
+    def __init__(self, conn: sa.Connection, call_observers: Sequence[CallObserver] = ()) -> None:
         self.connection = conn
         self.orders = OrderRepository(conn)
         self.attempts = AttemptRepository(conn)
         self.refunds = RefundRepository(conn)
         self.notifications = NotificationRepository(conn)
         self.anomalies = AnomalyRepository(conn)
-        self.calls = CallLogRepository(conn)
+        self.calls = CallLogRepository(conn, call_observers)
         self.alerts = AlertRepository(conn)
         self.jobs = JobQueue(conn)
         self.api_keys = ApiKeyRepository(conn)
         self.sessions = SessionRepository(conn)
+        self.reconciliation_reports = ReconciliationReportRepository(conn)
 
     @property
     def dialect(self) -> str:
@@ -57,6 +64,9 @@ class SqlUnitOfWork:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        #: Who hears of each WeChat call as its record is written (the metrics of the process holding this unit
+        #: of work). Observed at write time, not commit time: the call happened at WeChat either way.
+        self.call_observers: list[CallObserver] = []
 
     @classmethod
     def from_url(cls, database_url: str, **kwargs: object) -> SqlUnitOfWork:
@@ -67,7 +77,7 @@ class SqlUnitOfWork:
     def write(self) -> Iterator[Transaction]:
         """A write transaction: commit on success, roll back on error."""
         with self.engine.connect() as conn, conn.begin():
-            yield Transaction(conn)
+            yield Transaction(conn, self.call_observers)
 
     @contextmanager
     def read(self) -> Iterator[Transaction]:
@@ -75,7 +85,7 @@ class SqlUnitOfWork:
         with self.engine.connect() as conn:
             conn = conn.execution_options(**{READ_ONLY: True})
             with conn.begin():
-                yield Transaction(conn)
+                yield Transaction(conn, self.call_observers)
 
     @property
     def dialect(self) -> str:

@@ -8,6 +8,7 @@ the way down), so running a job twice is harmless.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -17,6 +18,7 @@ from weipay.service.alerts import AlertRouter
 from weipay.service.db import Job, SqlUnitOfWork
 from weipay.service.db.job_queue import DEAD
 from weipay.service.domain import AttemptStatus
+from weipay.service.gateway.fund_flow import FundFlowBills
 from weipay.service.usecases import (
     Gateway,
     MerchantConfig,
@@ -29,6 +31,7 @@ from weipay.service.usecases.alerting import ALERT
 from weipay.service.usecases.lifecycle import expire_or_retry
 from weipay.service.usecases.outbox import AUTO_REFUND, DELIVER_WEBHOOK, EXPIRE_ORDER, QUERY_ATTEMPT, SYNC_REFUND
 from weipay.service.usecases.payments import query_delay_s
+from weipay.service.usecases.reconcile_schedule import RECONCILE_DAY, parse_time_of_day, run_scheduled_reconciliation
 from weipay.service.usecases.settlement import add_anomaly
 from weipay.service.webhooks import WebhookSender, sign_webhook, webhook_body
 
@@ -122,6 +125,20 @@ def _deliver_alert(ctx: JobContext, job: Job) -> None:
     ctx.alerts.deliver(ctx.uow, job.payload["alert_key"], float(job.payload["window_start"]), ctx.clock)
 
 
+def _reconcile_day(ctx: JobContext, job: Job) -> None:
+    merchant = ctx.merchants.get(job.payload["mchid"])
+    if merchant is None:
+        return  # the merchant left the configuration: its schedule ends here
+    # The fund-flow bill needs the merchant's SDK client, which only the WeChat gateway holds.
+    client_for = getattr(ctx.gateway, "client", None)
+    fund_flow = FundFlowBills(client_for) if client_for is not None else None
+    day = dt.date.fromisoformat(job.payload["day"])
+    run = run_scheduled_reconciliation(ctx.uow, ctx.gateway, ctx.clock, merchant, day,
+                                       parse_time_of_day(job.payload["at"]), fund_flow=fund_flow)  # fmt: skip
+    if run.retry_at is not None:
+        raise _Later(run.retry_at, "WeChat's bill is not ready yet")
+
+
 HANDLERS: dict[str, Callable[[JobContext, Job], None]] = {
     QUERY_ATTEMPT: _query_attempt,
     EXPIRE_ORDER: _expire_order,
@@ -129,6 +146,7 @@ HANDLERS: dict[str, Callable[[JobContext, Job], None]] = {
     AUTO_REFUND: _auto_refund,
     DELIVER_WEBHOOK: _deliver_webhook,
     ALERT: _deliver_alert,
+    RECONCILE_DAY: _reconcile_day,
 }
 
 

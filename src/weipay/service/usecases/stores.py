@@ -26,6 +26,8 @@ from weipay.service.domain import (
     UserSession,
 )
 
+from .reconcile_store import ReconciliationReportStore
+
 __all__ = [
     "AlertStore",
     "AnomalyStore",
@@ -372,4 +374,9 @@ class Transaction(Protocol):
     @property
     def sessions(self) -> SessionStore:
         """User sessions."""
+        ...
+
+    @property
+    def reconciliation_reports(self) -> ReconciliationReportStore:
+        """Daily reconciliation reports."""
         ...
