@@ -23,7 +23,9 @@ from weipay.service.domain import (
     RefundKind,
     RefundStatus,
 )
+from weipay.service.usecases.stores import ListFilter
 
+from ._listing import order_page, refund_page
 from ._sql import compare_and_set, driver_first, insert, plain, record_values, select_many, update_many
 from .tables import orders, payment_attempts, refunds
 
@@ -94,6 +96,10 @@ class OrderRepository:
         statement = sa.select(orders).where(orders.c.mchid == mchid, orders.c.idempotency_key == idempotency_key)
         row = self._conn.execute(statement).first()
         return _order(row) if row else None
+
+    def page(self, listing: ListFilter) -> list[Order]:
+        """One page of a merchant's orders, newest first, ``limit + 1`` rows (see ``_listing``)."""
+        return [_order(row) for row in self._conn.execute(order_page(listing))]
 
     def compare_and_set(self, order_id: str, expected: Sequence[OrderStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the order is still in one of ``expected``; True if this call won."""
@@ -207,6 +213,16 @@ class AttemptRepository:
         )
         return [_attempt(row) for row in self._conn.execute(statement)]
 
+    def for_orders(self, order_ids: Sequence[str]) -> list[PaymentAttempt]:
+        """Every attempt of these orders, by order then seq (one statement per page of a list)."""
+        if not order_ids:
+            return []
+        statement = (
+            sa.select(payment_attempts).where(payment_attempts.c.order_id.in_(order_ids))
+            .order_by(payment_attempts.c.order_id, payment_attempts.c.seq)
+        )  # fmt: skip
+        return [_attempt(row) for row in self._conn.execute(statement)]
+
     def succeeded_between(self, mchid: str, start: float, end: float) -> list[PaymentAttempt]:
         """Attempts of ``mchid`` paid within ``[start, end)`` (reconciliation)."""
         statement = sa.select(payment_attempts).where(
@@ -275,6 +291,19 @@ class RefundRepository:
             sa.select(refunds).where(refunds.c.order_id == order_id).order_by(refunds.c.created_at, refunds.c.id)
         )
         return [_refund(row) for row in self._conn.execute(statement)]
+
+    def for_orders(self, order_ids: Sequence[str]) -> list[Refund]:
+        """Every refund of these orders, oldest first (one statement per page of a list)."""
+        if not order_ids:
+            return []
+        statement = (
+            sa.select(refunds).where(refunds.c.order_id.in_(order_ids)).order_by(refunds.c.created_at, refunds.c.id)
+        )
+        return [_refund(row) for row in self._conn.execute(statement)]
+
+    def page(self, listing: ListFilter) -> list[Refund]:
+        """One page of a merchant's refunds, newest first, ``limit + 1`` rows (see ``_listing``)."""
+        return [_refund(row) for row in self._conn.execute(refund_page(listing))]
 
     def next_seq(self, order_id: str, kind: RefundKind) -> int:
         """The next refund number of an order for ``kind``."""

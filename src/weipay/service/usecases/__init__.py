@@ -9,6 +9,7 @@ from __future__ import annotations
 from .abnormal_refunds import apply_abnormal_refund, resolve_abnormal_refund
 from .external_refunds import ExternalRefund, record_external_refund
 from .lifecycle import close_order, expire_order, get_order
+from .listing import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, OrderPage, RefundPage, list_filter, list_orders, list_refunds
 from .login import LoginResult, login, session_for_token
 from .notifications import (
     accept_notifications,
@@ -34,13 +35,13 @@ from .ports import (
     UnitOfWork,
 )
 from .queries import (
+    CallEntry,
     OrderDetails,
     OrderEvents,
-    TimelineEntry,
     list_anomalies,
+    order_call_log,
     order_details,
     order_events,
-    order_timeline,
     payment_code_url,
     search_orders,
 )
@@ -56,10 +57,15 @@ from .refunds import (
     sync_refund,
 )
 from .settlement import Applied
+from .timeline import TIMELINE_TYPES, TimelineEvent, order_timeline
 
 __all__ = [
+    "LIST_LIMIT_DEFAULT",
+    "LIST_LIMIT_MAX",
+    "TIMELINE_TYPES",
     "Applied",
     "BillEntry",
+    "CallEntry",
     "CloseAnswer",
     "CreateOrder",
     "Discrepancy",
@@ -70,6 +76,7 @@ __all__ = [
     "MerchantConfig",
     "OrderDetails",
     "OrderEvents",
+    "OrderPage",
     "Outcome",
     "PaymentNotice",
     "PaymentStart",
@@ -78,7 +85,8 @@ __all__ = [
     "ReconcileReport",
     "RefundAnswer",
     "RefundNotice",
-    "TimelineEntry",
+    "RefundPage",
+    "TimelineEvent",
     "UnitOfWork",
     "accept_notifications",
     "accept_payment_notification",
@@ -94,8 +102,12 @@ __all__ = [
     "get_order",
     "get_refund",
     "list_anomalies",
+    "list_filter",
+    "list_orders",
+    "list_refunds",
     "load_order",
     "login",
+    "order_call_log",
     "order_details",
     "order_events",
     "order_timeline",
