@@ -25,11 +25,11 @@ def uow(database_url):
 
 
 def test_upgrade_is_idempotent_and_matches_the_declared_tables(database_url):
-    assert upgrade(database_url) == head_revision() == "0005"
-    assert upgrade(database_url) == "0005"
+    assert upgrade(database_url) == head_revision() == "0007"
+    assert upgrade(database_url) == "0007"
     engine = create_engine_for(database_url)
     try:
-        assert current_revision(engine) == "0005"
+        assert current_revision(engine) == "0007"
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
         assert diff == []
