@@ -102,7 +102,9 @@ def _attempt_events(attempt: PaymentAttempt) -> Iterator[TimelineEvent]:
     yield TimelineEvent("payment.started", attempt.created_at,
                         {**number, "channel": attempt.channel.value, "api": attempt.api.value})  # fmt: skip
     if attempt.status == AttemptStatus.SUCCEEDED:
-        yield TimelineEvent("payment.succeeded", attempt.paid_at or attempt.updated_at,
+        # WeChat's success_time has whole seconds: never before the attempt started, on the timeline.
+        paid_at = max(attempt.paid_at or attempt.updated_at, attempt.created_at)
+        yield TimelineEvent("payment.succeeded", paid_at,
                             {**number, "transaction_id": attempt.transaction_id, "amount": attempt.amount_fen})
     elif attempt.status in (AttemptStatus.FAILED, AttemptStatus.CLOSED):
         yield TimelineEvent(f"payment.{attempt.status.value}", attempt.updated_at,
@@ -118,7 +120,8 @@ def _refund_events(refund: Refund) -> Iterator[TimelineEvent]:
     if refund.submitted_at is not None:
         yield TimelineEvent("refund.submitted", refund.submitted_at, ours)
     if refund.status == RefundStatus.SUCCEEDED:
-        yield TimelineEvent("refund.succeeded", refund.succeeded_at or refund.updated_at,
+        succeeded_at = max(refund.succeeded_at or refund.updated_at, refund.submitted_at or refund.created_at)
+        yield TimelineEvent("refund.succeeded", succeeded_at,
                             {**ours, "refund_id": refund.refund_id, "amount": refund.amount_fen})
     elif refund.status == RefundStatus.FAILED:
         yield TimelineEvent("refund.failed", refund.updated_at, {**ours, "error_code": refund.error_code})
