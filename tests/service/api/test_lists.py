@@ -50,12 +50,12 @@ def _paid(harness: Harness, amount: int = 1500, channel: str = "native", **order
 
 
 def test_pages_are_newest_first_and_stable_while_orders_are_created(harness: Harness) -> None:
-    before = []
+    before: list[str] = []
     for index in range(7):
         before.append(harness.create_order(100 + index, number=f"BEFORE-{index}")["id"])
         if index % 3 == 0:
             harness.clock.advance(1)  # some share a created_at: the id breaks the tie
-    stop, created_meanwhile = threading.Event(), []
+    stop, created_meanwhile = threading.Event(), list[str]()
 
     def keep_creating() -> None:
         while not stop.is_set() and len(created_meanwhile) < 30:
@@ -152,7 +152,8 @@ def test_status_channel_and_time_filters(harness: Harness) -> None:
     every = _list(harness, "/v1/refunds")["data"]
     assert [row["order_id"] for row in every] == [h5["id"], native["id"]]
     statuses = ",".join({row["status"] for row in every})
-    assert [row["order_id"] for row in _list(harness, "/v1/refunds", status=statuses)["data"]] == [h5["id"], native["id"]]
+    by_status = _list(harness, "/v1/refunds", status=statuses)["data"]
+    assert [row["order_id"] for row in by_status] == [h5["id"], native["id"]]
     assert _list(harness, "/v1/refunds", status="rejected")["data"] == []
 
 
