@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from weipay.sdk.v2.wechat_side import build_payment_notification
+from weipay.service.jobs import http_sender
 from weipay.service.usecases import TIMELINE_TYPES
 
 from ..web_harness import MCHID, OTHER_API_KEY, Harness
@@ -172,3 +173,28 @@ def test_only_the_merchant_reads_an_orders_timeline_and_calls(harness: Harness) 
         hidden = harness.api.get(path, headers=other)
         assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "order_not_found"
     assert harness.api.get("/v1/orders/ord_nope/calls", headers=harness.merchant).status_code == 404
+
+
+def test_webhooks_and_alerts_of_the_order_are_on_its_timeline(harness_factory: Any) -> None:
+    harness = harness_factory(webhook_url="https://shop.test/hook", webhook_secret="whsec-test-0123456789abcdef")
+    answers = iter([200] + [503] * 100)  # order.paid is taken; the refund's webhook never is
+    harness.app.state.services.webhook_sender = http_sender(
+        transport=httpx.MockTransport(lambda request: httpx.Response(next(answers))))
+    order, _ = _paid(harness, "v3", "o-payer-0123456789abcdef", amount=800)
+    harness.run_jobs()
+    refund = harness.api.post(f"/v1/orders/{order['id']}/refunds", headers=harness.merchant,
+                              json={"merchant_refund_no": "RF-W", "amount": 800}).json()  # fmt: skip
+    harness.deliver(harness.sim.refund_processing_s + 1)
+    harness.deliver(1)
+    for _ in range(25):
+        harness.run_jobs()
+        harness.clock.advance(3601)
+    events = _events(harness, order["id"])
+    webhooks = {(e["type"], e["event"]) for e in events if e["type"].startswith("webhook.")}
+    assert ("webhook.delivered", "order.paid") in webhooks
+    (failed,) = _of(events, "webhook.failed")
+    assert (failed["attempts"], failed["last_error"]) == (20, "RuntimeError")  # the job keeps only the type
+    assert "job_dead" in [e["kind"] for e in _of(events, "anomaly.recorded")]
+    sent = _of(events, "alert.sent")
+    assert sent and {"job_dead"} <= {e["kind"] for e in sent}, [e["type"] for e in events]
+    assert refund["id"] in {e["refund"] for e in _of(events, "refund.succeeded")}
