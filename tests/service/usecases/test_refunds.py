@@ -143,7 +143,7 @@ def test_double_success_of_two_attempts_refunds_the_later_one_automatically(core
     )  # fmt: skip
     with core.uow.write() as tx:
         tx.attempts.add(second)
-    assert core.gateway.create_payment(second).outcome.value == "succeeded"
+    assert core.gateway.run(core.gateway.create_payment(second)).outcome.value == "succeeded"
     core.pay(second.out_trade_no)
     details = order_details(core.uow, order.id)
     assert details.order.paid_attempt_id == first.id and details.order.paid_fen == first.amount_fen

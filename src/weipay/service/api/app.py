@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx
@@ -65,6 +66,7 @@ def create_app(
     # /docs and /redoc load Swagger UI and ReDoc from the package's own copies (under /static-offline-docs), not
     # from a CDN: servers in mainland China or on closed networks often cannot reach one.
     app = FastAPIOffline(
+        lifespan=_lifespan(services),
         title="weipay payment service",
         version="1.0",
         description=_DESCRIPTION,
@@ -101,6 +103,17 @@ def _install_notifications(app: FastAPI, state: ApiState) -> None:
     document_notifications(app)
 
 
+def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """On shutdown, close the async WeChat clients the serving event loop opened (the rest closes with ``state``)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await services.wechat.aclose()
+
+    return lifespan
+
+
 def _signing_secret(settings: Settings) -> bytes:
     """What signs console cookies and QR image URLs: the configured one, else one per process (cookies and
     QR links then last as long as the process)."""
@@ -117,8 +130,8 @@ def _add_operations(app: FastAPI, state: ApiState) -> None:
                          "description": "Prometheus text format"}},
     )
 
-    def healthz() -> dict[str, Any]:
-        return state.services.health()
+    async def healthz() -> dict[str, Any]:
+        return await state.services.reads.run(state.services.health)
 
     app.add_api_route(
         "/healthz", healthz, methods=["GET"], tags=["operations"], summary="Liveness and database check",

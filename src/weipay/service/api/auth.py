@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from anyio import to_thread
 from starlette.requests import Request
 
 from ..db import SqlUnitOfWork
@@ -72,13 +73,13 @@ class Authenticator:
     def authenticate(self, request: Request) -> Principal:
         """The caller, or 401 with a uniform message (no hint whether the key or token was close)."""
         secret_hash = hash_api_key(bearer_token(request))
-        mchid = self._merchant_by_key_hash.get(secret_hash)
-        if mchid is not None:
-            return Principal("merchant", frozenset({mchid}))
-        principal = self._stored(secret_hash)
-        if principal is None:
-            raise ApiError(401, "unauthorized", "unknown API key or login token")
-        return principal
+        return self._configured(secret_hash) or _known(self._stored(secret_hash))
+
+    async def authenticate_async(self, request: Request) -> Principal:
+        """:meth:`authenticate` for async handlers: a configured key is known without I/O; a stored key or a user's
+        session is read on a worker thread."""
+        secret_hash = hash_api_key(bearer_token(request))
+        return self._configured(secret_hash) or _known(await to_thread.run_sync(self._stored, secret_hash))
 
     def job_scope(self, request: Request) -> frozenset[str] | None:
         """Whose jobs the caller may see: None (all) for an admin key, else the merchant key's mchids."""
@@ -88,6 +89,10 @@ class Authenticator:
         principal = self.authenticate(request)
         principal.require_merchant()
         return principal.mchids
+
+    def _configured(self, secret_hash: str) -> Principal | None:
+        mchid = self._merchant_by_key_hash.get(secret_hash)
+        return Principal("merchant", frozenset({mchid})) if mchid is not None else None
 
     def _stored(self, secret_hash: str) -> Principal | None:
         """A merchant API key or a mini-program user's session kept in the database."""
@@ -99,3 +104,9 @@ class Authenticator:
         if session is None:
             return None
         return Principal("user", frozenset({session.mchid}), openid=session.openid, appid=session.appid)
+
+
+def _known(principal: Principal | None) -> Principal:
+    if principal is None:
+        raise ApiError(401, "unauthorized", "unknown API key or login token")
+    return principal

@@ -29,6 +29,7 @@ _STATUS_BY_KIND: dict[str, int] = {
     "invalid": 422,
     "forbidden": 403,
     "upstream": 502,
+    "busy": 503,
 }
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",

@@ -1,21 +1,24 @@
 """The JSON endpoints of the contract (``/v1/...``): thin adapters from HTTP to the use cases.
 
-Handlers are plain ``def``: the use cases are synchronous (SQLAlchemy, the sync SDK client), so FastAPI
-runs them in its thread pool. Every handler authenticates first, then checks that the caller may act
-on the resource, then calls one use case with the collaborators from ``bootstrap`` and presents its answer.
+Every handler authenticates first, then checks that the caller may act on the resource, then calls one use
+case with the collaborators from ``bootstrap`` and presents its answer. Handlers whose use case may ask
+WeChat are ``async``: they run the use case's flow through ``services.wechat`` (database steps on worker
+threads, WeChat calls on the event loop, at most ``max_in_flight`` per merchant, else 503), so a slow WeChat
+holds no thread. The others are plain ``def`` on FastAPI's thread pool, which those flows leave free.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from .. import jobs, usecases
 from ..bootstrap import Services
-from ..domain import Order
+from ..domain import Busy, Order, Refund
 from .auth import Principal
 from .errors import ApiError
 from .presenters import details_out, event_out, job_out, order_out, payment_out, refund_out
@@ -42,6 +45,7 @@ from .state import ApiState
 __all__ = ["build_router"]
 
 log = logging.getLogger("weipay.service")
+T = TypeVar("T")
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": text}
@@ -52,6 +56,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (409, "conflicts with the current state or an earlier request"),
         (422, "invalid input (code says which)"),
         (502, "WeChat refused or could not be reached; the outcome is recorded"),
+        (503, "wechat_busy: too many of the merchant's requests wait on WeChat; retry after Retry-After seconds"),
     )
 }
 
@@ -72,6 +77,15 @@ def _principal(request: Request) -> Principal:
     return _state(request).authenticator.authenticate(request)
 
 
+async def _caller(request: Request) -> Principal:
+    return await _state(request).authenticator.authenticate_async(request)
+
+
+async def _run(request: Request, principal: Principal, flow: Callable[[], usecases.Calls[T]]) -> T:
+    """Run ``flow`` for the caller's merchant through the async WeChat driver."""
+    return await _services(request).wechat.run(_merchant(principal), flow)
+
+
 def _merchant(principal: Principal) -> str:
     """The merchant a merchant key or a user's session belongs to (each belongs to exactly one)."""
     (mchid,) = principal.mchids
@@ -90,10 +104,12 @@ def build_router() -> APIRouter:
     router = APIRouter(prefix="/v1", responses=_ERRORS)
 
     @router.post("/login", response_model=LoginOut, tags=["users"], summary="Exchange a mini-program login code")
-    def login(body: LoginIn, request: Request) -> LoginOut:
+    async def login(body: LoginIn, request: Request) -> LoginOut:
         services = _services(request)
         merchant = services.merchant_for_appid(body.appid)
-        result = usecases.login(services.uow, services.gateway, services.clock, merchant, body.appid, body.code)
+        result = await services.wechat.run(merchant.mchid, lambda: usecases.login_flow(
+            services.uow, services.gateway, services.clock, merchant, body.appid, body.code,
+        ))  # fmt: skip
         return LoginOut(openid=result.openid, token=result.token)
 
     @router.post("/orders", status_code=201, response_model=OrderOut, tags=["orders"], summary="Create an order",
@@ -121,52 +137,86 @@ def build_router() -> APIRouter:
 
     @router.post("/orders/{order_id}/payments", status_code=201, response_model=PaymentOut, tags=["payments"],
                  summary="Start a payment attempt on a channel")
-    def start_payment(order_id: str, body: PaymentIn, request: Request) -> PaymentOut:
+    async def start_payment(order_id: str, body: PaymentIn, request: Request) -> PaymentOut:
         state = _state(request)
         services = state.services
-        principal = _principal(request)
-        order = _order_for(services, principal, order_id)
+        principal = await _caller(request)
         payer_openid = body.payer_openid
         if not principal.is_merchant:
             if payer_openid not in (None, principal.openid):
                 raise ApiError(403, "payer_not_caller", "a user can only pay as themselves")
             payer_openid = principal.openid
-        start = usecases.start_payment(
-            services.uow, services.gateway, services.clock, services.merchant_config(order.mchid), order.id,
-            body.channel, body.api, payer_openid, _client_ip(body.client_ip, request),
-        )  # fmt: skip
-        qr_url = services.settings.public_base_url + state.qr_signer.path(order.id, start.attempt.seq)
+        client_ip = _client_ip(body.client_ip, request)
+
+        def flow() -> usecases.Calls[usecases.PaymentStart]:
+            order = _order_for(services, principal, order_id)
+            return (yield from usecases.start_payment_flow(
+                services.uow, services.gateway, services.clock, services.merchant_config(order.mchid), order.id,
+                body.channel, body.api, payer_openid, client_ip,
+            ))  # fmt: skip
+
+        start = await _run(request, principal, flow)
+        qr_url = services.settings.public_base_url + state.qr_signer.path(order_id, start.attempt.seq)
         return payment_out(start, qr_url)
 
     @router.get("/orders/{order_id}", response_model=OrderOut, tags=["orders"],
                 summary="Current state (queries WeChat first if a notification is overdue)")
-    def get_order(order_id: str, request: Request) -> OrderOut:
+    async def get_order(order_id: str, request: Request) -> OrderOut:
         services = _services(request)
-        order = _order_for(services, _principal(request), order_id)
-        usecases.get_order(services.uow, services.gateway, services.clock, order.id, order.mchid,
-                           sync_after_s=float(services.settings.notify_expected_after_s))  # fmt: skip
-        return details_out(usecases.order_details(services.uow, order.id))
+        principal = await _caller(request)
+        sync_after_s = float(services.settings.notify_expected_after_s)
+
+        def read() -> tuple[OrderOut, bool]:
+            details = usecases.order_details(services.uow, _order_for(services, principal, order_id).id)
+            now = services.clock()
+            due = any(usecases.due_for_sync(attempt, now, sync_after_s) for attempt in details.attempts)
+            return details_out(details), due
+
+        known, due = await services.reads.run(read)
+        if not due:
+            return known
+
+        def flow() -> usecases.Calls[OrderOut]:
+            order = _order_for(services, principal, order_id)
+            yield from usecases.get_order_flow(services.uow, services.gateway, services.clock, order.id, order.mchid,
+                                               sync_after_s=sync_after_s)  # fmt: skip
+            return details_out(usecases.order_details(services.uow, order.id))
+
+        try:
+            return await _run(request, principal, flow)
+        except Busy:
+            # A read never waits behind WeChat: with the merchant's calls all taken, it answers what is known.
+            return known
 
     @router.post("/orders/{order_id}/close", response_model=OrderOut, tags=["orders"],
                  summary="Close an unpaid order at WeChat, then locally")
-    def close_order(order_id: str, request: Request) -> OrderOut:
+    async def close_order(order_id: str, request: Request) -> OrderOut:
         services = _services(request)
-        order = _order_for(services, _principal(request), order_id)
-        usecases.close_order(services.uow, services.gateway, services.clock, order.id, order.mchid)
-        return details_out(usecases.order_details(services.uow, order.id))
+        principal = await _caller(request)
+
+        def flow() -> usecases.Calls[OrderOut]:
+            order = _order_for(services, principal, order_id)
+            yield from usecases.close_order_flow(services.uow, services.gateway, services.clock, order.id, order.mchid)
+            return details_out(usecases.order_details(services.uow, order.id))
+
+        return await _run(request, principal, flow)
 
     @router.post("/orders/{order_id}/refunds", status_code=201, response_model=RefundOut, tags=["refunds"],
                  summary="Refund part or all of a paid order",
                  responses={200: {"model": RefundOut, "description": "the same refund, requested earlier"}})
-    def create_refund(order_id: str, body: CreateRefundIn, request: Request, response: Response) -> RefundOut:
+    async def create_refund(order_id: str, body: CreateRefundIn, request: Request, response: Response) -> RefundOut:
         services = _services(request)
-        principal = _principal(request)
+        principal = await _caller(request)
         principal.require_merchant()
-        order = _order_for(services, principal, order_id)
-        refund, created = usecases.request_refund_idempotently(
-            services.uow, services.gateway, services.clock, services.merchant_config(order.mchid), order.id,
-            body.amount, body.reason, body.merchant_refund_no,
-        )  # fmt: skip
+
+        def flow() -> usecases.Calls[tuple[Refund, bool]]:
+            order = _order_for(services, principal, order_id)
+            return (yield from usecases.request_refund_flow(
+                services.uow, services.gateway, services.clock, services.merchant_config(order.mchid), order.id,
+                body.amount, body.reason, body.merchant_refund_no,
+            ))  # fmt: skip
+
+        refund, created = await _run(request, principal, flow)
         response.status_code = 201 if created else 200
         return refund_out(refund)
 
@@ -178,12 +228,13 @@ def build_router() -> APIRouter:
 
     @router.post("/refunds/{refund_id}/approve", response_model=RefundOut, tags=["refunds"],
                  summary="Approve a requested refund (merchants with refund approval)")
-    def approve_refund(refund_id: str, request: Request) -> RefundOut:
+    async def approve_refund(refund_id: str, request: Request) -> RefundOut:
         services = _services(request)
-        principal = _principal(request)
+        principal = await _caller(request)
         principal.require_merchant()
-        refund = usecases.approve_refund(services.uow, services.gateway, services.clock, refund_id,
-                                         _merchant(principal))  # fmt: skip
+        refund = await _run(request, principal, lambda: usecases.approve_refund_flow(
+            services.uow, services.gateway, services.clock, refund_id, _merchant(principal),
+        ))  # fmt: skip
         log.info("refund %s approved by api", refund.id)
         return refund_out(refund)
 
@@ -200,15 +251,15 @@ def build_router() -> APIRouter:
 
     @router.post("/refunds/{refund_id}/abnormal-refund", response_model=RefundOut, tags=["refunds"],
                  summary="Send an abnormal (v3) refund again, to the payer's card or the merchant's account")
-    def abnormal_refund(refund_id: str, body: AbnormalRefundIn, request: Request) -> RefundOut:
+    async def abnormal_refund(refund_id: str, body: AbnormalRefundIn, request: Request) -> RefundOut:
         services = _services(request)
-        principal = _principal(request)
+        principal = await _caller(request)
         principal.require_merchant()
         # The card details go to WeChat encrypted and are never stored or logged.
-        refund = usecases.apply_abnormal_refund(
+        refund = await _run(request, principal, lambda: usecases.apply_abnormal_refund_flow(
             services.uow, services.gateway, services.clock, refund_id, _merchant(principal), type=body.type,
             bank_type=body.bank_type, bank_account=body.bank_account, real_name=body.real_name,
-        )  # fmt: skip
+        ))  # fmt: skip
         log.info("abnormal refund %s redirected (%s) by api", refund.id, body.type)
         return refund_out(refund)
 

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
+from anyio import to_thread
 
-from weipay.sdk import Client
+from weipay.sdk import AsyncClient, Client
 from weipay.sdk.credentials import MerchantCredentials
 
 from ..domain import ApiVersion
@@ -26,6 +27,9 @@ class Merchant:
     credentials: MerchantCredentials
     client: Client
     config: MerchantConfig
+    #: Builds an ``AsyncClient`` of this merchant with a pool of that many connections (it shares ``client``'s
+    #: verifier and certificates).
+    async_client: Callable[[int], AsyncClient]
 
     @property
     def mchid(self) -> str:
@@ -53,9 +57,10 @@ def build_merchant(
     ca_path = wechat.ca_path
     if ca_path is None and merchant.bundle_dir is not None and (merchant.bundle_dir / "simulator_ca.pem").exists():
         ca_path = merchant.bundle_dir / "simulator_ca.pem"
+    transport = _route_login(wechat_transport, login_transport, merchant)
     client = Client(
         credentials,
-        transport=_route_login(wechat_transport, login_transport, merchant),
+        transport=transport,
         secure_transport=secure_transport,
         base_url=base_url,
         secure_base_url=https_base_url,
@@ -65,6 +70,22 @@ def build_merchant(
         verify_tls=str(ca_path) if ca_path is not None else True,
         download_certificates=merchant.platform_certificates,
     )
+    def async_client(pool: int) -> AsyncClient:
+        return AsyncClient(
+            credentials,
+            transport=_async(transport),
+            secure_transport=_async(secure_transport),
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+            base_url=base_url,
+            secure_base_url=https_base_url,
+            login_base_url=login_base_url,
+            timeout_s=wechat.timeout_s,
+            clock=clock,
+            verify_tls=client.verify_tls,
+            verifier=client.verifier,
+            download_certificates=client.download_certificates,
+        )
+
     config = MerchantConfig(
         mchid=merchant.mchid,
         appids=credentials.appids,
@@ -74,7 +95,36 @@ def build_merchant(
         webhook_url=merchant.webhook_url,
         webhook_secret=merchant.webhook_secret.get_secret_value() if merchant.webhook_secret else None,
     )
-    return Merchant(merchant, credentials, client, config)
+    return Merchant(merchant, credentials, client, config, async_client)
+
+
+def _async(transport: httpx.BaseTransport | None) -> httpx.AsyncBaseTransport | None:
+    """The async side of a test transport: the simulator's and httpx's mock are both; any other blocking one runs
+    on a worker thread (tests only: production clients open their own connections)."""
+    if transport is None or isinstance(transport, httpx.AsyncBaseTransport):
+        return transport
+    return _ThreadedTransport(transport)
+
+
+class _ThreadedTransport(httpx.AsyncBaseTransport):
+    """A blocking transport made awaitable by running each request on a worker thread."""
+
+    def __init__(self, transport: httpx.BaseTransport) -> None:
+        self._transport = transport
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send on a worker thread; the body is read there too."""
+        body = await request.aread()
+
+        def send() -> httpx.Response:
+            blocking = httpx.Request(request.method, request.url, headers=request.headers, content=body,
+                                     extensions=request.extensions)  # fmt: skip
+            response = self._transport.handle_request(blocking)
+            content = response.read()
+            return httpx.Response(response.status_code, headers=response.headers, content=content,
+                                  extensions=response.extensions)  # fmt: skip
+
+        return await to_thread.run_sync(send)
 
 
 class _LoginRouter(httpx.BaseTransport):

@@ -17,9 +17,9 @@ import httpx
 import sqlalchemy as sa
 
 from ..alerts import AlertRouter
-from ..db import SerializedWrites, create_engine_for
+from ..db import SerializedWrites, ThreadLane, create_engine_for
 from ..domain import InvalidInput, NotFound
-from ..gateway import WeChatGateway
+from ..gateway import AsyncWeChat, WeChatGateway
 from ..jobs import WebhookSender, http_sender, run_due_jobs
 from ..settings import Settings
 from ..usecases import MerchantConfig
@@ -28,12 +28,19 @@ from .merchants import Merchant, build_merchant
 
 __all__ = ["Services", "build_services"]
 
+# Worker threads of the API's two database lanes (FastAPI's own pool of 40 serves the plain ``def`` handlers). A
+# flow's step is short; more threads than the database can run at once would only wait for its locks.
+STEP_THREADS = 16
+READ_THREADS = 8
+
 
 @dataclass
 class Services:
     """The unit of work, the merchants (one SDK client each), the gateway over them, the clock, the webhook sender.
 
-    ``gateway`` is a field, not a constant: a test may swap it (e.g. for one that tells WeChat an https notify_url).
+    ``gateway`` runs the use cases' WeChat calls blocking (worker, CLI); ``wechat`` runs the same flows for the API
+    on its event loop, at most ``max_in_flight`` per merchant. ``gateway`` is a field, not a constant: a test may
+    swap it (e.g. for one that tells WeChat an https notify_url).
     """
 
     settings: Settings
@@ -41,6 +48,9 @@ class Services:
     merchants: Mapping[str, Merchant]
     gateway: WeChatGateway
     clock: Callable[[], float]
+    wechat: AsyncWeChat
+    #: Threads for the API's plain reads (health, an order's state): never taken by a writer waiting for a lock.
+    reads: ThreadLane = field(default_factory=lambda: ThreadLane("reads", READ_THREADS))
     webhook_sender: WebhookSender = field(default_factory=http_sender)
     #: Where the worker's ``alert`` jobs go (the log alone until ``settings.alerts`` names robots).
     alerts: AlertRouter = field(default_factory=AlertRouter.log_only)
@@ -103,5 +113,11 @@ def build_services(
     gateway = WeChatGateway(
         {mchid: m.client for mchid, m in merchants.items()}, notify_base_url=settings.public_base_url, clock=clock
     )
+    wechat = AsyncWeChat(
+        lambda mchid, pool: merchants[mchid].async_client(pool),
+        {mchid: m.settings.wechat.max_in_flight for mchid, m in merchants.items()},
+        clock,
+        ThreadLane("flow steps", STEP_THREADS),
+    )
     uow = SerializedWrites(create_engine_for(settings.database_url))
-    return Services(settings, uow, merchants, gateway, clock, alerts=router_from_settings(settings.alerts))
+    return Services(settings, uow, merchants, gateway, clock, wechat, alerts=router_from_settings(settings.alerts))

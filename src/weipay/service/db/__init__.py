@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .engine import create_engine_for, is_sqlite
 from .job_queue import Job, JobQueue, JobRow
+from .lanes import ThreadLane
 from .migrate import current_revision, head_revision, upgrade
 from .records import StoredNotification, UserSession
 from .tables import metadata
@@ -16,6 +17,7 @@ __all__ = [
     "SerializedWrites",
     "SqlUnitOfWork",
     "StoredNotification",
+    "ThreadLane",
     "Transaction",
     "UserSession",
     "create_engine_for",

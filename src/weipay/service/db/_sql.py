@@ -49,10 +49,13 @@ def record_values(record: Any) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=512)
-def _driver_sql(dialect: sa.Dialect, statement: Any) -> tuple[str, tuple[str, ...] | None]:
+def _driver_sql(dialect: sa.Dialect, statement: Any) -> tuple[str, tuple[str, ...] | None, dict[str, Any]]:
+    """The driver's SQL text, its positional parameter order (qmark/format drivers), and the values of the
+    constants the statement binds itself (``status == 'running'`` is a parameter too)."""
     compiled = statement.compile(dialect=dialect)
     order = tuple(compiled.positiontup) if compiled.positional else None
-    return compiled.string, order
+    constants = {name: value for name, value in compiled.params.items() if value is not None}
+    return compiled.string, order, constants
 
 
 def _run(conn: sa.Connection, sql: str, bound: Any) -> Any:
@@ -76,7 +79,9 @@ def driver_execute(conn: sa.Connection, statement: Any, params: Mapping[str, Any
     statements whose parameters need no type processing (strings, numbers, None). Driver errors come out
     as SQLAlchemy's (``IntegrityError`` …), as from ``conn.execute``.
     """
-    sql, order = _driver_sql(conn.dialect, statement)
+    sql, order, constants = _driver_sql(conn.dialect, statement)
+    if constants:
+        params = {**constants, **params}
     return _run(conn, sql, tuple(params[name] for name in order) if order is not None else params)
 
 
@@ -250,6 +255,11 @@ def driver_first(conn: sa.Connection, statement: Any, params: Mapping[str, Any])
         return None if row is None else dict(zip([d[0] for d in cursor.description], row, strict=True))
     finally:
         cursor.close()
+
+
+def driver_rows(conn: sa.Connection, statement: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every row of a prebuilt SELECT as column → value dicts."""
+    return _rows(driver_execute(conn, statement, params))
 
 
 def _insert_for(conn: sa.Connection, table: sa.Table) -> Any:

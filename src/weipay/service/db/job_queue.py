@@ -8,6 +8,7 @@ its lease runs out, and a worker that lost its lease cannot complete the job.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections.abc import Mapping, Sequence
@@ -15,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from weipay.service.usecases.outbox import DELIVER_WEBHOOK
 from weipay.service.usecases.stores import NewJob, WebhookJob
 
-from ._sql import insert, insert_ignore, insert_many, upsert
+from ._sql import driver_first, insert, insert_ignore, insert_many
 from .tables import jobs, orders
 
 __all__ = ["Job", "JobQueue"]
@@ -70,6 +72,37 @@ def _new_row(
     }  # fmt: skip
 
 
+@functools.lru_cache(maxsize=8)
+def _rearm_statement(dialect: str, columns: tuple[str, ...]) -> Any:
+    """``enqueue(rearm=True)``'s upsert, built once per dialect (the checkout path schedules two jobs per checkout).
+
+    Parameters are named after the columns; the update reads the new row's ``due_at``, ``payload`` and
+    ``updated_at`` from ``excluded`` so that no parameter appears twice.
+    """
+    insert = postgresql.insert(jobs) if dialect == "postgresql" else sqlite.insert(jobs)
+    statement = insert.values({name: sa.bindparam(name) for name in columns})
+    new = statement.excluded
+    least = sa.func.min if dialect == "sqlite" else sa.func.least
+    running = jobs.c.status == RUNNING
+    update = {
+        "status": sa.case((running, jobs.c.status), else_=sa.literal(PENDING)),
+        "due_at": sa.case(
+            (running, jobs.c.due_at),
+            (jobs.c.status == PENDING, least(jobs.c.due_at, new.due_at)),
+            else_=new.due_at,
+        ),
+        "rearm_at": sa.case(
+            (running, least(sa.func.coalesce(jobs.c.rearm_at, new.due_at), new.due_at)),
+            else_=jobs.c.rearm_at,
+        ),
+        # Not ``in_``: an expanding IN list cannot be compiled once for the driver.
+        "attempts": sa.case((sa.or_(jobs.c.status == DONE, jobs.c.status == DEAD), 0), else_=jobs.c.attempts),
+        "payload": new.payload,
+        "updated_at": new.updated_at,
+    }
+    return statement.on_conflict_do_update(index_elements=["dedupe_key"], set_=update).returning(sa.literal_column("1"))
+
+
 def _job_row(row: Any) -> JobRow:
     return JobRow(
         id=row.id, kind=row.kind, payload=json.loads(row.payload), status=row.status, due_at=row.due_at,
@@ -110,25 +143,8 @@ class JobQueue:
                 insert(self._conn, jobs, values)
                 return True
             return insert_ignore(self._conn, jobs, values, ["dedupe_key"])
-        excluded_due = sa.literal(due_at)
-        least = sa.func.min if self._conn.dialect.name == "sqlite" else sa.func.least
-        running = jobs.c.status == RUNNING
-        update = {
-            "status": sa.case((running, jobs.c.status), else_=sa.literal(PENDING)),
-            "due_at": sa.case(
-                (running, jobs.c.due_at),
-                (jobs.c.status == PENDING, least(jobs.c.due_at, excluded_due)),
-                else_=excluded_due,
-            ),
-            "rearm_at": sa.case(
-                (running, least(sa.func.coalesce(jobs.c.rearm_at, excluded_due), excluded_due)),
-                else_=jobs.c.rearm_at,
-            ),
-            "attempts": sa.case((jobs.c.status.in_([DONE, DEAD]), 0), else_=jobs.c.attempts),
-            "payload": values["payload"],
-            "updated_at": now,
-        }
-        return upsert(self._conn, jobs, values, ["dedupe_key"], update)
+        statement = _rearm_statement(self._conn.dialect.name, tuple(values))
+        return driver_first(self._conn, statement, values) is not None
 
     def enqueue_many(self, new_jobs: Sequence[NewJob]) -> int:
         """Add each job unless its ``dedupe_key`` exists (one statement on PostgreSQL); how many were added."""

@@ -26,20 +26,44 @@ from weipay.service.domain import (
 from weipay.service.usecases.stores import ListFilter
 
 from ._listing import order_page, refund_page
-from ._sql import compare_and_set, driver_first, insert, plain, record_values, select_many, update_many
+from ._sql import compare_and_set, driver_first, driver_rows, insert, plain, record_values, select_many, update_many
 from .tables import orders, payment_attempts, refunds
 
-# Lookups built once (see ``driver_first``).
+# Lookups built once and run on the driver (see ``driver_first``): the checkout and notification paths' reads.
 BY_OUT_TRADE_NO = sa.select(payment_attempts).where(
     payment_attempts.c.mchid == sa.bindparam("mchid"), payment_attempts.c.out_trade_no == sa.bindparam("otn")
 )
 BY_TRANSACTION_ID = sa.select(payment_attempts).where(payment_attempts.c.transaction_id == sa.bindparam("tid"))
+ORDER_BY_ID = sa.select(orders).where(orders.c.id == sa.bindparam("id"))
+ORDER_BY_ID_LOCKED = ORDER_BY_ID.with_for_update()  # SQLite renders no FOR UPDATE: its writes are serialised
+ORDER_BY_NUMBER = sa.select(orders).where(
+    orders.c.mchid == sa.bindparam("mchid"), orders.c.merchant_order_no == sa.bindparam("number")
+)
+ORDER_BY_IDEMPOTENCY_KEY = sa.select(orders).where(
+    orders.c.mchid == sa.bindparam("mchid"), orders.c.idempotency_key == sa.bindparam("key")
+)
+ATTEMPT_BY_ID = sa.select(payment_attempts).where(payment_attempts.c.id == sa.bindparam("id"))
+ATTEMPTS_OF_ORDER = (
+    sa.select(payment_attempts).where(payment_attempts.c.order_id == sa.bindparam("order_id"))
+    .order_by(payment_attempts.c.seq)
+)  # fmt: skip
+NEXT_ATTEMPT_SEQ = sa.select(
+    (sa.func.coalesce(sa.func.max(payment_attempts.c.seq), 0) + 1).label("seq")
+).where(payment_attempts.c.order_id == sa.bindparam("order_id"))
+REFUND_BY_ID = sa.select(refunds).where(refunds.c.id == sa.bindparam("id"))
+REFUNDS_OF_ORDER = (
+    sa.select(refunds).where(refunds.c.order_id == sa.bindparam("order_id"))
+    .order_by(refunds.c.created_at, refunds.c.id)
+)  # fmt: skip
 
 __all__ = ["AttemptRepository", "OrderRepository", "RefundRepository"]
 
 
 def _order(row: sa.Row[Any]) -> Order:
-    values = dict(row._mapping)
+    return _order_from(dict(row._mapping))
+
+
+def _order_from(values: dict[str, Any]) -> Order:
     values["status"] = OrderStatus(values["status"])
     return Order(**values)
 
@@ -56,7 +80,10 @@ def _attempt_from(values: dict[str, Any]) -> PaymentAttempt:
 
 
 def _refund(row: sa.Row[Any]) -> Refund:
-    values = dict(row._mapping)
+    return _refund_from(dict(row._mapping))
+
+
+def _refund_from(values: dict[str, Any]) -> Refund:
     values["status"] = RefundStatus(values["status"])
     values["api"] = ApiVersion(values["api"])
     values["kind"] = RefundKind(values["kind"])
@@ -79,23 +106,18 @@ class OrderRepository:
 
     def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
         """The order, optionally row-locked (``FOR UPDATE`` on PostgreSQL; SQLite is already serialised)."""
-        statement = sa.select(orders).where(orders.c.id == order_id)
-        if for_update and self._conn.dialect.name == "postgresql":
-            statement = statement.with_for_update()
-        row = self._conn.execute(statement).first()
-        return _order(row) if row else None
+        row = driver_first(self._conn, ORDER_BY_ID_LOCKED if for_update else ORDER_BY_ID, {"id": order_id})
+        return _order_from(row) if row else None
 
     def by_merchant_order_no(self, mchid: str, merchant_order_no: str) -> Order | None:
         """The order the merchant knows by ``merchant_order_no``."""
-        statement = sa.select(orders).where(orders.c.mchid == mchid, orders.c.merchant_order_no == merchant_order_no)
-        row = self._conn.execute(statement).first()
-        return _order(row) if row else None
+        row = driver_first(self._conn, ORDER_BY_NUMBER, {"mchid": mchid, "number": merchant_order_no})
+        return _order_from(row) if row else None
 
     def by_idempotency_key(self, mchid: str, idempotency_key: str) -> Order | None:
         """The order created under ``Idempotency-Key``."""
-        statement = sa.select(orders).where(orders.c.mchid == mchid, orders.c.idempotency_key == idempotency_key)
-        row = self._conn.execute(statement).first()
-        return _order(row) if row else None
+        row = driver_first(self._conn, ORDER_BY_IDEMPOTENCY_KEY, {"mchid": mchid, "key": idempotency_key})
+        return _order_from(row) if row else None
 
     def page(self, listing: ListFilter) -> list[Order]:
         """One page of a merchant's orders, newest first, ``limit + 1`` rows (see ``_listing``)."""
@@ -183,8 +205,8 @@ class AttemptRepository:
 
     def get(self, attempt_id: str) -> PaymentAttempt | None:
         """The attempt by id."""
-        row = self._conn.execute(sa.select(payment_attempts).where(payment_attempts.c.id == attempt_id)).first()
-        return _attempt(row) if row else None
+        row = driver_first(self._conn, ATTEMPT_BY_ID, {"id": attempt_id})
+        return _attempt_from(row) if row else None
 
     def by_out_trade_no(self, mchid: str, out_trade_no: str) -> PaymentAttempt | None:
         """The attempt WeChat knows as ``out_trade_no`` for merchant ``mchid``."""
@@ -208,10 +230,7 @@ class AttemptRepository:
 
     def for_order(self, order_id: str) -> list[PaymentAttempt]:
         """Every attempt of an order, oldest first."""
-        statement = (
-            sa.select(payment_attempts).where(payment_attempts.c.order_id == order_id).order_by(payment_attempts.c.seq)
-        )
-        return [_attempt(row) for row in self._conn.execute(statement)]
+        return [_attempt_from(row) for row in driver_rows(self._conn, ATTEMPTS_OF_ORDER, {"order_id": order_id})]
 
     def for_orders(self, order_ids: Sequence[str]) -> list[PaymentAttempt]:
         """Every attempt of these orders, by order then seq (one statement per page of a list)."""
@@ -235,10 +254,9 @@ class AttemptRepository:
 
     def next_seq(self, order_id: str) -> int:
         """The next attempt number of an order (the unique (order_id, seq) catches a racing twin)."""
-        statement = sa.select(sa.func.coalesce(sa.func.max(payment_attempts.c.seq), 0)).where(
-            payment_attempts.c.order_id == order_id
-        )
-        return int(self._conn.execute(statement).scalar_one()) + 1
+        row = driver_first(self._conn, NEXT_ATTEMPT_SEQ, {"order_id": order_id})
+        assert row is not None  # an aggregate always answers one row
+        return int(row["seq"])
 
     def compare_and_set(self, attempt_id: str, expected: Sequence[AttemptStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the attempt is still in one of ``expected``; True if this call won."""
@@ -268,8 +286,8 @@ class RefundRepository:
 
     def get(self, refund_id: str) -> Refund | None:
         """The refund by id."""
-        row = self._conn.execute(sa.select(refunds).where(refunds.c.id == refund_id)).first()
-        return _refund(row) if row else None
+        row = driver_first(self._conn, REFUND_BY_ID, {"id": refund_id})
+        return _refund_from(row) if row else None
 
     def by_out_refund_no(self, mchid: str, out_refund_no: str) -> Refund | None:
         """The refund merchant ``mchid`` sent WeChat as ``out_refund_no`` (unique only within a merchant)."""
@@ -287,10 +305,7 @@ class RefundRepository:
 
     def for_order(self, order_id: str) -> list[Refund]:
         """Every refund of an order, oldest first."""
-        statement = (
-            sa.select(refunds).where(refunds.c.order_id == order_id).order_by(refunds.c.created_at, refunds.c.id)
-        )
-        return [_refund(row) for row in self._conn.execute(statement)]
+        return [_refund_from(row) for row in driver_rows(self._conn, REFUNDS_OF_ORDER, {"order_id": order_id})]
 
     def for_orders(self, order_ids: Sequence[str]) -> list[Refund]:
         """Every refund of these orders, oldest first (one statement per page of a list)."""

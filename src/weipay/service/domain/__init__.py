@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .entities import ApiVersion, Channel, Order, PaymentAttempt, Refund, RefundKind
-from .errors import Conflict, DomainError, ErrorKind, Forbidden, InvalidInput, NotFound, UpstreamError
+from .errors import Busy, Conflict, DomainError, ErrorKind, Forbidden, InvalidInput, NotFound, UpstreamError
 from .identifiers import (
     check_out_trade_no,
     duplicate_refund_no,
@@ -41,6 +41,7 @@ __all__ = [
     "ApiVersion",
     "AttemptEvent",
     "AttemptStatus",
+    "Busy",
     "CallRecord",
     "Channel",
     "Conflict",

@@ -7,7 +7,8 @@
     ├── Conflict                kind=conflict    (order_already_paid, idempotency_conflict, invalid_transition, ...)
     ├── InvalidInput            kind=invalid     (invalid_amount, invalid_currency, channel_not_supported, ...)
     ├── Forbidden               kind=forbidden   (order_not_owned, ...)
-    └── UpstreamError           kind=upstream    (wechat_refused, payment_outcome_unknown, ...)
+    ├── UpstreamError           kind=upstream    (wechat_refused, payment_outcome_unknown, ...)
+    └── Busy                    kind=busy        (wechat_busy: too many calls waiting on WeChat; retry after)
 
 The web layer maps ``kind`` to an HTTP status in one place; ``code`` goes to the client unchanged.
 Messages never contain secrets.
@@ -19,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "Busy",
     "Conflict",
     "DomainError",
     "ErrorKind",
@@ -37,6 +39,7 @@ class ErrorKind(StrEnum):
     INVALID = "invalid"
     FORBIDDEN = "forbidden"
     UPSTREAM = "upstream"
+    BUSY = "busy"
 
 
 class DomainError(Exception):
@@ -82,3 +85,9 @@ class UpstreamError(DomainError):
     """WeChat refused, or the outcome is unknown; ``detail`` carries WeChat's code when there is one."""
 
     kind = ErrorKind.UPSTREAM
+
+
+class Busy(DomainError):
+    """Too much is already waiting on WeChat for this merchant: nothing was done; retry after ``retry_after_s``."""
+
+    kind = ErrorKind.BUSY

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from .async_wechat import AsyncWeChat
 from .notices import verify_v2, verify_v2_payment, verify_v2_refund, verify_v3, verify_v3_offline
 from .wechat import RECHARGE_FUNDS, WeChatGateway
 
 __all__ = [
     "RECHARGE_FUNDS",
+    "AsyncWeChat",
     "WeChatGateway",
     "verify_v2",
     "verify_v2_payment",

@@ -1,4 +1,8 @@
-"""The gateway: the use cases' port to WeChat Pay, implemented over ``weipay.sdk.Client``.
+"""The gateway: the use cases' port to WeChat Pay, implemented over ``weipay.sdk``.
+
+Its WeChat methods are flows (see ``_calls``): they yield each call and decide what the answer means, and
+:meth:`WeChatGateway.run` drives one with the blocking clients (the worker, the CLI); ``AsyncWeChat``
+drives the same flows on the event loop for the API.
 
 It maps every SDK outcome to SUCCEEDED / FAILED / PENDING / UNKNOWN and hands back a call-log
 record with each answer (the use case stores it in the same transaction as the state change).
@@ -14,7 +18,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from weipay.sdk import Client
 from weipay.sdk import v2 as sdk_v2
@@ -34,9 +38,11 @@ from weipay.service.usecases.ports import (
     RefundAnswer,
 )
 
-from ._calls import CallResult, normalise_code, run_call
+from ._calls import CallResult, Calls, Exchange, call_blocking, normalise_code
 
 __all__ = ["RECHARGE_FUNDS", "WeChatGateway"]
+
+T = TypeVar("T")
 
 RECHARGE_FUNDS = "REFUND_SOURCE_RECHARGE_FUNDS"
 _V3_AVAILABLE_FUNDS = "AVAILABLE"
@@ -92,7 +98,18 @@ class WeChatGateway:
         """Where WeChat sends this merchant's notifications for ``api``."""
         return f"{self._notify_base_url}/notify/wechatpay/{ApiVersion(api).value}/{mchid}"
 
-    def _run(
+    def run(self, calls: Calls[T]) -> T:
+        """Drive a flow to its end, making each WeChat call with the merchant's blocking client."""
+        result: CallResult | None = None
+        while True:
+            try:
+                exchange = calls.send(result)  # type: ignore[arg-type]  # a fresh generator takes None first
+            except StopIteration as stop:
+                value: T = stop.value
+                return value
+            result = call_blocking(self.client(exchange.mchid), exchange, self._clock)
+
+    def _exchange(
         self,
         mchid: str,
         api: ApiVersion | str,
@@ -100,19 +117,14 @@ class WeChatGateway:
         operation: Callable[[], Any],
         request: dict[str, Any],
         describe: Callable[[Any], dict[str, Any]],
-    ) -> CallResult:
-        """Build ``operation`` and call WeChat with it. Built inside the call: the SDK's own checks (an openid's
-        alphabet, an IP address, ...) end as a refusal the use case handles, never as an exception that
-        leaves an attempt or refund half-started."""
-        client = self.client(mchid)
-        return run_call(
-            api=str(getattr(api, "value", api)), endpoint=endpoint, mchid=mchid, call=lambda: client.call(operation()),
-            request=request, describe=describe, clock=self._clock,
-        )  # fmt: skip
+    ) -> Exchange:
+        """One call of merchant ``mchid`` (``merchant_not_found`` if none is configured)."""
+        self.client(mchid)
+        return Exchange(mchid, str(getattr(api, "value", api)), endpoint, operation, request, describe)
 
     # -- payments ------------------------------------------------------------------------------------
 
-    def create_payment(self, attempt: PaymentAttempt) -> PrepayAnswer:
+    def create_payment(self, attempt: PaymentAttempt) -> Calls[PrepayAnswer]:
         """Create (or re-create with identical parameters) the WeChat order of ``attempt``."""
         expire = dt.datetime.fromtimestamp(attempt.time_expire, tz=dt.UTC)
         request = {
@@ -143,7 +155,7 @@ class WeChatGateway:
                 time_expire=expire, scene_info=scene_info,
             )  # fmt: skip
             endpoint = "pay/unifiedorder"
-        result = self._run(attempt.mchid, attempt.api, endpoint, operation, request, _describe_prepay)
+        result = yield self._exchange(attempt.mchid, attempt.api, endpoint, operation, request, _describe_prepay)
         if result.value is not None:
             value = result.value
             h5_url = getattr(value, "h5_url", None) or getattr(value, "mweb_url", None)
@@ -166,7 +178,7 @@ class WeChatGateway:
             return client.app_params(attempt.prepay_id, appid=attempt.appid, api=attempt.api.value)
         return client.jsapi_params(attempt.appid, attempt.prepay_id, api=attempt.api.value)
 
-    def query_payment(self, attempt: PaymentAttempt) -> PaymentStatus:
+    def query_payment(self, attempt: PaymentAttempt) -> Calls[PaymentStatus]:
         """Ask WeChat for the state of ``attempt``."""
         operation: Any
         if attempt.api == ApiVersion.V3:
@@ -176,7 +188,7 @@ class WeChatGateway:
             operation = partial(sdk_v2.OrderQuery, appid=attempt.appid, out_trade_no=attempt.out_trade_no)
             endpoint = "pay/orderquery"
         request = {"out_trade_no": attempt.out_trade_no}
-        result = self._run(attempt.mchid, attempt.api, endpoint, operation, request, _describe_order)
+        result = yield self._exchange(attempt.mchid, attempt.api, endpoint, operation, request, _describe_order)
         if result.value is None:
             code = normalise_code(result.refused.code) if result.refused else None
             if code in _NOT_FOUND_CODES:
@@ -184,7 +196,7 @@ class WeChatGateway:
             return PaymentStatus(Outcome.UNKNOWN, result.record, error_code=code)
         return _payment_status(result.value, result.record)
 
-    def close_payment(self, attempt: PaymentAttempt) -> CloseAnswer:
+    def close_payment(self, attempt: PaymentAttempt) -> Calls[CloseAnswer]:
         """Close ``attempt`` at WeChat (FAILED with ``ORDERPAID`` if the payer got there first)."""
         operation: Any
         if attempt.api == ApiVersion.V3:
@@ -194,24 +206,26 @@ class WeChatGateway:
             operation = partial(sdk_v2.CloseOrder, appid=attempt.appid, out_trade_no=attempt.out_trade_no)
             endpoint = "pay/closeorder"
         request = {"out_trade_no": attempt.out_trade_no}
-        result = self._run(attempt.mchid, attempt.api, endpoint, operation, request, lambda _value: {"closed": True})
+        result = yield self._exchange(
+            attempt.mchid, attempt.api, endpoint, operation, request, lambda _value: {"closed": True}
+        )
         if result.refused is None and result.unknown is None:
             return CloseAnswer(Outcome.SUCCEEDED, result.record)
         return CloseAnswer(_failure_outcome(result), result.record, error_code=_error_fields(result)[0])
 
     # -- refunds -------------------------------------------------------------------------------------
 
-    def create_refund(self, refund: Refund) -> RefundAnswer:
+    def create_refund(self, refund: Refund) -> Calls[RefundAnswer]:
         """Submit ``refund`` (same ``out_refund_no`` on every retry); NOTENOUGH falls back to recharge funds."""
-        answer = self._submit_refund(refund, funds_source=refund.funds_source)
+        answer = yield from self._submit_refund(refund, funds_source=refund.funds_source)
         if answer.error_code == "NOTENOUGH" and refund.funds_source is None:
             source = RECHARGE_FUNDS if refund.api == ApiVersion.V2 else _V3_AVAILABLE_FUNDS
-            fallback = self._submit_refund(refund, funds_source=source)
+            fallback = yield from self._submit_refund(refund, funds_source=source)
             source_used = source if fallback.outcome != Outcome.FAILED else None
             return dataclasses.replace(fallback, funds_source=source_used, earlier_calls=(answer.call,))
         return answer
 
-    def _submit_refund(self, refund: Refund, *, funds_source: str | None) -> RefundAnswer:
+    def _submit_refund(self, refund: Refund, *, funds_source: str | None) -> Calls[RefundAnswer]:
         client = self.client(refund.mchid)
         notify_url = self.notify_url(refund.mchid, refund.api)
         request = {
@@ -234,7 +248,7 @@ class WeChatGateway:
                 refund_account=funds_source, notify_url=notify_url,
             )  # fmt: skip
             endpoint = "secapi/pay/refund"
-        result = self._run(refund.mchid, refund.api, endpoint, operation, request, _describe_refund)
+        result = yield self._exchange(refund.mchid, refund.api, endpoint, operation, request, _describe_refund)
         if result.value is None:
             code, message = _error_fields(result)
             return RefundAnswer(_failure_outcome(result), result.record, error_code=code, error_message=message)
@@ -254,7 +268,7 @@ class WeChatGateway:
                 return appids[kind]
         return next(iter(appids.values()))
 
-    def query_refund(self, refund: Refund) -> RefundAnswer:
+    def query_refund(self, refund: Refund) -> Calls[RefundAnswer]:
         """Ask WeChat for the state of ``refund``."""
         client = self.client(refund.mchid)
         operation: Any
@@ -267,7 +281,7 @@ class WeChatGateway:
             )
             endpoint = "pay/refundquery"
         request = {"out_refund_no": refund.out_refund_no}
-        result = self._run(refund.mchid, refund.api, endpoint, operation, request, _describe_refund)
+        result = yield self._exchange(refund.mchid, refund.api, endpoint, operation, request, _describe_refund)
         if result.value is None:
             code = normalise_code(result.refused.code) if result.refused else None
             # "No such refund" while we hold it as processing means WeChat never took it: resubmit later.
@@ -285,7 +299,7 @@ class WeChatGateway:
                 )  # fmt: skip
         return RefundAnswer(Outcome.UNKNOWN, result.record)
 
-    def apply_abnormal_refund(self, refund: Refund, application: AbnormalRefundApplication) -> RefundAnswer:
+    def apply_abnormal_refund(self, refund: Refund, application: AbnormalRefundApplication) -> Calls[RefundAnswer]:
         """Send an ABNORMAL v3 refund again, to the payer's card or the merchant's account (WeChat's
         apply-abnormal-refund). The card holder's account and name are encrypted with the WeChat Pay key
         this client trusts (public key, else the newest platform certificate) and never logged."""
@@ -293,7 +307,8 @@ class WeChatGateway:
         if client.verifier.preferred_serial() is None and client.download_certificates:
             # A certificate-mode client that has not met WeChat yet: any verified answer fetches them.
             query = partial(sdk_v3.QueryRefund, out_refund_no=refund.out_refund_no)
-            self._run(refund.mchid, refund.api, "v3/refund/domestic/refunds/query", query, {}, _describe_refund)
+            endpoint = "v3/refund/domestic/refunds/query"
+            yield self._exchange(refund.mchid, refund.api, endpoint, query, {}, _describe_refund)
         serial = client.verifier.preferred_serial()
         operation = partial(sdk_v3.ApplyAbnormalRefund,
             refund_id=refund.refund_id or "", out_refund_no=refund.out_refund_no,
@@ -304,8 +319,8 @@ class WeChatGateway:
         )  # fmt: skip
         # Only what names the application goes to the call log: never the card number or the name.
         request = {"out_refund_no": refund.out_refund_no, "type": application.type, "bank_type": application.bank_type}
-        result = self._run(refund.mchid, refund.api, "v3/refund/domestic/refunds/apply-abnormal-refund", operation,
-                           request, _describe_refund)  # fmt: skip
+        result = yield self._exchange(refund.mchid, refund.api, "v3/refund/domestic/refunds/apply-abnormal-refund",
+                                      operation, request, _describe_refund)  # fmt: skip
         if result.value is None:
             code, message = _error_fields(result)
             return RefundAnswer(_failure_outcome(result), result.record, error_code=code, error_message=message)
@@ -313,22 +328,22 @@ class WeChatGateway:
 
     # -- bills --------------------------------------------------------------------------------------
 
-    def trade_bill(self, mchid: str, api: ApiVersion, day: dt.date) -> list[BillEntry]:
+    def trade_bill(self, mchid: str, api: ApiVersion, day: dt.date) -> Calls[list[BillEntry]]:
         """WeChat's trade bill of ``day``: one entry per payment and refund line (none if no bill exists)."""
         client = self.client(mchid)
         request = {"bill_date": day.isoformat()}
         if ApiVersion(api) == ApiVersion.V2:
             operation: Any = partial(sdk_v2.DownloadBill, appid=self._attempt_appid(client), bill_date=day)
-            result = self._run(mchid, api, "pay/downloadbill", operation, request, _describe_bill)
+            result = yield self._exchange(mchid, api, "pay/downloadbill", operation, request, _describe_bill)
             if result.value is not None:
                 return [_v2_bill_entry(row) for row in result.value.rows]
         else:
-            result = self._run(
+            result = yield self._exchange(
                 mchid, api, "v3/bill/tradebill", partial(sdk_v3.TradeBill, bill_date=day), request, _describe_bill
             )
             if result.value is not None:
                 download = partial(sdk_v3.DownloadBill, location=result.value)
-                result = self._run(mchid, api, "v3/billdownload", download, request, _describe_bill)
+                result = yield self._exchange(mchid, api, "v3/billdownload", download, request, _describe_bill)
                 if result.value is not None:
                     return [_v3_bill_entry(row) for row in result.value.rows]
         code = normalise_code(result.refused.code) if result.refused else None
@@ -339,13 +354,12 @@ class WeChatGateway:
 
     # -- login ---------------------------------------------------------------------------------------
 
-    def code2session(self, mchid: str, appid: str, code: str) -> LoginAnswer:
+    def code2session(self, mchid: str, appid: str, code: str) -> Calls[LoginAnswer]:
         """Exchange a mini-program login code; raises ``login_failed`` when WeChat refuses it."""
-        result = run_call(
-            api="login", endpoint="sns/jscode2session", mchid=mchid,
-            call=lambda: self.client(mchid).call(Code2Session(appid=appid, code=code)),
-            request={"appid": appid}, describe=lambda s: {"openid": s.openid}, clock=self._clock,
-        )  # fmt: skip
+        result = yield self._exchange(
+            mchid, "login", "sns/jscode2session", partial(Code2Session, appid=appid, code=code), {"appid": appid},
+            lambda s: {"openid": s.openid},
+        )
         if result.value is None:
             if result.refused is not None:
                 raise UpstreamError("login_failed", "WeChat refused the login code", wechat_code=result.refused.code)

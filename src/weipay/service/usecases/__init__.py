@@ -1,16 +1,18 @@
 """Use cases: plain functions taking their collaborators (unit of work, gateway, clock, merchant) as parameters.
 
 The web layer, the admin console, the CLI and the job worker all call these; none of them touches
-the state tables any other way.
+the state tables any other way. Those that ask WeChat come twice: ``*_flow`` (a generator the API drives on
+its event loop, see ``flows``) and the same name without the suffix, driven to its end with blocking calls.
 """
 
 from __future__ import annotations
 
-from .abnormal_refunds import apply_abnormal_refund, resolve_abnormal_refund
+from .abnormal_refunds import apply_abnormal_refund, apply_abnormal_refund_flow, resolve_abnormal_refund
 from .external_refunds import ExternalRefund, record_external_refund
-from .lifecycle import close_order, expire_order, get_order
+from .flows import blocking
+from .lifecycle import close_order, close_order_flow, due_for_sync, expire_order, get_order, get_order_flow
 from .listing import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, OrderPage, RefundPage, list_filter, list_orders, list_refunds
-from .login import LoginResult, login, session_for_token
+from .login import LoginResult, login, login_flow, session_for_token
 from .notifications import (
     accept_notifications,
     accept_payment_notification,
@@ -19,9 +21,10 @@ from .notifications import (
     record_anomaly,
 )
 from .orders import CreateOrder, create_order, create_order_idempotently, load_order
-from .payments import PaymentStart, start_payment, sync_attempt
+from .payments import PaymentStart, start_payment, start_payment_flow, sync_attempt
 from .ports import (
     BillEntry,
+    Calls,
     CloseAnswer,
     Gateway,
     LoginAnswer,
@@ -48,10 +51,12 @@ from .queries import (
 from .reconcile import Discrepancy, ReconcileReport, reconcile_day
 from .refunds import (
     approve_refund,
+    approve_refund_flow,
     auto_refund_attempt,
     get_refund,
     reject_refund,
     request_refund,
+    request_refund_flow,
     request_refund_idempotently,
     submit_refund,
     sync_refund,
@@ -66,6 +71,7 @@ __all__ = [
     "Applied",
     "BillEntry",
     "CallEntry",
+    "Calls",
     "CloseAnswer",
     "CreateOrder",
     "Discrepancy",
@@ -93,13 +99,19 @@ __all__ = [
     "accept_payment_notifications",
     "accept_refund_notification",
     "apply_abnormal_refund",
+    "apply_abnormal_refund_flow",
     "approve_refund",
+    "approve_refund_flow",
     "auto_refund_attempt",
+    "blocking",
     "close_order",
+    "close_order_flow",
     "create_order",
     "create_order_idempotently",
+    "due_for_sync",
     "expire_order",
     "get_order",
+    "get_order_flow",
     "get_refund",
     "list_anomalies",
     "list_filter",
@@ -107,6 +119,7 @@ __all__ = [
     "list_refunds",
     "load_order",
     "login",
+    "login_flow",
     "order_call_log",
     "order_details",
     "order_events",
@@ -117,11 +130,13 @@ __all__ = [
     "record_external_refund",
     "reject_refund",
     "request_refund",
+    "request_refund_flow",
     "request_refund_idempotently",
     "resolve_abnormal_refund",
     "search_orders",
     "session_for_token",
     "start_payment",
+    "start_payment_flow",
     "submit_refund",
     "sync_attempt",
     "sync_refund",

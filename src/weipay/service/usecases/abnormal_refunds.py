@@ -27,12 +27,19 @@ from weipay.service.domain import (
 )
 
 from .alerting import record_wechat_call
+from .flows import blocking
 from .outbox import schedule_refund_sync
-from .ports import AbnormalRefundApplication, Clock, Gateway, Outcome, RefundAnswer, UnitOfWork
+from .ports import AbnormalRefundApplication, Calls, Clock, Gateway, Outcome, RefundAnswer, UnitOfWork
 from .refunds import get_refund
 from .settlement import settle_refund
 
-__all__ = ["ABNORMAL_REFUND_TYPES", "RESOLUTIONS", "apply_abnormal_refund", "resolve_abnormal_refund"]
+__all__ = [
+    "ABNORMAL_REFUND_TYPES",
+    "RESOLUTIONS",
+    "apply_abnormal_refund",
+    "apply_abnormal_refund_flow",
+    "resolve_abnormal_refund",
+]
 
 ABNORMAL_REFUND_TYPES = {"user_bank_card": "USER_BANK_CARD", "merchant_bank_card": "MERCHANT_BANK_CARD"}
 RESOLUTIONS = ("succeeded", "failed")
@@ -42,7 +49,7 @@ _BANK_TYPE = re.compile(r"[A-Z_]{1,16}")
 _BANK_ACCOUNT = re.compile(r"[0-9]{10,30}")
 
 
-def apply_abnormal_refund(
+def apply_abnormal_refund_flow(
     uow: UnitOfWork,
     gateway: Gateway,
     clock: Clock,
@@ -53,7 +60,7 @@ def apply_abnormal_refund(
     bank_type: str | None = None,
     bank_account: str | None = None,
     real_name: str | None = None,
-) -> Refund:
+) -> Calls[Refund]:
     """Send an ABNORMAL v3 refund again (``type``: ``user_bank_card`` or ``merchant_bank_card``).
 
     WeChat took it (or its answer was lost): ``processing``, queried until WeChat ends it. WeChat refused
@@ -66,7 +73,7 @@ def apply_abnormal_refund(
     application = _application(type, bank_type, bank_account, real_name)
     if refund.refund_id is None:
         raise Conflict("abnormal_refund_unavailable", "WeChat's refund_id of this refund is not known yet")
-    answer = gateway.apply_abnormal_refund(refund, application)
+    answer = yield from gateway.apply_abnormal_refund(refund, application)
     now = clock()
     with uow.write() as tx:
         record_wechat_call(tx, answer.call, now, order_id=refund.order_id, refund_id=refund.id)
@@ -81,6 +88,9 @@ def apply_abnormal_refund(
     if answer.outcome == Outcome.FAILED:
         raise _refused(answer)
     return get_refund(uow, refund.id)
+
+
+apply_abnormal_refund = blocking(apply_abnormal_refund_flow)
 
 
 def resolve_abnormal_refund(

@@ -1,4 +1,4 @@
-"""Reading an order (syncing a late attempt first), closing it, and expiring it."""
+"""Reading an order (syncing a late attempt first), closing it, and expiring it (flows, see ``flows``)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,22 @@ from weipay.service.domain import (
     transition,
 )
 
+from .flows import blocking
 from .orders import load_order
 from .outbox import schedule_expiry
-from .payments import CLOSE_MARGIN_S, WECHAT_CLOSE_AFTER_S, close_open_attempt, sync_attempt
-from .ports import Clock, Gateway, UnitOfWork
+from .payments import CLOSE_MARGIN_S, WECHAT_CLOSE_AFTER_S, close_open_attempt_flow, sync_attempt_flow
+from .ports import Calls, Clock, Gateway, UnitOfWork
 
-__all__ = ["close_order", "close_superseded", "expire_order", "get_order"]
+__all__ = [
+    "close_order",
+    "close_order_flow",
+    "close_superseded",
+    "due_for_sync",
+    "expire_or_retry",
+    "expire_order",
+    "get_order",
+    "get_order_flow",
+]
 
 logger = logging.getLogger("weipay.service.orders")
 
@@ -29,7 +39,17 @@ _MIN_SYNC_INTERVAL_S = 2.0
 _EXPIRY_RETRY_S = 60.0
 
 
-def get_order(
+def due_for_sync(attempt: PaymentAttempt, now: float, sync_after_s: float) -> bool:
+    """Whether reading the order should query WeChat about ``attempt`` first: it may still be paid, its
+    notification is overdue, and it was not queried in the last few seconds."""
+    return (
+        (attempt.is_open or attempt.awaits_close)
+        and now - attempt.created_at >= sync_after_s
+        and (attempt.last_synced_at is None or now - attempt.last_synced_at >= _MIN_SYNC_INTERVAL_S)
+    )
+
+
+def get_order_flow(
     uow: UnitOfWork,
     gateway: Gateway,
     clock: Clock,
@@ -37,7 +57,7 @@ def get_order(
     mchid: str | None = None,
     *,
     sync_after_s: float = 10.0,
-) -> Order:
+) -> Calls[Order]:
     """The order's current state. A pending attempt older than ``sync_after_s`` (its expected
     notification time) is queried at WeChat first and the answer applied, so the reply is fresh."""
     order = load_order(uow, order_id, mchid)
@@ -45,24 +65,20 @@ def get_order(
         return order
     now = clock()
     with uow.read() as tx:
-        stale = [
-            a
-            for a in tx.attempts.for_order(order.id)
-            if (a.is_open or a.awaits_close)
-            and now - a.created_at >= sync_after_s
-            and (a.last_synced_at is None or now - a.last_synced_at >= _MIN_SYNC_INTERVAL_S)
-        ]
+        stale = [a for a in tx.attempts.for_order(order.id) if due_for_sync(a, now, sync_after_s)]
     for attempt in stale:
-        sync_attempt(uow, gateway, clock, attempt.id)
+        yield from sync_attempt_flow(uow, gateway, clock, attempt.id)
     return load_order(uow, order_id, mchid) if stale else order
 
 
-def close_order(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str, mchid: str | None = None) -> Order:
+def close_order_flow(
+    uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str, mchid: str | None = None
+) -> Calls[Order]:
     """Close an unpaid order: its open attempts at WeChat first, then locally. A paid order cannot be closed."""
-    return _end(uow, gateway, clock, order_id, mchid, OrderEvent.CLOSE)
+    return (yield from _end(uow, gateway, clock, order_id, mchid, OrderEvent.CLOSE))
 
 
-def expire_order(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str) -> Order:
+def _expire_order_flow(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str) -> Calls[Order]:
     """The expiry job: like ``close_order`` with the ``expire`` event; a no-op once the order left pending."""
     order = load_order(uow, order_id)
     if order.status != OrderStatus.PENDING:
@@ -72,18 +88,18 @@ def expire_order(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str)
         with uow.write() as tx:
             schedule_expiry(tx, order.id, due_at=order.expires_at, now=now)
         return order
-    _wait_for_wechat_close_window(uow, gateway, clock, order)
-    return _end(uow, gateway, clock, order_id, None, OrderEvent.EXPIRE)
+    yield from _wait_for_wechat_close_window(uow, gateway, clock, order)
+    return (yield from _end(uow, gateway, clock, order_id, None, OrderEvent.EXPIRE))
 
 
-def _wait_for_wechat_close_window(uow: UnitOfWork, gateway: Gateway, clock: Clock, order: Order) -> None:
+def _wait_for_wechat_close_window(uow: UnitOfWork, gateway: Gateway, clock: Clock, order: Order) -> Calls[None]:
     """An open attempt younger than five minutes cannot be closed at WeChat yet: query it instead (past its
     time_expire WeChat may already report it CLOSED, or paid); if it is still open, come back later."""
     now = clock()
     with uow.read() as tx:
         young = [a for a in tx.attempts.for_order(order.id) if a.is_open and now - a.created_at < WECHAT_CLOSE_AFTER_S]
     for attempt in young:
-        if sync_attempt(uow, gateway, clock, attempt.id).is_open:
+        if (yield from sync_attempt_flow(uow, gateway, clock, attempt.id)).is_open:
             raise UpstreamError(
                 "close_too_early",
                 "WeChat refuses closes within five minutes of creation; retry later",
@@ -91,7 +107,9 @@ def _wait_for_wechat_close_window(uow: UnitOfWork, gateway: Gateway, clock: Cloc
             )
 
 
-def _end(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str, mchid: str | None, event: OrderEvent) -> Order:
+def _end(
+    uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str, mchid: str | None, event: OrderEvent
+) -> Calls[Order]:
     order = load_order(uow, order_id, mchid)
     if order.status in (OrderStatus.CLOSED, OrderStatus.EXPIRED):
         return order
@@ -100,7 +118,7 @@ def _end(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str, mchid: 
     with uow.read() as tx:
         open_attempts = [a for a in tx.attempts.for_order(order.id) if a.is_open]
     for attempt in open_attempts:
-        _close_at_wechat(uow, gateway, clock, attempt, event)  # raises if WeChat says paid or cannot tell
+        yield from _close_at_wechat(uow, gateway, clock, attempt, event)  # raises if WeChat says paid or cannot tell
     now = clock()
     target = transition(ORDER_TRANSITIONS, OrderStatus.PENDING, event)
     with uow.write() as tx:
@@ -116,7 +134,7 @@ def _end(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str, mchid: 
 
 def _close_at_wechat(
     uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: PaymentAttempt, event: OrderEvent
-) -> None:
+) -> Calls[None]:
     """Close one attempt at WeChat. A merchant's close refused under WeChat's five-minute rule becomes a 409
     ``close_not_yet_allowed`` naming the earliest time, instead of an opaque upstream failure.
 
@@ -126,13 +144,13 @@ def _close_at_wechat(
     closed at WeChat, the order ends accordingly (``_end`` reports a payment as ``order_already_paid``).
     """
     try:
-        close_open_attempt(uow, gateway, clock, attempt)
+        yield from close_open_attempt_flow(uow, gateway, clock, attempt)
     except UpstreamError as error:
         earliest_at = attempt.created_at + WECHAT_CLOSE_AFTER_S + CLOSE_MARGIN_S
         refused = error.detail.get("wechat_code") is not None  # a definite refusal, not a timeout
         if event != OrderEvent.CLOSE or not refused or clock() >= earliest_at:
             raise
-        if not sync_attempt(uow, gateway, clock, attempt.id).is_open:
+        if not (yield from sync_attempt_flow(uow, gateway, clock, attempt.id)).is_open:
             return
         wait_s = max(1, int(earliest_at - clock() + 0.999))
         when = dt.datetime.fromtimestamp(earliest_at, tz=dt.UTC).isoformat(timespec="seconds")
@@ -145,7 +163,7 @@ def _close_at_wechat(
         ) from None
 
 
-def close_superseded(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str) -> float | None:
+def _close_superseded_flow(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str) -> Calls[float | None]:
     """Close the attempts a newer one superseded while WeChat's five-minute rule kept them open (every
     open attempt but the newest; all of them once the order is no longer pending), and every attempt that
     failed with PAYERROR (still payable at WeChat until closed). Returns when to try again if one is still
@@ -166,7 +184,7 @@ def close_superseded(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: 
             retry_at = min(retry_at or earliest_at, earliest_at)
             continue
         try:
-            close_open_attempt(uow, gateway, clock, attempt)
+            yield from close_open_attempt_flow(uow, gateway, clock, attempt)
         except UpstreamError as error:
             logger.warning("close of superseded attempt %s postponed: %s", attempt.id, error.code)
             later = clock() + _EXPIRY_RETRY_S
@@ -177,12 +195,12 @@ def close_superseded(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: 
     return retry_at
 
 
-def expire_or_retry(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str) -> float | None:
+def _expire_or_retry_flow(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str) -> Calls[float | None]:
     """The expiry/close job: close superseded attempts, then run expiry; on an unresolved close, return
     when to try again (jobs use this)."""
-    retry_at = close_superseded(uow, gateway, clock, order_id)
+    retry_at = yield from _close_superseded_flow(uow, gateway, clock, order_id)
     try:
-        expire_order(uow, gateway, clock, order_id)
+        yield from _expire_order_flow(uow, gateway, clock, order_id)
     except UpstreamError as error:
         logger.warning("expiry of %s postponed: %s", order_id, error.code)
         later = clock() + _EXPIRY_RETRY_S
@@ -192,3 +210,10 @@ def expire_or_retry(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: s
             return retry_at
         raise
     return retry_at
+
+
+get_order = blocking(get_order_flow)
+close_order = blocking(close_order_flow)
+expire_order = blocking(_expire_order_flow)
+close_superseded = blocking(_close_superseded_flow)
+expire_or_retry = blocking(_expire_or_retry_flow)

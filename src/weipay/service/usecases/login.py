@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from weipay.service.domain import InvalidInput, UserSession
 
-from .ports import Clock, Gateway, MerchantConfig, UnitOfWork
+from .flows import blocking
+from .ports import Calls, Clock, Gateway, MerchantConfig, UnitOfWork
 
-__all__ = ["LoginResult", "login", "session_for_token", "token_hash"]
+__all__ = ["LoginResult", "login", "login_flow", "session_for_token", "token_hash"]
 
 SESSION_TTL_S = 7 * 24 * 3600
 
@@ -31,15 +32,15 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def login(
+def login_flow(
     uow: UnitOfWork, gateway: Gateway, clock: Clock, merchant: MerchantConfig, appid: str, code: str
-) -> LoginResult:
+) -> Calls[LoginResult]:
     """Run jscode2session for ``appid`` (one of the merchant's appids) and open a session."""
     if appid not in merchant.appids.values():
         raise InvalidInput("appid_not_configured", f"appid {appid[:32]!r} is not one of merchant {merchant.mchid}'s")
     if not code or len(code) > 128:
         raise InvalidInput("invalid_code", "code must be 1-128 characters")
-    answer = gateway.code2session(merchant.mchid, appid, code)
+    answer = yield from gateway.code2session(merchant.mchid, appid, code)
     now = clock()
     token = secrets.token_urlsafe(32)
     session = UserSession(
@@ -50,6 +51,9 @@ def login(
         tx.calls.add(answer.call)
         tx.sessions.add(token_hash=token_hash(token), session=session, session_key=answer.session_key)
     return LoginResult(openid=answer.openid, token=token)
+
+
+login = blocking(login_flow)
 
 
 def session_for_token(uow: UnitOfWork, clock: Clock, token: str) -> UserSession | None:

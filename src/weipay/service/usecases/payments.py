@@ -2,7 +2,8 @@
 
 No transaction is held across a WeChat call: an attempt row is committed (with a query job as a
 safety net) before WeChat is asked, and WeChat's answer is applied in a second transaction. If the
-process dies in between, the query job finds out what WeChat did.
+process dies in between, the query job finds out what WeChat did. The use cases that ask WeChat are
+flows (``*_flow``, see ``flows``) with a blocking form of the same name without the suffix.
 """
 
 from __future__ import annotations
@@ -30,9 +31,20 @@ from weipay.service.domain import (
 )
 
 from .alerting import record_wechat_call
+from .flows import blocking
 from .orders import load_order
 from .outbox import schedule_query, schedule_superseded_close
-from .ports import Clock, Gateway, MerchantConfig, Outcome, PaymentStatus, PrepayAnswer, Transaction, UnitOfWork
+from .ports import (
+    Calls,
+    Clock,
+    Gateway,
+    MerchantConfig,
+    Outcome,
+    PaymentStatus,
+    PrepayAnswer,
+    Transaction,
+    UnitOfWork,
+)
 from .settlement import Applied, add_anomaly, apply_attempt_event, settle_paid
 
 __all__ = [
@@ -42,9 +54,12 @@ __all__ = [
     "PaymentStart",
     "appid_for",
     "close_open_attempt",
+    "close_open_attempt_flow",
     "query_delay_s",
     "start_payment",
+    "start_payment_flow",
     "sync_attempt",
+    "sync_attempt_flow",
 ]
 
 logger = logging.getLogger("weipay.service.payments")
@@ -128,7 +143,7 @@ def _payable(order: Order, now: float) -> None:
         raise Conflict("order_expired", "the order has expired")
 
 
-def start_payment(
+def start_payment_flow(
     uow: UnitOfWork,
     gateway: Gateway,
     clock: Clock,
@@ -138,7 +153,7 @@ def start_payment(
     api: ApiVersion | str | None = None,
     payer_openid: str | None = None,
     client_ip: str | None = None,
-) -> PaymentStart:
+) -> Calls[PaymentStart]:
     """Start paying ``order_id`` on ``channel`` over ``api`` (default: the merchant's) and return client params.
 
     The same channel/api/payer again resumes the open attempt (same ``out_trade_no``, identical
@@ -165,12 +180,18 @@ def start_payment(
     if latest is not None and latest.is_open and _same_request(latest, channel, api, appid, openid):
         if not (latest.status == AttemptStatus.PENDING and _has_prepay(latest)):
             _check_v2_time_left(order, api, clock())
-        return _resume(uow, gateway, clock, latest)
+        return (yield from _resume(uow, gateway, clock, latest))
     _check_v2_time_left(order, api, clock())
-    left_open = [a.id for a in open_attempts if not _close_or_defer(uow, gateway, clock, a)]
+    left_open = []
+    for open_attempt in open_attempts:
+        if not (yield from _close_or_defer(uow, gateway, clock, open_attempt)):
+            left_open.append(open_attempt.id)
     attempt = _new_attempt(uow, gateway, clock, order, channel, api, appid, openid, client_ip, left_open)
-    answer = gateway.create_payment(attempt)
-    return _apply_prepay(uow, gateway, clock, attempt, answer)
+    answer = yield from gateway.create_payment(attempt)
+    return (yield from _apply_prepay(uow, gateway, clock, attempt, answer))
+
+
+start_payment = blocking(start_payment_flow)
 
 
 def _parse(kind: type[E], value: object, name: str) -> E:
@@ -200,7 +221,7 @@ def _check_v2_time_left(order: Order, api: ApiVersion, now: float) -> None:
         )
 
 
-def _close_or_defer(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: PaymentAttempt) -> bool:
+def _close_or_defer(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: PaymentAttempt) -> Calls[bool]:
     """Close a superseded attempt before starting a new one; True if it is no longer open.
 
     WeChat refuses closes within five minutes of an order's creation. Such a refusal does not block the
@@ -210,13 +231,13 @@ def _close_or_defer(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: Pa
     ambiguous answer, a payment) raises as before.
     """
     try:
-        close_open_attempt(uow, gateway, clock, attempt)
+        yield from close_open_attempt_flow(uow, gateway, clock, attempt)
         return True
     except UpstreamError as error:
         earliest_at = attempt.created_at + WECHAT_CLOSE_AFTER_S + CLOSE_MARGIN_S
         if not _refused_as_too_early(error) or clock() >= earliest_at:
             raise
-    current = sync_attempt(uow, gateway, clock, attempt.id)
+    current = yield from sync_attempt_flow(uow, gateway, clock, attempt.id)
     if current.status == AttemptStatus.SUCCEEDED:
         raise Conflict("order_already_paid", "the previous payment attempt was paid")
     if not current.is_open:
@@ -235,11 +256,12 @@ def _refused_as_too_early(error: UpstreamError) -> bool:
     return bool(error.detail.get("definite_refusal")) or error.detail.get("wechat_code") == _V2_TOO_EARLY_CODE
 
 
-def _resume(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: PaymentAttempt) -> PaymentStart:
+def _resume(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: PaymentAttempt) -> Calls[PaymentStart]:
     if attempt.status == AttemptStatus.PENDING and _has_prepay(attempt):
         return PaymentStart(attempt, gateway.client_params(attempt))
     # CREATED / UNKNOWN, or pending without prepay data: re-send the identical create (same out_trade_no).
-    return _apply_prepay(uow, gateway, clock, attempt, gateway.create_payment(attempt))
+    answer = yield from gateway.create_payment(attempt)
+    return (yield from _apply_prepay(uow, gateway, clock, attempt, answer))
 
 
 def _new_attempt(
@@ -276,7 +298,7 @@ def _new_attempt(
 
 def _apply_prepay(
     uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: PaymentAttempt, answer: PrepayAnswer
-) -> PaymentStart:
+) -> Calls[PaymentStart]:
     now = clock()
     prepay = {"prepay_id": answer.prepay_id, "code_url": answer.code_url, "h5_url": answer.h5_url}
     with uow.write() as tx:
@@ -298,7 +320,7 @@ def _apply_prepay(
         return PaymentStart(current, gateway.client_params(current))
     if answer.outcome == Outcome.FAILED:
         if answer.error_code in ("ORDERPAID", "OUT_TRADE_NO_USED", "ORDERCLOSED"):
-            sync_attempt(uow, gateway, clock, attempt.id)
+            yield from sync_attempt_flow(uow, gateway, clock, attempt.id)
         raise UpstreamError(
             "wechat_refused", answer.error_message or "WeChat refused the payment", wechat_code=answer.error_code
         )
@@ -311,9 +333,9 @@ def _apply_prepay(
     )
 
 
-def close_open_attempt(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: PaymentAttempt) -> None:
+def close_open_attempt_flow(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: PaymentAttempt) -> Calls[None]:
     """Close an open attempt at WeChat, then locally. Raises if WeChat says it was paid or cannot tell."""
-    answer = gateway.close_payment(attempt)
+    answer = yield from gateway.close_payment(attempt)
     now = clock()
     with uow.write() as tx:
         record_wechat_call(tx, answer.call, now, order_id=attempt.order_id, attempt_id=attempt.id)
@@ -325,7 +347,7 @@ def close_open_attempt(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt:
                 apply_attempt_event(tx, attempt.id, AttemptEvent.CLOSED, now)
             return
     if answer.error_code == "ORDERPAID":
-        sync_attempt(uow, gateway, clock, attempt.id)
+        yield from sync_attempt_flow(uow, gateway, clock, attempt.id)
         raise Conflict("order_already_paid", "the previous payment attempt was paid")
     raise UpstreamError(
         "previous_attempt_unresolved",
@@ -336,7 +358,7 @@ def close_open_attempt(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt:
     )
 
 
-def sync_attempt(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt_id: str) -> PaymentAttempt:
+def sync_attempt_flow(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt_id: str) -> Calls[PaymentAttempt]:
     """Query WeChat about an attempt and apply the answer (the cure for lost notifications and timeouts)."""
     with uow.read() as tx:
         attempt = tx.attempts.get(attempt_id)
@@ -344,7 +366,7 @@ def sync_attempt(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt_id: st
         raise NotFound("attempt_not_found", f"no payment attempt {attempt_id[:48]!r}")
     if not (attempt.is_open or attempt.awaits_close):  # a PAYERROR attempt can still be paid until closed
         return attempt
-    status = gateway.query_payment(attempt)
+    status = yield from gateway.query_payment(attempt)
     now = clock()
     with uow.write() as tx:
         tx.calls.add(status.call, order_id=attempt.order_id, attempt_id=attempt.id)
@@ -353,6 +375,10 @@ def sync_attempt(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt_id: st
         current = tx.attempts.get(attempt.id)
     assert current is not None
     return current
+
+
+close_open_attempt = blocking(close_open_attempt_flow)
+sync_attempt = blocking(sync_attempt_flow)
 
 
 def _apply_status(tx: Transaction, attempt: PaymentAttempt, status: PaymentStatus, now: float) -> Applied:

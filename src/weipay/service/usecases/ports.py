@@ -10,12 +10,12 @@ Merchant policy arrives as a :class:`MerchantConfig` value built by the web laye
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from weipay.service.domain import ApiVersion, CallRecord, PaymentAttempt, Refund
 
@@ -38,6 +38,7 @@ __all__ = [
     "AttemptStore",
     "BillEntry",
     "CallLog",
+    "Calls",
     "Clock",
     "CloseAnswer",
     "DuplicateRecord",
@@ -232,14 +233,27 @@ class UnitOfWork(Protocol):
         ...
 
 
+T = TypeVar("T")
+
+#: A flow of WeChat calls ending with a ``T``: what it yields and is sent back belongs to the gateway.
+Calls = Generator[Any, Any, T]
+
+
 class Gateway(Protocol):
-    """WeChat Pay as the use cases see it. Every method answers; none raises for WeChat's own refusals."""
+    """WeChat Pay as the use cases see it. Every method answers; none raises for WeChat's own refusals.
+
+    The methods that ask WeChat are flows (``Calls``): a use case ``yield from``s them (see ``flows``).
+    """
+
+    def run(self, calls: Calls[T]) -> T:
+        """Drive a flow to its end with blocking calls."""
+        ...
 
     def notify_url(self, mchid: str, api: ApiVersion) -> str:
         """Where WeChat must send this merchant's notifications for ``api``."""
         ...
 
-    def create_payment(self, attempt: PaymentAttempt) -> PrepayAnswer:
+    def create_payment(self, attempt: PaymentAttempt) -> Calls[PrepayAnswer]:
         """Create (or re-create with identical parameters) the WeChat order of ``attempt``."""
         ...
 
@@ -247,30 +261,30 @@ class Gateway(Protocol):
         """The object the client needs: ``wx.requestPayment`` / APP ``PayReq`` / ``code_url`` / ``h5_url``."""
         ...
 
-    def query_payment(self, attempt: PaymentAttempt) -> PaymentStatus:
+    def query_payment(self, attempt: PaymentAttempt) -> Calls[PaymentStatus]:
         """Ask WeChat for the state of ``attempt``."""
         ...
 
-    def close_payment(self, attempt: PaymentAttempt) -> CloseAnswer:
+    def close_payment(self, attempt: PaymentAttempt) -> Calls[CloseAnswer]:
         """Close ``attempt`` at WeChat."""
         ...
 
-    def create_refund(self, refund: Refund) -> RefundAnswer:
+    def create_refund(self, refund: Refund) -> Calls[RefundAnswer]:
         """Submit (or resubmit, same ``out_refund_no``) ``refund``."""
         ...
 
-    def query_refund(self, refund: Refund) -> RefundAnswer:
+    def query_refund(self, refund: Refund) -> Calls[RefundAnswer]:
         """Ask WeChat for the state of ``refund``."""
         ...
 
-    def apply_abnormal_refund(self, refund: Refund, application: AbnormalRefundApplication) -> RefundAnswer:
+    def apply_abnormal_refund(self, refund: Refund, application: AbnormalRefundApplication) -> Calls[RefundAnswer]:
         """Send an ABNORMAL (v3) refund again as ``application`` says (SUCCEEDED: WeChat took it)."""
         ...
 
-    def trade_bill(self, mchid: str, api: ApiVersion, day: date) -> list[BillEntry]:
+    def trade_bill(self, mchid: str, api: ApiVersion, day: date) -> Calls[list[BillEntry]]:
         """WeChat's trade bill of ``day`` (Beijing time); raises ``DomainError`` ``bill_unavailable``."""
         ...
 
-    def code2session(self, mchid: str, appid: str, code: str) -> LoginAnswer:
+    def code2session(self, mchid: str, appid: str, code: str) -> Calls[LoginAnswer]:
         """Exchange a mini-program login code (raises ``DomainError`` ``login_failed`` when refused)."""
         ...

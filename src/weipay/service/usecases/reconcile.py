@@ -58,7 +58,7 @@ def reconcile_day(
     uow: UnitOfWork, gateway: Gateway, clock: Clock, merchant: MerchantConfig, day: dt.date
 ) -> ReconcileReport:
     """Compare ``day``'s trade bill (Beijing time) with our attempts and refunds; repair by querying."""
-    entries = gateway.trade_bill(merchant.mchid, merchant.default_api, day)
+    entries = gateway.run(gateway.trade_bill(merchant.mchid, merchant.default_api, day))
     discrepancies: list[Discrepancy] = []
     matched = 0
     billed: set[str] = set()

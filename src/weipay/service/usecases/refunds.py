@@ -3,7 +3,8 @@
 The refundable balance is reserved in the same transaction that creates the refund, by a
 compare-and-set on ``refunded_fen + reserved_fen + amount <= paid_fen`` while the order row is
 locked (``FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` serialises SQLite). WeChat is called
-after the commit; a retried submission reuses the same ``out_refund_no``, so money moves once.
+after the commit; a retried submission reuses the same ``out_refund_no``, so money moves once. The use cases
+that ask WeChat are flows (``*_flow``, see ``flows``) with a blocking form named without the suffix.
 """
 
 from __future__ import annotations
@@ -31,17 +32,21 @@ from weipay.service.domain import (
 )
 
 from .alerting import record_wechat_call
+from .flows import blocking
 from .outbox import schedule_refund_sync
-from .ports import Clock, Gateway, MerchantConfig, Outcome, RefundAnswer, Transaction, UnitOfWork
+from .ports import Calls, Clock, Gateway, MerchantConfig, Outcome, RefundAnswer, Transaction, UnitOfWork
 from .settlement import add_anomaly, hold_refund, settle_refund
 
 __all__ = [
     "MAX_REFUNDS_PER_ORDER",
     "approve_refund",
+    "approve_refund_flow",
     "auto_refund_attempt",
     "get_refund",
     "reject_refund",
     "request_refund",
+    "request_refund_flow",
+    "request_refund_idempotently",
     "submit_refund",
     "sync_refund",
 ]
@@ -56,7 +61,7 @@ def _fingerprint(amount_fen: int, reason: str | None) -> str:
     return hashlib.sha256(json.dumps([amount_fen, reason], ensure_ascii=False).encode()).hexdigest()
 
 
-def request_refund(
+def _request_refund_flow(
     uow: UnitOfWork,
     gateway: Gateway,
     clock: Clock,
@@ -65,17 +70,18 @@ def request_refund(
     amount_fen: int,
     reason: str | None = None,
     merchant_refund_no: str | None = None,
-) -> Refund:
+) -> Calls[Refund]:
     """Refund ``amount_fen`` of a paid order. Idempotent on ``merchant_refund_no``.
 
     With approval on (merchant setting) the refund waits in ``requested``; otherwise it is
     submitted at once. Raises ``refund_exceeds_paid`` when the amount is above what is refundable.
     """
-    return request_refund_idempotently(uow, gateway, clock, merchant, order_id, amount_fen, reason,
-                                       merchant_refund_no)[0]  # fmt: skip
+    refund, _created = yield from request_refund_flow(uow, gateway, clock, merchant, order_id, amount_fen, reason,
+                                                      merchant_refund_no)  # fmt: skip
+    return refund
 
 
-def request_refund_idempotently(
+def request_refund_flow(
     uow: UnitOfWork,
     gateway: Gateway,
     clock: Clock,
@@ -84,7 +90,7 @@ def request_refund_idempotently(
     amount_fen: int,
     reason: str | None = None,
     merchant_refund_no: str | None = None,
-) -> tuple[Refund, bool]:
+) -> Calls[tuple[Refund, bool]]:
     """:func:`request_refund`, also saying whether THIS call created the refund (the API's 201 vs 200): decided
     inside the transaction that reserves the amount, so of concurrent twins exactly one is told it created it."""
     check_fen(amount_fen)
@@ -94,7 +100,7 @@ def request_refund_idempotently(
     with uow.write() as tx:
         refund, created = _reserve(tx, merchant, order_id, amount_fen, reason, merchant_refund_no, now)
     if created and refund.status == RefundStatus.PROCESSING:
-        return submit_refund(uow, gateway, clock, refund.id), True
+        return (yield from _submit_refund_flow(uow, gateway, clock, refund.id)), True
     return refund, created
 
 
@@ -155,7 +161,9 @@ def get_refund(uow: UnitOfWork, refund_id: str, mchid: str | None = None) -> Ref
     return refund
 
 
-def approve_refund(uow: UnitOfWork, gateway: Gateway, clock: Clock, refund_id: str, mchid: str | None = None) -> Refund:
+def approve_refund_flow(
+    uow: UnitOfWork, gateway: Gateway, clock: Clock, refund_id: str, mchid: str | None = None
+) -> Calls[Refund]:
     """An operator approves a requested refund: requested → approved → processing (submitted)."""
     get_refund(uow, refund_id, mchid)
     now = clock()
@@ -170,7 +178,7 @@ def approve_refund(uow: UnitOfWork, gateway: Gateway, clock: Clock, refund_id: s
         processing = transition(REFUND_TRANSITIONS, approved, RefundEvent.SUBMIT)
         tx.refunds.compare_and_set(refund.id, [approved], status=processing, updated_at=now)
         schedule_refund_sync(tx, refund.id, refund.order_id, due_at=now + _SAFETY_SYNC_DELAY_S, now=now)
-    return submit_refund(uow, gateway, clock, refund_id)
+    return (yield from _submit_refund_flow(uow, gateway, clock, refund_id))
 
 
 def reject_refund(
@@ -197,15 +205,16 @@ def reject_refund(
     return current
 
 
-def submit_refund(uow: UnitOfWork, gateway: Gateway, clock: Clock, refund_id: str) -> Refund:
+def _submit_refund_flow(uow: UnitOfWork, gateway: Gateway, clock: Clock, refund_id: str) -> Calls[Refund]:
     """Send a processing refund to WeChat (again, with the same ``out_refund_no``) and apply the answer."""
     refund = get_refund(uow, refund_id)
     if refund.status != RefundStatus.PROCESSING:
         return refund
-    return _apply_answer(uow, clock, refund, gateway.create_refund(refund), submitted=True)
+    answer = yield from gateway.create_refund(refund)
+    return _apply_answer(uow, clock, refund, answer, submitted=True)
 
 
-def sync_refund(uow: UnitOfWork, gateway: Gateway, clock: Clock, refund_id: str) -> Refund:
+def _sync_refund_flow(uow: UnitOfWork, gateway: Gateway, clock: Clock, refund_id: str) -> Calls[Refund]:
     """Resolve a processing refund: resubmit if WeChat never acknowledged it, else query it.
 
     An abnormal refund is only queried (never resubmitted): WeChat may have ended it since, e.g. after an
@@ -213,12 +222,12 @@ def sync_refund(uow: UnitOfWork, gateway: Gateway, clock: Clock, refund_id: str)
     """
     refund = get_refund(uow, refund_id)
     if refund.status == RefundStatus.ABNORMAL and refund.refund_id is not None:
-        return _apply_answer(uow, clock, refund, gateway.query_refund(refund), submitted=False)
+        return _apply_answer(uow, clock, refund, (yield from gateway.query_refund(refund)), submitted=False)
     if refund.status != RefundStatus.PROCESSING:
         return refund
     if refund.refund_id is None:
-        return submit_refund(uow, gateway, clock, refund_id)
-    return _apply_answer(uow, clock, refund, gateway.query_refund(refund), submitted=False)
+        return (yield from _submit_refund_flow(uow, gateway, clock, refund_id))
+    return _apply_answer(uow, clock, refund, (yield from gateway.query_refund(refund)), submitted=False)
 
 
 def _apply_answer(uow: UnitOfWork, clock: Clock, refund: Refund, answer: RefundAnswer, *, submitted: bool) -> Refund:
@@ -255,7 +264,7 @@ def _apply_answer(uow: UnitOfWork, clock: Clock, refund: Refund, answer: RefundA
     return current
 
 
-def auto_refund_attempt(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt_id: str) -> Refund | None:
+def _auto_refund_attempt_flow(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt_id: str) -> Calls[Refund | None]:
     """Refund in full an attempt that succeeded after its order was already paid (one refund per attempt)."""
     now = clock()
     with uow.write() as tx:
@@ -280,5 +289,13 @@ def auto_refund_attempt(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt
             tx.refunds.add(refund)
             schedule_refund_sync(tx, refund.id, order.id, due_at=now + _SAFETY_SYNC_DELAY_S, now=now)
     if refund.status in sources_of(REFUND_TRANSITIONS, RefundEvent.SUCCEED):
-        return submit_refund(uow, gateway, clock, refund.id)
+        return (yield from _submit_refund_flow(uow, gateway, clock, refund.id))
     return refund
+
+
+request_refund = blocking(_request_refund_flow)
+request_refund_idempotently = blocking(request_refund_flow)
+approve_refund = blocking(approve_refund_flow)
+submit_refund = blocking(_submit_refund_flow)
+sync_refund = blocking(_sync_refund_flow)
+auto_refund_attempt = blocking(_auto_refund_attempt_flow)
