@@ -75,5 +75,8 @@ def test_order_paid_then_refunded(harness_factory: Any, channel: str, api: str, 
 
     events = harness.api.get(f"/v1/orders/{order['id']}/events", headers=harness.merchant)
     assert events.status_code == 200
-    endpoints = " ".join(e["endpoint"] for e in events.json()["events"])
-    assert "notify" in endpoints
+    types = [e["type"] for e in events.json()["events"]]
+    assert types.count("refund.succeeded") == 2 and "notification.applied" in types
+    calls = harness.api.get(f"/v1/orders/{order['id']}/calls", headers=harness.merchant)
+    assert calls.status_code == 200
+    assert "notify" in " ".join(e["endpoint"] for e in calls.json()["calls"])

@@ -18,6 +18,7 @@ from ..domain import DomainError
 from ..settings import Settings
 from .body_limit import BodyLimit
 from .errors import install_error_handlers
+from .list_routes import build_list_router
 from .metrics import MetricsMiddleware, metrics_endpoint
 from .notification_intake import NotificationIntake
 from .notification_lane import NotificationLane
@@ -86,6 +87,7 @@ def create_app(
     install_error_handlers(app, (DomainError,))
     app.include_router(build_router())
     app.include_router(build_reconcile_router())
+    app.include_router(build_list_router())
     _add_operations(app, state)
     app.include_router(build_console_router(services, secret), include_in_schema=False)
     # Behind the notification lane (which caps its own bodies and answers in WeChat's format), in front of the rest.

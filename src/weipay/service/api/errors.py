@@ -83,6 +83,8 @@ def _validation_code(errors: list[dict[str, Any]]) -> str:
             return "invalid_amount"
         if "expire_in_s" in loc:
             return "invalid_expiry"
+        if loc[:2] == ["query", "limit"]:  # GET /v1/orders, /v1/refunds
+            return "invalid_limit"
         if error.get("type") == "json_invalid":
             return "invalid_json"
     return "invalid_request"

@@ -1,23 +1,18 @@
-"""Domain records to response bodies. Times are ISO 8601 UTC; amounts stay integer fen."""
+"""Domain records to response bodies. Times are ISO 8601 UTC; amounts stay integer fen (timeline events and
+call-log rows: ``timeline_out``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 from ..db import JobRow
 from ..domain import Channel, Order, PaymentAttempt, Refund
-from ..usecases import OrderDetails, PaymentStart, TimelineEntry
-from .schemas import AttemptOut, CallLogEntry, JobOut, OrderOut, PaymentOut, RefundOut
+from ..usecases import OrderDetails, PaymentStart
+from .schemas import AttemptOut, JobOut, OrderOut, PaymentOut, RefundOut
+from .timeline_out import event_out
+from .times import iso
 
 __all__ = ["attempt_out", "details_out", "event_out", "iso", "job_out", "order_out", "payment_out", "refund_out"]
-
-
-def iso(unix_s: float | None) -> str | None:
-    """``1795396740.5 -> "2026-11-23T01:19:00Z"`` (seconds precision)."""
-    if unix_s is None:
-        return None
-    return datetime.fromtimestamp(unix_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def attempt_out(attempt: PaymentAttempt) -> AttemptOut:
@@ -74,15 +69,6 @@ def order_out(order: Order, attempts: Iterable[PaymentAttempt] = (), refunds: It
 def details_out(details: OrderDetails) -> OrderOut:
     """An order as read with its attempts and refunds."""
     return order_out(details.order, details.attempts, details.refunds)
-
-
-def event_out(entry: TimelineEntry) -> CallLogEntry:
-    """A timeline entry (already redacted by the gateway) as an event."""
-    return CallLogEntry(
-        at=iso(entry.at), direction=entry.direction, endpoint=entry.endpoint, http_status=entry.http_status,
-        wechat_code=entry.wechat_code, latency_ms=entry.latency_ms, request_id=entry.request_id,
-        body=None if entry.body is None else entry.body[:4000],
-    )  # fmt: skip
 
 
 def payment_out(start: PaymentStart, qr_url: str) -> PaymentOut:

@@ -9,11 +9,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from .timeline_schemas import TimelineEventOut
+
 __all__ = [
     "AbnormalRefundIn",
     "AmountFen",
     "AttemptOut",
     "CallLogEntry",
+    "CallsOut",
     "CreateOrderIn",
     "CreateRefundIn",
     "ErrorBody",
@@ -259,11 +262,14 @@ class RejectRefundIn(BaseModel):
 
 
 class CallLogEntry(BaseModel):
-    """One WeChat call or notification, redacted."""
+    """One row of the raw call log: a WeChat call (outbound), a notification or an operator's action (inbound),
+    bodies redacted (a v3 notification's body is WeChat's ciphertext)."""
 
     at: str | None = None
     direction: str
+    api: str = Field(description="v2, v3, login or operator")
     endpoint: str
+    outcome: str = Field(description="calls: ok, refused, unknown; notifications: what applying it did")
     http_status: int | None = None
     wechat_code: str | None = None
     latency_ms: int | None = None
@@ -271,21 +277,52 @@ class CallLogEntry(BaseModel):
     body: str | None = None
 
 
-class EventsOut(BaseModel):
-    """The call log of an order, oldest first."""
+class CallsOut(BaseModel):
+    """The raw call log of an order, oldest first (the typed timeline is ``GET /v1/orders/{id}/events``)."""
 
     model_config = _example(
-        order_id="or_01J9Z3",
-        events=[
-            {"at": "2026-11-23T01:19:05Z", "direction": "outbound", "endpoint": "POST /v3/pay/transactions/jsapi",
-             "http_status": 200, "wechat_code": None, "latency_ms": 35, "request_id": "08F1...", "body": "{...}"},
-            {"at": "2026-11-23T01:19:40Z", "direction": "inbound", "endpoint": "POST /notify/wechatpay/v3/1230000109",
-             "http_status": 204, "wechat_code": "TRANSACTION.SUCCESS", "latency_ms": 3, "request_id": None,
-             "body": "{...}"},
+        order_id="ord_01J9Z3",
+        calls=[
+            {"at": "2026-11-23T01:19:05Z", "direction": "outbound", "api": "v3", "outcome": "ok",
+             "endpoint": "POST /v3/pay/transactions/jsapi", "http_status": 200, "wechat_code": None,
+             "latency_ms": 35, "request_id": "08F1...", "body": "{\"prepay_id\": \"wx2017...\"}"},
+            {"at": "2026-11-23T01:19:40Z", "direction": "inbound", "api": "v3", "outcome": "applied",
+             "endpoint": "notify/payment", "http_status": None, "wechat_code": None, "latency_ms": 0,
+             "request_id": None, "body": "{\"id\": \"EV-2018...\", \"resource\": {\"ciphertext\": \"...\"}}"},
         ],
     )
     order_id: str
-    events: list[CallLogEntry]
+    calls: list[CallLogEntry]
+
+
+class EventsOut(BaseModel):
+    """The order's timeline, oldest first: typed events (``type`` says which fields follow)."""
+
+    model_config = _example(
+        order_id="ord_01J9Z3",
+        events=[
+            {"type": "order.created", "at": "2026-11-23T01:19:00Z", "merchant_order_no": "SO-1001", "amount": 1999,
+             "currency": "CNY", "description": "mug"},
+            {"type": "payment.started", "at": "2026-11-23T01:19:05Z", "seq": 1, "out_trade_no": "W1J9Z3A1",
+             "channel": "miniprogram", "api": "v3"},
+            {"type": "wechat.call", "at": "2026-11-23T01:19:05Z", "api": "v3",
+             "endpoint": "POST /v3/pay/transactions/jsapi", "outcome": "ok", "http_status": 200,
+             "wechat_code": None, "latency_ms": 35, "request_id": "08F1..."},
+            {"type": "payment.succeeded", "at": "2026-11-23T01:19:39Z", "seq": 1, "out_trade_no": "W1J9Z3A1",
+             "transaction_id": "4200001234202611230000000001", "amount": 1999},
+            {"type": "notification.received", "at": "2026-11-23T01:19:40Z", "event_id": "v3:EV-2018...",
+             "api": "v3", "kind": "payment",
+             "facts": {"out_trade_no": "W1J9Z3A1", "transaction_id": "4200001234202611230000000001",
+                       "trade_state": "SUCCESS", "trade_type": "JSAPI", "amount": 1999, "payer_amount": 1999,
+                       "currency": "CNY", "bank_type": "CMC", "payer_openid": "oUpF…eS6o",
+                       "success_time": "2026-11-23T01:19:39Z"}},
+            {"type": "notification.applied", "at": "2026-11-23T01:19:40Z", "event_id": "v3:EV-2018..."},
+            {"type": "webhook.delivered", "at": "2026-11-23T01:19:41Z", "event": "order.paid", "attempts": 1,
+             "last_error": None},
+        ],
+    )  # fmt: skip
+    order_id: str
+    events: list[TimelineEventOut]
 
 
 class JobOut(BaseModel):

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from weipay.service.usecases.stores import NewAlertEvent
+from weipay.service.usecases.stores import AlertSent, NewAlertEvent
 
 from ._sql import insert, record_values, upsert
 from .tables import alert_deliveries, alert_events
@@ -120,3 +120,30 @@ class AlertRepository:
         if alert_key is not None:
             statement = statement.where(alert_events.c.alert_key == alert_key)
         return [_event(row) for row in self._conn.execute(statement)]
+
+    def sent_for_order(self, order_id: str) -> list[AlertSent]:
+        """The alerts about ``order_id`` a sink was told about: one per (group, sink), oldest first.
+
+        A sink's delivery row covers its group up to ``last_event_id``, so it reported this order's occurrence
+        when that id is at least the occurrence's.
+        """
+        reported = sa.and_(
+            alert_deliveries.c.alert_key == alert_events.c.alert_key,
+            alert_deliveries.c.window_start == alert_events.c.window_start,
+            alert_deliveries.c.last_event_id >= alert_events.c.id,
+        )
+        statement = (
+            sa.select(alert_events.c.kind, alert_events.c.severity, alert_events.c.title, alert_deliveries.c.sink,
+                      alert_deliveries.c.messages, alert_deliveries.c.sent_at, alert_events.c.alert_key,
+                      alert_events.c.window_start)
+            .join(alert_deliveries, reported)
+            .where(alert_events.c.order_id == order_id)
+            .order_by(alert_deliveries.c.sent_at, alert_events.c.id)
+        )  # fmt: skip
+        seen: dict[tuple[str, float, str], AlertSent] = {}
+        for row in self._conn.execute(statement):
+            seen.setdefault((row.alert_key, row.window_start, row.sink), AlertSent(
+                kind=row.kind, severity=row.severity, title=row.title, sink=row.sink, messages=row.messages,
+                sent_at=row.sent_at,
+            ))  # fmt: skip
+        return list(seen.values())

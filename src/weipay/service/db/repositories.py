@@ -23,7 +23,9 @@ from weipay.service.domain import (
     RefundKind,
     RefundStatus,
 )
+from weipay.service.usecases.stores import ListFilter
 
+from ._listing import order_page, refund_page
 from ._sql import compare_and_set, driver_first, driver_rows, insert, plain, record_values, select_many, update_many
 from .tables import orders, payment_attempts, refunds
 
@@ -116,6 +118,10 @@ class OrderRepository:
         """The order created under ``Idempotency-Key``."""
         row = driver_first(self._conn, ORDER_BY_IDEMPOTENCY_KEY, {"mchid": mchid, "key": idempotency_key})
         return _order_from(row) if row else None
+
+    def page(self, listing: ListFilter) -> list[Order]:
+        """One page of a merchant's orders, newest first, ``limit + 1`` rows (see ``_listing``)."""
+        return [_order(row) for row in self._conn.execute(order_page(listing))]
 
     def compare_and_set(self, order_id: str, expected: Sequence[OrderStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the order is still in one of ``expected``; True if this call won."""
@@ -226,6 +232,16 @@ class AttemptRepository:
         """Every attempt of an order, oldest first."""
         return [_attempt_from(row) for row in driver_rows(self._conn, ATTEMPTS_OF_ORDER, {"order_id": order_id})]
 
+    def for_orders(self, order_ids: Sequence[str]) -> list[PaymentAttempt]:
+        """Every attempt of these orders, by order then seq (one statement per page of a list)."""
+        if not order_ids:
+            return []
+        statement = (
+            sa.select(payment_attempts).where(payment_attempts.c.order_id.in_(order_ids))
+            .order_by(payment_attempts.c.order_id, payment_attempts.c.seq)
+        )  # fmt: skip
+        return [_attempt(row) for row in self._conn.execute(statement)]
+
     def succeeded_between(self, mchid: str, start: float, end: float) -> list[PaymentAttempt]:
         """Attempts of ``mchid`` paid within ``[start, end)`` (reconciliation)."""
         statement = sa.select(payment_attempts).where(
@@ -290,6 +306,19 @@ class RefundRepository:
     def for_order(self, order_id: str) -> list[Refund]:
         """Every refund of an order, oldest first."""
         return [_refund_from(row) for row in driver_rows(self._conn, REFUNDS_OF_ORDER, {"order_id": order_id})]
+
+    def for_orders(self, order_ids: Sequence[str]) -> list[Refund]:
+        """Every refund of these orders, oldest first (one statement per page of a list)."""
+        if not order_ids:
+            return []
+        statement = (
+            sa.select(refunds).where(refunds.c.order_id.in_(order_ids)).order_by(refunds.c.created_at, refunds.c.id)
+        )
+        return [_refund(row) for row in self._conn.execute(statement)]
+
+    def page(self, listing: ListFilter) -> list[Refund]:
+        """One page of a merchant's refunds, newest first, ``limit + 1`` rows (see ``_listing``)."""
+        return [_refund(row) for row in self._conn.execute(refund_page(listing))]
 
     def next_seq(self, order_id: str, kind: RefundKind) -> int:
         """The next refund number of an order for ``kind``."""

@@ -71,6 +71,7 @@ orders = sa.Table(
         name="refunds_within_paid",
     ),
     sa.Index(None, "status", "expires_at"),
+    sa.Index(None, "mchid", "created_at", "id"),  # GET /v1/orders pages newest first by (created_at, id)
 )
 
 payment_attempts = sa.Table(
@@ -140,6 +141,9 @@ refunds = sa.Table(
     sa.UniqueConstraint("order_id", "kind", "seq"),
     sa.UniqueConstraint("order_id", "merchant_refund_no"),
     sa.CheckConstraint("amount_fen > 0 AND amount_fen <= total_fen", name="amount_within_total"),
+    sa.Index(None, "mchid", "created_at", "id"),  # GET /v1/refunds pages newest first by (created_at, id)
+    sa.Index(None, "refund_id"),  # ?q= a WeChat refund_id
+    sa.Index(None, "mchid", "merchant_refund_no"),  # ?q= a merchant_refund_no (unique only per order)
 )
 
 notifications = sa.Table(
@@ -154,6 +158,9 @@ notifications = sa.Table(
     sa.Column("out_refund_no", _WECHAT_NO),
     sa.Column("outcome", sa.String(24), nullable=False),
     sa.Column("body", sa.Text, nullable=False),
+    # The decrypted facts an operator needs (JSON: transaction id, amounts, bank, the payer's openid masked),
+    # written at intake so the timeline never needs the APIv3 key; NULL for rows stored before revision 0007.
+    sa.Column("facts", sa.Text),
     sa.Column("received_at", sa.Float, nullable=False),
     sa.UniqueConstraint("event_id"),
 )
@@ -218,6 +225,7 @@ jobs = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.UniqueConstraint("dedupe_key"),
     sa.Index(None, "status", "due_at"),
+    sa.Index(None, "order_id"),  # an order's webhooks (timeline) and a merchant's jobs
 )
 
 api_keys = sa.Table(
@@ -263,6 +271,7 @@ alert_events = sa.Table(
     sa.Column("detail", sa.Text, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Index(None, "alert_key", "window_start"),
+    sa.Index(None, "order_id"),  # an order's alerts (timeline)
 )
 
 alert_deliveries = sa.Table(

@@ -61,6 +61,8 @@ class StoredNotification:
     received_at: float
     out_trade_no: str | None
     out_refund_no: str | None
+    #: The decrypted, redacted facts as JSON (``None`` for notifications stored before they were kept).
+    facts: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

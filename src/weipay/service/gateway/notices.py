@@ -58,6 +58,7 @@ def _v3_notice(notification: sdk_v3.Notification, body: bytes) -> PaymentNotice 
             transaction_id=transaction.transaction_id, payer_amount_fen=transaction.amount.payer_total_fen,
             paid_at=transaction.success_time.timestamp() if transaction.success_time else None,
             trade_type=transaction.trade_type, event_type=notification.event_type,
+            payer_openid=transaction.payer_openid, bank_type=transaction.bank_type,
         )  # fmt: skip
     refund = notification.refund
     return RefundNotice(
@@ -77,7 +78,7 @@ def verify_v2_payment(gateway: WeChatGateway, mchid: str, body: bytes) -> Paymen
         trade_state="SUCCESS" if notice.result_code == "SUCCESS" else "PAYERROR", amount_fen=notice.total_fee_fen,
         currency=notice.fee_type or "CNY", body=_text(body), transaction_id=notice.transaction_id,
         payer_amount_fen=notice.cash_fee_fen, paid_at=notice.time_end.timestamp() if notice.time_end else None,
-        trade_type=notice.trade_type,
+        trade_type=notice.trade_type, payer_openid=notice.openid, bank_type=notice.raw.get("bank_type"),
     )  # fmt: skip
 
 

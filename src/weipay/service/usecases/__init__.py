@@ -11,6 +11,7 @@ from .abnormal_refunds import apply_abnormal_refund, apply_abnormal_refund_flow,
 from .external_refunds import ExternalRefund, record_external_refund
 from .flows import blocking
 from .lifecycle import close_order, close_order_flow, due_for_sync, expire_order, get_order, get_order_flow
+from .listing import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, OrderPage, RefundPage, list_filter, list_orders, list_refunds
 from .login import LoginResult, login, login_flow, session_for_token
 from .notifications import (
     accept_notifications,
@@ -37,13 +38,13 @@ from .ports import (
     UnitOfWork,
 )
 from .queries import (
+    CallEntry,
     OrderDetails,
     OrderEvents,
-    TimelineEntry,
     list_anomalies,
+    order_call_log,
     order_details,
     order_events,
-    order_timeline,
     payment_code_url,
     search_orders,
 )
@@ -61,10 +62,15 @@ from .refunds import (
     sync_refund,
 )
 from .settlement import Applied
+from .timeline import TIMELINE_TYPES, TimelineEvent, order_timeline
 
 __all__ = [
+    "LIST_LIMIT_DEFAULT",
+    "LIST_LIMIT_MAX",
+    "TIMELINE_TYPES",
     "Applied",
     "BillEntry",
+    "CallEntry",
     "Calls",
     "CloseAnswer",
     "CreateOrder",
@@ -76,6 +82,7 @@ __all__ = [
     "MerchantConfig",
     "OrderDetails",
     "OrderEvents",
+    "OrderPage",
     "Outcome",
     "PaymentNotice",
     "PaymentStart",
@@ -84,7 +91,8 @@ __all__ = [
     "ReconcileReport",
     "RefundAnswer",
     "RefundNotice",
-    "TimelineEntry",
+    "RefundPage",
+    "TimelineEvent",
     "UnitOfWork",
     "accept_notifications",
     "accept_payment_notification",
@@ -106,9 +114,13 @@ __all__ = [
     "get_order_flow",
     "get_refund",
     "list_anomalies",
+    "list_filter",
+    "list_orders",
+    "list_refunds",
     "load_order",
     "login",
     "login_flow",
+    "order_call_log",
     "order_details",
     "order_events",
     "order_timeline",

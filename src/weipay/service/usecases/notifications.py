@@ -25,6 +25,7 @@ from weipay.service.domain import (
 )
 
 from .external_refunds import ExternalRefund, record_external_refund
+from .notice_facts import notice_facts
 from .outbox import schedule_query, schedule_refund_sync
 from .ports import Clock, MerchantConfig, PaymentNotice, RefundNotice, Transaction, UnitOfWork
 from .settlement import Applied, PaidFact, add_anomaly, hold_refund, settle_paid_many, settle_refund
@@ -62,6 +63,7 @@ def _new_notification(
         event_id=notice.event_id, mchid=merchant.mchid, api=notice.api.value, kind=kind, outcome="received",
         body=notice.body, received_at=now, out_trade_no=notice.out_trade_no[:32],
         out_refund_no=notice.out_refund_no[:64] if isinstance(notice, RefundNotice) else None,
+        facts=notice_facts(notice),
     )  # fmt: skip
 
 

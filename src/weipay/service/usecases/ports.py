@@ -170,6 +170,8 @@ class PaymentNotice:
     paid_at: float | None = None
     trade_type: str | None = None
     event_type: str | None = None
+    payer_openid: str | None = field(default=None, repr=False)
+    bank_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

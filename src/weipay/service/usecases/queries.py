@@ -1,7 +1,7 @@
-"""The read side: an order's details and timeline, order search, anomalies, a native attempt's code_url.
+"""The read side: an order's details and raw call log, order search, anomalies, a native attempt's code_url.
 
-The API and the console read through these functions and nothing else; each reads in one transaction and
-returns domain records (or :class:`TimelineEntry` rows), leaving times and shapes to the adapter.
+The API and the console read through these functions (and ``timeline``, ``listing``) and nothing else; each reads
+in one transaction and returns domain records (or :class:`CallEntry` rows), leaving times and shapes to the adapter.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from .ports import UnitOfWork
 
 __all__ = [
     "SEARCH_LIMIT",
+    "CallEntry",
     "OrderDetails",
     "OrderEvents",
-    "TimelineEntry",
     "list_anomalies",
+    "order_call_log",
     "order_details",
     "order_events",
-    "order_timeline",
     "payment_code_url",
     "search_orders",
 ]
@@ -57,12 +57,15 @@ class OrderEvents:
 
 
 @dataclass(frozen=True, slots=True)
-class TimelineEntry:
-    """One WeChat call or received notification of an order (bodies as stored: already redacted)."""
+class CallEntry:
+    """One row of an order's call log: a WeChat call, a received notification or an operator's action (bodies as
+    stored: already redacted; a v3 notification's is WeChat's ciphertext)."""
 
     at: float | None
     direction: str
+    api: str
     endpoint: str
+    outcome: str
     http_status: int | None
     wechat_code: str | None
     latency_ms: int | None
@@ -93,12 +96,13 @@ def order_events(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> Or
         )
 
 
-def order_timeline(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> list[TimelineEntry]:
-    """The order's WeChat calls and received notifications, oldest first (anomalies have their own page)."""
-    events = order_events(uow, order_id, mchid)
-    entries = [_call_entry(call) for call in events.calls]
-    entries += [_notification_entry(notification) for notification in events.notifications]
-    return sorted(entries, key=lambda entry: entry.at or 0.0)
+def order_call_log(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> list[CallEntry]:
+    """The order's raw call log, oldest first: each WeChat call, notification and operator action once."""
+    with uow.read() as tx:
+        order = tx.orders.get(order_id)
+        if order is None or (mchid is not None and order.mchid != mchid):
+            raise NotFound("order_not_found", f"no order {order_id[:48]!r}")
+        return [_call_entry(call) for call in tx.calls.for_order(order_id)]
 
 
 def search_orders(uow: UnitOfWork, mchids: Iterable[str], text: str, status: OrderStatus | None) -> list[Order]:
@@ -133,18 +137,9 @@ def payment_code_url(uow: UnitOfWork, order_id: str, seq: int) -> str:
     raise NotFound("qr_not_found", "no such QR image")
 
 
-def _call_entry(call: CallRecord) -> TimelineEntry:
-    return TimelineEntry(
-        at=call.created_at, direction=call.direction, endpoint=call.endpoint, http_status=call.http_status,
-        wechat_code=call.wechat_code, latency_ms=call.latency_ms, request_id=call.request_id,
-        body=call.response_body or call.request_body,
-    )  # fmt: skip
-
-
-def _notification_entry(notification: StoredNotification) -> TimelineEntry:
-    return TimelineEntry(
-        at=notification.received_at, direction="inbound",
-        endpoint=f"POST /notify/wechatpay/{notification.api}/{notification.mchid}", http_status=None,
-        wechat_code=notification.kind, latency_ms=None, request_id=notification.event_id,
-        body=f"[{notification.outcome}] {notification.body}",
+def _call_entry(call: CallRecord) -> CallEntry:
+    return CallEntry(
+        at=call.created_at, direction=call.direction, api=call.api, endpoint=call.endpoint, outcome=call.outcome,
+        http_status=call.http_status, wechat_code=call.wechat_code, latency_ms=call.latency_ms,
+        request_id=call.request_id, body=call.response_body or call.request_body,
     )  # fmt: skip

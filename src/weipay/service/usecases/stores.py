@@ -29,11 +29,13 @@ from weipay.service.domain import (
 from .reconcile_store import ReconciliationReportStore
 
 __all__ = [
+    "AlertSent",
     "AlertStore",
     "AnomalyStore",
     "AttemptStore",
     "CallLog",
     "DuplicateRecord",
+    "ListFilter",
     "NewAlertEvent",
     "NewJob",
     "NewNotification",
@@ -43,6 +45,7 @@ __all__ = [
     "RefundStore",
     "SessionStore",
     "Transaction",
+    "WebhookJob",
 ]
 
 
@@ -67,6 +70,7 @@ class NewNotification:
     received_at: float
     out_trade_no: str | None = None
     out_refund_no: str | None = None
+    facts: str | None = None  # JSON: what the decrypted notification said, redacted (see ``notice_facts``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,49 @@ class NewAlertEvent:
     order_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    """Which of one merchant's orders (or refunds) a page lists, newest first, and where the page starts.
+
+    ``number`` is any number the order is known by (see ``OrderStore.page``); ``after`` is the
+    ``(created_at, id)`` of the last row of the previous page: keyset pagination, so rows inserted meanwhile
+    never shift a page (they are newer than any cursor, or land after it once).
+    """
+
+    mchid: str
+    statuses: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    created_from: float | None = None  # inclusive, unix seconds
+    created_to: float | None = None  # exclusive, unix seconds
+    number: str | None = None
+    after: tuple[float, str] | None = None
+    limit: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookJob:
+    """A webhook to the merchant's business system about one of its orders, as the outbox holds it."""
+
+    event: str
+    status: str  # pending | running | done | dead
+    attempts: int
+    last_error: str | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSent:
+    """An alert about an order that a sink was sent (``messages`` times for its group, the last at ``sent_at``)."""
+
+    kind: str
+    severity: str
+    title: str
+    sink: str
+    messages: int
+    sent_at: float
+
+
 class OrderStore(Protocol):
     """Business orders."""
 
@@ -114,6 +161,14 @@ class OrderStore(Protocol):
 
     def by_idempotency_key(self, mchid: str, idempotency_key: str) -> Order | None:
         """The order created under ``Idempotency-Key``."""
+        ...
+
+    def page(self, listing: ListFilter) -> list[Order]:
+        """One page of ``listing.mchid``'s orders, newest first; ``limit + 1`` rows tell whether more follow.
+
+        ``number`` matches the order's id, its merchant_order_no, an attempt's out_trade_no or WeChat
+        transaction_id, a refund's out_refund_no, merchant_refund_no or WeChat refund_id; ``channels`` any attempt's.
+        """
         ...
 
     def list(
@@ -178,6 +233,10 @@ class AttemptStore(Protocol):
         """Every attempt of an order, oldest first."""
         ...
 
+    def for_orders(self, order_ids: Sequence[str]) -> list[PaymentAttempt]:
+        """Every attempt of these orders (one page of a list), by order then seq."""
+        ...
+
     def succeeded_between(self, mchid: str, start: float, end: float) -> list[PaymentAttempt]:
         """Attempts of ``mchid`` paid within ``[start, end)``."""
         ...
@@ -222,6 +281,18 @@ class RefundStore(Protocol):
 
     def for_order(self, order_id: str) -> list[Refund]:
         """Every refund of an order, oldest first."""
+        ...
+
+    def for_orders(self, order_ids: Sequence[str]) -> list[Refund]:
+        """Every refund of these orders (one page of a list), oldest first."""
+        ...
+
+    def page(self, listing: ListFilter) -> list[Refund]:
+        """One page of ``listing.mchid``'s refunds, newest first (``limit + 1`` rows, as ``OrderStore.page``).
+
+        ``number`` matches the refund's id, out_refund_no, merchant_refund_no or WeChat refund_id, or any number
+        of its order (id, merchant_order_no, out_trade_no, transaction_id); ``channels`` the refunded attempt's.
+        """
         ...
 
     def next_seq(self, order_id: str, kind: RefundKind) -> int:
@@ -276,6 +347,10 @@ class AlertStore(Protocol):
         """Append one occurrence."""
         ...
 
+    def sent_for_order(self, order_id: str) -> list[AlertSent]:
+        """The alerts about ``order_id`` that reached a sink, oldest first."""
+        ...
+
 
 class CallLog(Protocol):
     """Every WeChat call and notification, per order."""
@@ -313,6 +388,10 @@ class Outbox(Protocol):
 
     def enqueue_many(self, jobs: Sequence[NewJob]) -> int:
         """Add each job unless its ``dedupe_key`` exists (never re-armed); how many were added."""
+        ...
+
+    def webhooks_for_order(self, order_id: str) -> list[WebhookJob]:
+        """The webhooks about ``order_id``, oldest first."""
         ...
 
 

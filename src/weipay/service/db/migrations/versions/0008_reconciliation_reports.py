@@ -1,10 +1,9 @@
 """Reconciliation reports: one row per merchant and bill day, written by the daily reconciliation job.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-05 12:00:00
 
-Branch note: written on top of 0005; when 0006/0007 land first, ``down_revision`` becomes "0007".
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
