@@ -47,9 +47,6 @@ ATTEMPTS_OF_ORDER = (
     sa.select(payment_attempts).where(payment_attempts.c.order_id == sa.bindparam("order_id"))
     .order_by(payment_attempts.c.seq)
 )  # fmt: skip
-NEXT_ATTEMPT_SEQ = sa.select(
-    (sa.func.coalesce(sa.func.max(payment_attempts.c.seq), 0) + 1).label("seq")
-).where(payment_attempts.c.order_id == sa.bindparam("order_id"))
 REFUND_BY_ID = sa.select(refunds).where(refunds.c.id == sa.bindparam("id"))
 REFUNDS_OF_ORDER = (
     sa.select(refunds).where(refunds.c.order_id == sa.bindparam("order_id"))
@@ -251,12 +248,6 @@ class AttemptRepository:
             payment_attempts.c.paid_at < end,
         )
         return [_attempt(row) for row in self._conn.execute(statement)]
-
-    def next_seq(self, order_id: str) -> int:
-        """The next attempt number of an order (the unique (order_id, seq) catches a racing twin)."""
-        row = driver_first(self._conn, NEXT_ATTEMPT_SEQ, {"order_id": order_id})
-        assert row is not None  # an aggregate always answers one row
-        return int(row["seq"])
 
     def compare_and_set(self, attempt_id: str, expected: Sequence[AttemptStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the attempt is still in one of ``expected``; True if this call won."""

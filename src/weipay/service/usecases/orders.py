@@ -22,9 +22,9 @@ from weipay.service.domain import (
 )
 
 from .outbox import schedule_expiry
-from .ports import Clock, DuplicateRecord, MerchantConfig, UnitOfWork
+from .ports import Clock, DuplicateRecord, MerchantConfig, Transaction, UnitOfWork
 
-__all__ = ["CreateOrder", "create_order", "create_order_idempotently", "load_order"]
+__all__ = ["CreateOrder", "create_order", "create_order_idempotently", "load_order", "order_in"]
 
 # WeChat's shortest order life: v2 refuses a time_expire less than five minutes away (production rule, the
 # simulator's --strict) and the SDK refuses a v3 create with under 60 s left. The attempt's time_expire is the
@@ -151,7 +151,12 @@ def create_order_idempotently(
 def load_order(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> Order:
     """The order, or ``order_not_found`` (also when it belongs to another merchant)."""
     with uow.read() as tx:
-        order = tx.orders.get(order_id)
+        return order_in(tx, order_id, mchid)
+
+
+def order_in(tx: Transaction, order_id: str, mchid: str | None = None) -> Order:
+    """:func:`load_order` within an open transaction."""
+    order = tx.orders.get(order_id)
     if order is None or (mchid is not None and order.mchid != mchid):
         raise NotFound("order_not_found", f"no order {order_id[:48]!r}")
     return order

@@ -32,7 +32,7 @@ from weipay.service.domain import (
 
 from .alerting import record_wechat_call
 from .flows import blocking
-from .orders import load_order
+from .orders import order_in
 from .outbox import schedule_query, schedule_superseded_close
 from .ports import (
     Calls,
@@ -163,7 +163,9 @@ def start_payment_flow(
     """
     channel = _parse(Channel, channel, "channel")
     api = _parse(ApiVersion, api or merchant.default_api, "api")
-    order = load_order(uow, order_id, merchant.mchid)
+    with uow.read() as tx:  # one read for the order and its attempts (the checkout path: every statement counts)
+        order = order_in(tx, order_id, merchant.mchid)
+        attempts = tx.attempts.for_order(order.id)
     _payable(order, clock())
     check_openid("payer_openid", payer_openid)
     openid = payer_openid or order.payer_openid
@@ -172,8 +174,6 @@ def start_payment_flow(
     if channel == Channel.H5 and not client_ip:
         raise InvalidInput("client_ip_required", "channel h5 needs the payer's client IP")
     appid = appid_for(merchant, channel)
-    with uow.read() as tx:
-        attempts = tx.attempts.for_order(order.id)
     open_attempts = [a for a in attempts if a.is_open]
     # Only the newest attempt can be resumed: an older open one was superseded and awaits its close.
     latest = max(attempts, key=lambda a: a.seq, default=None)
@@ -281,9 +281,11 @@ def _new_attempt(
         current = tx.orders.get(order.id, for_update=True)
         assert current is not None
         _payable(current, now)
-        if any(a.is_open and a.id not in left_open for a in tx.attempts.for_order(order.id)):
+        current_attempts = tx.attempts.for_order(order.id)
+        if any(a.is_open and a.id not in left_open for a in current_attempts):
             raise Conflict("payment_in_progress", "another payment attempt was started concurrently; retry")
-        seq = tx.attempts.next_seq(order.id)
+        # A racing twin that picked the same number loses on the unique (order_id, seq).
+        seq = max((a.seq for a in current_attempts), default=0) + 1
         attempt = PaymentAttempt(
             id=new_attempt_id(), order_id=order.id, seq=seq, mchid=order.mchid, appid=appid,
             out_trade_no=out_trade_no(order.id, seq), api=api, channel=channel, status=AttemptStatus.CREATED,

@@ -241,10 +241,6 @@ class AttemptStore(Protocol):
         """Attempts of ``mchid`` paid within ``[start, end)``."""
         ...
 
-    def next_seq(self, order_id: str) -> int:
-        """The next attempt number of an order."""
-        ...
-
     def compare_and_set(self, attempt_id: str, expected: Sequence[AttemptStatus], /, **changes: Any) -> bool:
         """Apply ``changes`` if the attempt is still in one of ``expected``; True if this call won."""
         ...
