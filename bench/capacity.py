@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from checkout_processes import (  # noqa: I001  (a script beside its sibling modules)
+from checkout_processes import (
     Process,
     free_port,
     fresh_database,
