@@ -3,8 +3,8 @@
 Runs ``weipay simulator serve``, ``weipay serve`` and ``weipay worker`` as their own processes on a fresh
 database, drives one operation kind at a time, one request at a time (so that a figure is the work of that
 operation, not of queueing), and reads the CPU time (user + system, all threads) the service and the worker
-spent, from ``/proc/<pid>/stat``. On PostgreSQL it also reads the database's committed transactions
-(``pg_stat_database``) and the WAL written (``pg_current_wal_lsn``; cluster-wide, so run it on a quiet server).
+spent, from ``/proc/<pid>/stat``. On PostgreSQL it also reads the write transactions
+(transaction ids) and the WAL written (``pg_current_wal_lsn``); both are cluster-wide: run it on a quiet server.
 
     .venv/bin/python bench/capacity.py                       # SQLite, 300 of each
     .venv/bin/python bench/capacity.py --backend postgresql  # needs WEIPAY_TEST_POSTGRES_URL
@@ -74,7 +74,7 @@ def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 120) -> No
 
 
 class Database:
-    """Counters of the service's database: committed transactions (PostgreSQL) and WAL bytes (cluster-wide)."""
+    """Counters of the service's database server (PostgreSQL): write transactions and WAL bytes, cluster-wide."""
 
     def __init__(self, url: str) -> None:
         self.engine = sa.create_engine(url)
@@ -84,9 +84,9 @@ class Database:
         if not self.postgres:
             return 0, 0
         with self.engine.connect() as conn:
-            commits = conn.execute(
-                sa.text("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
-            ).scalar_one()
+            # The next transaction id: it grows by one per transaction that wrote (reads take none). Statistics
+            # counters (pg_stat_database) would lag: backends report them at most once a second.
+            commits = conn.execute(sa.text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")).scalar_one()
             wal = conn.execute(sa.text("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")).scalar_one()
         return int(commits), int(wal)
 
@@ -155,7 +155,7 @@ def run_operations(
         after_commits, after_wal = db.counters()
         rows[name] = {"cpu_ms": spent / calls * 1000, "wall_ms": elapsed / calls * 1000, "count": calls,
                       "commits": (after_commits - commits) / calls, "wal_bytes": (after_wal - wal) / calls}
-        print(f"{name:34} {rows[name]['cpu_ms']:6.2f} ms CPU  {rows[name]['commits']:5.1f} commits  "
+        print(f"{name:34} {rows[name]['cpu_ms']:6.2f} ms CPU  {rows[name]['commits']:5.1f} write tx  "
               f"{rows[name]['wal_bytes']:8.0f} WAL bytes", flush=True)  # fmt: skip
 
     for i in range(30):  # warm-up: imports, pools, prepared statements
