@@ -1,7 +1,8 @@
 """Machinery shared by the documentation tests: fenced blocks, running a guide's ``# runnable`` blocks, checks.
 
 A guide's Python blocks each start with ``# runnable`` (run, in order, in one namespace), ``# illustration``
-(only checked) or ``# served`` (run by the guide's own test against servers its ``bash`` blocks start). Failures point at the guide's own line numbers. This module holds no tests.
+(only checked) or ``# served`` (run by the guide's own test against servers its ``bash`` blocks start).
+Failures point at the guide's own line numbers. This module holds no tests.
 """
 
 from __future__ import annotations
