@@ -20,7 +20,7 @@ import click
 if TYPE_CHECKING:
     from weipay.service.usecases import ReconcileReport
 
-__all__ = ["db", "demo", "reconcile", "serve", "worker"]
+__all__ = ["db", "demo", "reconcile", "serve", "server_options", "worker"]
 
 _config_option = click.option(
     "--config",
@@ -92,9 +92,18 @@ def serve(config_path: Path | None, host: str, port: int, migrate: bool | None, 
     _configure_logs(settings, log_format)
     app = create_app(settings)
     freeze_startup_heap()  # no full-collection pauses over the start-up heap while serving (the p99)
-    # log_config=None: uvicorn's own records (access log included) go through our handler, with the request id.
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), log_config=None,
-                proxy_headers=True, forwarded_allow_ips=list(settings.trusted_proxies))  # fmt: skip
+    uvicorn.run(app, host=host, port=port, **server_options(settings))
+
+
+def server_options(settings: Any) -> dict[str, Any]:
+    """uvicorn's options for ``weipay serve`` (tests serve an app with exactly these).
+
+    ``X-Forwarded-For``/``-Proto`` only from ``trusted_proxies``: the client address they give becomes the
+    request's peer, which is the payer IP an H5 payment sends WeChat. ``log_config=None``: uvicorn's own records
+    (its access log too) go through the handler of :mod:`weipay.service.logs`, with the request id.
+    """
+    return {"log_level": settings.log_level.lower(), "log_config": None, "proxy_headers": True,
+            "forwarded_allow_ips": list(settings.trusted_proxies)}  # fmt: skip
 
 
 @click.command()
