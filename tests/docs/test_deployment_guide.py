@@ -66,7 +66,9 @@ def _commands(text: str) -> Iterator[list[str]]:
         for index, token in enumerate(tokens):
             if " " in token and "weipay " in token:
                 yield from _commands(token)
-            elif token in ("weipay", INSTALLED, "/opt/weipay-1.0/bin/weipay") and (index == 0 or tokens[index - 1] in ("||", "&&", "exec", ";")):
+            elif token in ("weipay", INSTALLED, "/opt/weipay-1.0/bin/weipay") and (
+                index == 0 or tokens[index - 1] in ("||", "&&", "exec", ";")
+            ):
                 args = []
                 for arg in tokens[index + 1:]:
                     if arg in ("||", "&&", "|", ";"):
@@ -246,8 +248,8 @@ def test_the_runnable_blocks_run_in_order(database_url: str, tmp_path: Path) -> 
     finally:
         for process in (serve, worker):
             process.send_signal(signal.SIGTERM)
-        worker_out, worker_err = worker.communicate(timeout=30)
-        serve_out, serve_err = serve.communicate(timeout=30)
+        _, worker_err = worker.communicate(timeout=30)
+        _, serve_err = serve.communicate(timeout=30)
     output = "\n".join(printed)
     assert '"status":"ok"' in output.replace(" ", "") and "x-request-id: " in output.lower()
     assert "worker alive" in output and "restore drill passed" in output
