@@ -58,3 +58,16 @@ def test_the_payer_ip_is_the_forwarded_one_only_from_a_trusted_proxy(
     assert options["forwarded_allow_ips"] == trusted and options["proxy_headers"] is True
     for base_url in _serve(harness.app, options):
         assert _h5_payer_ip(harness, base_url) == expected
+
+
+def test_a_trusted_proxy_that_is_no_address_is_refused_naming_the_rule() -> None:
+    from weipay.service.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match=r"trusted_proxies.*'nginx.internal' is not an IP address or CIDR network"):
+        load_settings(environ={"WEIPAY_TRUSTED_PROXIES": '["10.0.0.10", "nginx.internal"]'})
+    settings = load_settings(environ={"WEIPAY_TRUSTED_PROXIES": '["10.0.0.10", "10.1.0.0/16"]',
+                                      "WEIPAY_LOG_FORMAT": "json", "WEIPAY_LOG_LEVEL": "warning"})
+    assert settings.trusted_proxies == ["10.0.0.10", "10.1.0.0/16"]
+    assert (settings.log_format, settings.log_level) == ("json", "WARNING")
+    with pytest.raises(SettingsError, match="log_level.*must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"):
+        load_settings(environ={"WEIPAY_LOG_LEVEL": "verbose"})
