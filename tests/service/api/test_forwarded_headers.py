@@ -69,5 +69,5 @@ def test_a_trusted_proxy_that_is_no_address_is_refused_naming_the_rule() -> None
                                       "WEIPAY_LOG_FORMAT": "json", "WEIPAY_LOG_LEVEL": "warning"})
     assert settings.trusted_proxies == ["10.0.0.10", "10.1.0.0/16"]
     assert (settings.log_format, settings.log_level) == ("json", "WARNING")
-    with pytest.raises(SettingsError, match="log_level.*must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"):
+    with pytest.raises(SettingsError, match=r"log_level.*must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"):
         load_settings(environ={"WEIPAY_LOG_LEVEL": "verbose"})
