@@ -1,7 +1,8 @@
 """Machinery shared by the documentation tests: fenced blocks, running a guide's ``# runnable`` blocks, checks.
 
-A guide's Python blocks each start with ``# runnable`` (run, in order, in one namespace) or ``# illustration``
-(only checked). Failures point at the guide's own line numbers. This module holds no tests.
+A guide's Python blocks each start with ``# runnable`` (run, in order, in one namespace), ``# illustration``
+(only checked) or ``# served`` (run by the guide's own test against servers its ``bash`` blocks start).
+Failures point at the guide's own line numbers. This module holds no tests.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FENCE = re.compile(r"^```(\w*)[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 RUNNABLE = "# runnable"
 ILLUSTRATION = "# illustration"
-MARKERS = (RUNNABLE, ILLUSTRATION)
+SERVED = "# served"
+MARKERS = (RUNNABLE, ILLUSTRATION, SERVED)
 
 
 @dataclass(frozen=True)

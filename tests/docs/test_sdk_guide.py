@@ -83,3 +83,81 @@ def test_names_the_guide_mentions_exist() -> None:
 
 def test_contents_links_point_at_headings() -> None:
     guides.assert_contents_links_point_at_headings(GUIDE.read_text(encoding="utf-8"))
+
+
+def test_the_coroutine_table_matches_the_clients() -> None:
+    """Section 3's table says, per method, which of ``Client``/``AsyncClient`` is a coroutine: so it is."""
+    import inspect
+
+    from weipay.sdk import AsyncClient, Client
+
+    text = GUIDE.read_text(encoding="utf-8")
+    row = r"^\| `([a-z0-9_]+)`(?: / `([a-z0-9_]+)`)? \| ([a-z]+)[^|]* \| ([a-z]+)[^|]* \|"
+    rows = re.findall(row, text, re.MULTILINE)
+    assert len(rows) >= 8, rows
+    for sync_name, async_name, on_client, on_async in rows:
+        for cls, name, said in ((Client, sync_name, on_client), (AsyncClient, async_name or sync_name, on_async)):
+            method = getattr(cls, name)
+            actual = "coroutine" if inspect.iscoroutinefunction(method) else ("plain", "blocking")
+            assert said == actual or said in actual, f"{cls.__name__}.{name}: the guide says {said}"
+    documented = {name for row in rows for name in row[:2] if name}
+    public = {name for cls in (Client, AsyncClient) for name in vars(cls)
+              if not name.startswith("_") and callable(getattr(cls, name))}
+    assert public <= documented, f"methods missing from the table: {sorted(public - documented)}"
+
+
+def test_the_served_simulator_flags_exist() -> None:
+    from weipay.cli.main import cli
+    from weipay.simulator.state import REFUND_PROCESSING_S
+
+    text = GUIDE.read_text(encoding="utf-8")
+    section = text[text.index("### A served simulator"):]
+    options = guides.all_options(cli.commands["simulator"])
+    flags = set(re.findall(r"`(--[a-z-]+)", section))
+    assert {"--refund-processing-s", "--hang-s", "--tick-interval", "--time-scale"} <= flags <= options
+    assert f"(default {REFUND_PROCESSING_S:g})" in section
+
+
+def test_the_served_walkthrough_runs_against_weipay_simulator_serve(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Section 15's two commands, as a reader runs them (init gets free ports: the defaults may be taken on a
+    shared machine), then its ``# served`` block from the same directory."""
+    import shlex
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    text = GUIDE.read_text(encoding="utf-8")
+    (commands,) = [b for b in guides.blocks(text) if b.lang == "bash" and "weipay simulator serve" in b.source]
+    (served,) = [b for b in BLOCKS if b.kind == guides.SERVED]
+    init_line, serve_line = [line for line in commands.source.splitlines() if line.strip()]
+    weipay = str(Path(sys.executable).parent / "weipay")
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    init_args = [*shlex.split(init_line), "--port", str(ports[0]), "--https-port", str(ports[1])]
+    subprocess.run([weipay, *init_args[1:]], cwd=tmp_path, check=True, capture_output=True, timeout=60)
+    server = subprocess.Popen([weipay, *shlex.split(serve_line)[1:]], cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{ports[0]}/simulator/faults", timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, "weipay simulator serve did not start"
+                time.sleep(0.1)
+        printed = guides.run_in_order([served], "docs/sdk.md", "sdk_guide_served", tmp_path, monkeypatch,
+                                      lambda namespace: None)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=10)
+    assert "outcome unknown: query before retrying" in printed
+    assert "refunds succeed after 120 simulated s; a lost answer holds 2 s" in output
+    assert "due work:          only on POST /simulator/tick" in output

@@ -7,6 +7,7 @@ real loopback HTTP and exits 0 only if every step did what it should.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 import threading
@@ -19,7 +20,7 @@ import click
 if TYPE_CHECKING:
     from weipay.service.usecases import ReconcileReport
 
-__all__ = ["db", "demo", "reconcile", "serve", "worker"]
+__all__ = ["db", "demo", "reconcile", "serve", "server_options", "worker"]
 
 _config_option = click.option(
     "--config",
@@ -54,6 +55,20 @@ def _ready(settings: Any, command: str, config_path: Path | None, *, schema: boo
         raise click.ClickException(str(exc)) from None
 
 
+_log_format_option = click.option(
+    "--log-format", type=click.Choice(["json", "console"]), default=None,
+    help="log lines as JSON objects (for a log shipper) or readable text (default: the log_format setting; "
+         "json in production, console in development)",
+)
+
+
+def _configure_logs(settings: Any, log_format: str | None) -> None:
+    from weipay.service.logs import configure_logging, default_format
+
+    chosen = log_format or settings.log_format or default_format(settings.environment)
+    configure_logging(settings.log_level, "json" if chosen == "json" else "console")
+
+
 @click.command()
 @_config_option
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -63,12 +78,16 @@ def _ready(settings: Any, command: str, config_path: Path | None, *, schema: boo
     "--workers", default=1, show_default=True, type=click.IntRange(1, 64),
     help="API processes sharing the port (PostgreSQL only): one event loop each, so about one per CPU core",
 )  # fmt: skip
-def serve(config_path: Path | None, host: str, port: int, migrate: bool | None, workers: int) -> None:
+@_log_format_option
+def serve(
+    config_path: Path | None, host: str, port: int, migrate: bool | None, workers: int, log_format: str | None
+) -> None:
     """Run the payment service (HTTP API, notify endpoints, console) with uvicorn.
 
     One process serves everything; ``--workers N`` runs N of them on one port (each its own event loop,
     database pool and WeChat connections; PostgreSQL decides every race between them). More machines: run
-    ``weipay serve`` on each behind a load balancer, see docs/scaling.md.
+    ``weipay serve`` on each behind a load balancer, see docs/scaling.md. X-Forwarded-For and
+    X-Forwarded-Proto are believed only from the trusted_proxies setting's addresses.
     """
     import os
 
@@ -86,16 +105,28 @@ def serve(config_path: Path | None, host: str, port: int, migrate: bool | None, 
     if migrate or (migrate is None and settings.database_url.startswith("sqlite")):
         _upgrade(settings.database_url)
     _ready(settings, "weipay serve", config_path)
+    _configure_logs(settings, log_format)
     if workers > 1:
         # Each process builds its app from the same settings: the config path travels in the environment.
         if config_path is not None:
             os.environ["WEIPAY_CONFIG"] = str(config_path.resolve())
         uvicorn.run("weipay.service.api.process:app_from_environment", factory=True, workers=workers, host=host,
-                    port=port, log_level="info", proxy_headers=True)  # fmt: skip
+                    port=port, **server_options(settings))  # fmt: skip
         return
     app = create_app(settings)
     freeze_startup_heap()  # no full-collection pauses over the start-up heap while serving (the p99)
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    uvicorn.run(app, host=host, port=port, **server_options(settings))
+
+
+def server_options(settings: Any) -> dict[str, Any]:
+    """uvicorn's options for ``weipay serve`` (tests serve an app with exactly these).
+
+    ``X-Forwarded-For``/``-Proto`` only from ``trusted_proxies``: the client address they give becomes the
+    request's peer, which is the payer IP an H5 payment sends WeChat. ``log_config=None``: uvicorn's own records
+    (its access log too) go through the handler of :mod:`weipay.service.logs`, with the request id.
+    """
+    return {"log_level": settings.log_level.lower(), "log_config": None, "proxy_headers": True,
+            "forwarded_allow_ips": list(settings.trusted_proxies)}  # fmt: skip
 
 
 @click.command()
@@ -108,32 +139,60 @@ def serve(config_path: Path | None, host: str, port: int, migrate: bool | None, 
          "on this port at /metrics",
 )
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="address for --metrics-port")
-def worker(
-    config_path: Path | None, poll_interval_s: float, once: bool, metrics_port: int | None, metrics_host: str
-) -> None:
-    """Run due jobs (queries, expiries, refunds, webhooks, alerts, reconciliation) in a loop."""
+@click.option("--heartbeat-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="touch this file after every pass that did not fail (the liveness signal --check reads)")
+@click.option("--check", is_flag=True,
+              help="check the --heartbeat-file of a running worker and exit: 0 if fresh, 1 with the reason if not")
+@click.option("--max-age", "max_age_s", type=click.FloatRange(1), default=None,
+              help="with --check: the oldest heartbeat that passes, in seconds  [default: 300]")
+@_log_format_option
+def worker(config_path: Path | None, poll_interval_s: float, once: bool, metrics_port: int | None, metrics_host: str,
+           heartbeat_file: Path | None, check: bool, max_age_s: float | None, log_format: str | None) -> None:
+    """Run due jobs (queries, expiries, refunds, webhooks, alerts, reconciliation) in a loop, logging each job's
+    outcome."""
+    import logging
+    import signal
+
+    from weipay.service.jobs import heartbeat
+
+    if check:
+        if heartbeat_file is None:
+            raise click.UsageError("--check needs --heartbeat-file (the one the worker was started with)")
+        problem = heartbeat.stale_reason(heartbeat_file, max_age_s or heartbeat.DEFAULT_MAX_AGE_S)
+        if problem is not None:
+            raise click.ClickException(f"worker not alive: {problem}")
+        click.echo(f"worker alive: {heartbeat_file} is fresh")
+        return
     from weipay.service.bootstrap import build_services
     from weipay.service.jobs import poll_loop
 
     settings = _load(config_path)
     _ready(settings, "weipay worker", config_path)
+    _configure_logs(settings, log_format)
+    log = logging.getLogger("weipay.service.jobs")
     services = build_services(settings)
+    beat = heartbeat.beat(heartbeat_file) if heartbeat_file is not None else None
     try:
         if once:
-            click.echo(f"ran {services.run_due_jobs()} job(s)")
+            ran = services.run_due_jobs()
+            if beat is not None:
+                beat()
+            click.echo(f"ran {ran} job(s)")
             return
         _seed_reconciliation(settings, services)  # not for --once: a one-off pass must not start a schedule
         if metrics_port is not None:
             _serve_worker_metrics(services, metrics_host, metrics_port)
-        click.echo(f"worker polling every {poll_interval_s:g} s (Ctrl-C to stop)")
+        log.info("worker polling every %g s", poll_interval_s, extra={"poll_interval_s": poll_interval_s})
 
         def on_error(exc: Exception) -> None:  # a bad pass must not kill the worker; the job row keeps its error
-            click.echo(f"worker: {type(exc).__name__}: {exc}", err=True)
+            log.error("worker pass failed: %s: %s", type(exc).__name__, exc, exc_info=exc)
 
-        try:
-            poll_loop(services.run_due_jobs, stop=threading.Event(), poll_s=poll_interval_s, on_error=on_error)
-        except KeyboardInterrupt:
-            click.echo("worker stopped")
+        stop = threading.Event()
+        # systemd stops with SIGTERM: finish the pass in hand, then exit (a job cut short would wait out its lease).
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C in a terminal
+            poll_loop(services.run_due_jobs, stop=stop, poll_s=poll_interval_s, on_error=on_error, heartbeat=beat)
+        log.info("worker stopped")
     finally:
         services.close()
 
@@ -176,6 +235,47 @@ def db_upgrade(config_path: Path | None, database_url: str | None) -> None:
     url = database_url or _load(config_path).database_url
     revision = _upgrade(url)
     click.echo(f"database at revision {revision}")
+
+
+@db.command("downgrade")
+@_config_option
+@click.option("--database-url", default=None, help="override the configured database URL")
+@click.argument("revision")
+def db_downgrade(config_path: Path | None, database_url: str | None, revision: str) -> None:
+    """Revert the schema to REVISION (a revision id such as 0004), to roll back to an older release.
+
+    Stop `serve` and `worker` first, and back the database up: a downgrade drops what the newer revisions added.
+    """
+    from weipay.service.db.migrate import downgrade
+
+    url = database_url or _load(config_path).database_url
+    try:
+        now = downgrade(url, revision)
+    except Exception as exc:  # unknown revision, connection refused: say so without a traceback
+        raise click.ClickException(f"downgrade failed: {type(exc).__name__}: {exc}") from None
+    click.echo(f"database at revision {now or '(empty: no revision)'}")
+
+
+@db.command("current")
+@_config_option
+@click.option("--database-url", default=None, help="override the configured database URL")
+def db_current(config_path: Path | None, database_url: str | None) -> None:
+    """Print the database's revision and this release's newest one; exit 1 when they differ."""
+    from weipay.service.db.engine import create_engine_for
+    from weipay.service.db.migrate import current_revision, head_revision
+
+    url = database_url or _load(config_path).database_url
+    engine = create_engine_for(url, pool_size=1)
+    try:
+        current = current_revision(engine)
+    except Exception as exc:
+        raise click.ClickException(f"cannot read the revision: {type(exc).__name__}: {exc}") from None
+    finally:
+        engine.dispose()
+    head = head_revision()
+    click.echo(f"database at revision {current or '(none)'}; this release needs {head}")
+    if current != head:
+        sys.exit(1)
 
 
 def _upgrade(database_url: str) -> str:

@@ -68,8 +68,16 @@ def init(directory: Path, verification: str, mchid: str | None, port: int, https
 @click.option("--strict", is_flag=True, help="Enforce production rules (https notify_url without a port, "
                                              "close no sooner than 5 min after creation, …).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault plan.")
+@click.option("--refund-processing-s", type=click.FloatRange(0), default=None,
+              help="Simulated seconds a refund stays PROCESSING before it succeeds  [default: 2].")
+@click.option("--hang-s", type=click.FloatRange(0), default=None,
+              help="Real seconds a request whose answer the fault plan loses (commit_then_timeout_rate) is held "
+                   "before a 504; above the client's read timeout, the client times out  [default: 15].")
+@click.option("--tick-interval", "tick_interval_s", type=click.FloatRange(0), default=0.1, show_default=True,
+              help="Real seconds between runs of due work (refunds finishing, notifications due, orders "
+                   "expiring); 0: only when you POST /simulator/tick, for step-by-step tests.")
 def serve(directory: Path, host: str, port: int | None, https_port: int | None, time_scale: float, strict: bool,
-          seed: int) -> None:
+          seed: int, refund_processing_s: float | None, hang_s: float | None, tick_interval_s: float) -> None:
     """Serve the bundle in DIRECTORY: WeChat's real paths plus the /simulator/ control API.
 
     \b
@@ -85,7 +93,8 @@ def serve(directory: Path, host: str, port: int | None, https_port: int | None, 
         raise click.BadParameter("must be positive", param_hint="--time-scale")
     try:
         run(directory, host=host, port=port, https_port=https_port, time_scale=time_scale, strict=strict, seed=seed,
-            echo=click.echo)
+            echo=click.echo, refund_processing_s=refund_processing_s, hang_s=hang_s,
+            tick_interval_s=tick_interval_s or None)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

@@ -14,6 +14,7 @@ in the file (give ``api_key_sha256`` instead), and simulator bundles.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import tomllib
@@ -257,6 +258,16 @@ class Settings(BaseSettings):
         description="request bodies above this many bytes are refused with 413 before they are read",
     )
     log_level: str = "INFO"
+    log_format: Literal["json", "console"] | None = Field(
+        default=None, description="json (one object per line, for a log shipper) or console; default: json in "
+        "production, console in development",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For/-Proto `weipay serve` "
+        "believes; from any other peer those headers are ignored. '*' trusts every peer: only when the port is "
+        "reachable from the proxies alone",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -269,6 +280,27 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Only explicit values: :func:`load_settings` merges the file and the environment itself."""
         return (init_settings,)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, level: str) -> str:
+        if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level.upper()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            if proxy == "*":
+                continue
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{proxy!r} is not an IP address or CIDR network (e.g. 10.0.0.5 or 10.0.0.0/24), nor '*'"
+                ) from None
+        return proxies
 
     @field_validator("public_base_url")
     @classmethod

@@ -110,6 +110,7 @@ class SimulatorApp:
         await send({"type": "http.response.body", "body": response.body})
 
 
-def create_app(sim: Simulator, *, mtls: bool = False, run_ticks: bool = True) -> SimulatorApp:
+def create_app(sim: Simulator, *, mtls: bool = False, run_ticks: bool = True, tick_interval_s: float = 0.1
+               ) -> SimulatorApp:
     """The ASGI app for ``sim`` (see :class:`SimulatorApp`)."""
-    return SimulatorApp(sim, mtls=mtls, run_ticks=run_ticks)
+    return SimulatorApp(sim, mtls=mtls, run_ticks=run_ticks, tick_interval_s=tick_interval_s)

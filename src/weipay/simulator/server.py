@@ -57,12 +57,16 @@ def _public_host(host: str) -> str:
 
 
 def build_servers(sim: Simulator, http_sock: socket.socket, https_sock: socket.socket | None, *,
-                  log_level: str = "warning") -> list[uvicorn.Server]:
-    """uvicorn servers for the HTTP socket and (optionally) the mutual-TLS HTTPS socket."""
+                  log_level: str = "warning", tick_interval_s: float | None = 0.1) -> list[uvicorn.Server]:
+    """uvicorn servers for the HTTP socket and (optionally) the mutual-TLS HTTPS socket.
+
+    The HTTP server runs due work every ``tick_interval_s`` real seconds; None: only on ``POST /simulator/tick``.
+    """
     # timeout_graceful_shutdown: keep-alive clients (requests sessions) must not hold a shutdown for long.
     # date_header=False: the simulator stamps its own Date (its clock, skew included), as WeChat's servers do.
-    http_config = uvicorn.Config(create_app(sim, mtls=False, run_ticks=True), log_level=log_level, lifespan="on",
-                                 access_log=False, timeout_graceful_shutdown=1, date_header=False)
+    app = create_app(sim, mtls=False, run_ticks=tick_interval_s is not None, tick_interval_s=tick_interval_s or 0.1)
+    http_config = uvicorn.Config(app, log_level=log_level, lifespan="on", access_log=False,
+                                 timeout_graceful_shutdown=1, date_header=False)
     servers = [uvicorn.Server(http_config)]
     if https_sock is not None:
         https_config = uvicorn.Config(
@@ -91,9 +95,20 @@ def _point_at(sim: Simulator, host: str, http_sock: socket.socket, https_sock: s
 
 
 def serve(directory: Path, *, host: str = "127.0.0.1", port: int | None = None, https_port: int | None = None,
-          time_scale: float = 1.0, strict: bool = False, seed: int = 0, echo: Callable[[str], None] = print) -> None:
-    """Serve the bundle in ``directory`` until interrupted (``weipay simulator serve``)."""
+          time_scale: float = 1.0, strict: bool = False, seed: int = 0, echo: Callable[[str], None] = print,
+          refund_processing_s: float | None = None, hang_s: float | None = None,
+          tick_interval_s: float | None = 0.1) -> None:
+    """Serve the bundle in ``directory`` until interrupted (``weipay simulator serve``).
+
+    ``refund_processing_s`` (simulated seconds a refund stays PROCESSING) and ``hang_s`` (real seconds a lost
+    answer holds the line) set the simulator's attributes of those names; ``tick_interval_s`` is as for
+    :func:`build_servers`.
+    """
     sim = Simulator(directory, time_scale=time_scale, strict=strict, seed=seed)
+    if refund_processing_s is not None:
+        sim.refund_processing_s = refund_processing_s
+    if hang_s is not None:
+        sim.hang_s = hang_s
     port = port if port is not None else int(sim.base_url.rsplit(":", 1)[1])
     https_port = https_port if https_port is not None else int(sim.https_base_url.rsplit(":", 1)[1])
     try:
@@ -110,10 +125,13 @@ def serve(directory: Path, *, host: str = "127.0.0.1", port: int | None = None, 
     echo(f"  payer page:        {sim.base_url}/simulator/payer")
     echo(f"  control API:       {sim.base_url}/simulator/  (login-codes, payments, notifications, faults)")
     echo(f"  SDK credentials:   MerchantCredentials.from_bundle(Path({str(directory / 'merchant')!r}))")
+    ticks = f"every {tick_interval_s:g} s" if tick_interval_s is not None else "only on POST /simulator/tick"
+    echo(f"  due work:          {ticks}; refunds succeed after {sim.refund_processing_s:g} simulated s; "
+         f"a lost answer holds {sim.hang_s:g} s")
     if (port, https_port) != (int(sim.account["base_url"].rsplit(":", 1)[1]),
                               int(sim.account["https_base_url"].rsplit(":", 1)[1])):
         echo("  note: ports differ from account.json; point your SDK at the URLs above")
-    servers = build_servers(sim, http_sock, https_sock, log_level="info")
+    servers = build_servers(sim, http_sock, https_sock, log_level="info", tick_interval_s=tick_interval_s)
     try:
         asyncio.run(_serve_all(servers, [sock for sock in (http_sock, https_sock) if sock is not None]))
     except KeyboardInterrupt:

@@ -24,6 +24,7 @@ from .notification_intake import NotificationIntake
 from .notification_lane import NotificationLane
 from .notification_openapi import document_notifications
 from .reconcile_routes import build_reconcile_router
+from .request_id import RequestId
 from .routes import build_router
 from .state import ApiState
 
@@ -94,6 +95,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit_bytes=settings.max_body_bytes)
     _install_notifications(app, state)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    app.add_middleware(RequestId)  # added last, so outermost: the lane's answers and the metrics' lines carry it
     return app
 
 

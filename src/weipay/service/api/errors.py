@@ -17,6 +17,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from structlog.contextvars import bound_contextvars
+
+from .request_id import REQUEST_ID_HEADER, request_id_of
 
 __all__ = ["ApiError", "error_response", "install_error_handlers", "status_for"]
 
@@ -131,8 +134,18 @@ def install_error_handlers(app: FastAPI, domain_error_types: tuple[type[Exceptio
         return error_response(exc.status_code, code, message, dict(exc.headers or {}) or None)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "internal error; the request id is in the logs")
+        # This handler runs outside the request-id middleware (Starlette's outermost layer), so the id comes from
+        # the scope, is bound again for this log line, and goes on the answer here.
+        request_id = request_id_of(request.scope)
+        if request_id is None:
+            log.exception("unexpected error on %s %s", request.method, request.url.path)
+            return error_response(500, "internal_error", "internal error; the details are in the service's log")
+        with bound_contextvars(request_id=request_id):
+            log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(
+            500, "internal_error", f"internal error; the service's log has the details under request id {request_id}",
+            {REQUEST_ID_HEADER: request_id}, {"request_id": request_id},
+        )
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)

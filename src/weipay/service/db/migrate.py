@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 
 from .engine import create_engine_for
 
-__all__ = ["alembic_config", "current_revision", "head_revision", "upgrade"]
+__all__ = ["alembic_config", "current_revision", "downgrade", "head_revision", "upgrade"]
 
 _SCRIPT_LOCATION = Path(__file__).resolve().parent / "migrations"
 
@@ -37,6 +37,20 @@ def upgrade(database_url: str, revision: str = "head") -> str:
             command.upgrade(config, revision)
             connection.commit()
         return current_revision(engine) or ""
+    finally:
+        engine.dispose()
+
+
+def downgrade(database_url: str, revision: str) -> str | None:
+    """Take the database at ``database_url`` back to ``revision`` (``-1``: one step); the revision now current."""
+    engine = create_engine_for(database_url, pool_size=1)
+    try:
+        with engine.connect() as connection:
+            config = alembic_config(database_url)
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+            connection.commit()
+        return current_revision(engine)
     finally:
         engine.dispose()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -34,6 +35,8 @@ from weipay.service.usecases.payments import query_delay_s
 from weipay.service.usecases.reconcile_schedule import RECONCILE_DAY, parse_time_of_day, run_scheduled_reconciliation
 from weipay.service.usecases.settlement import add_anomaly
 from weipay.service.webhooks import WebhookSender, sign_webhook, webhook_body
+
+from . import job_log
 
 __all__ = ["DEFAULT_LEASE_S", "JOB_DEAD", "JobContext", "poll_loop", "run_due_jobs"]
 
@@ -188,6 +191,7 @@ def run_due_jobs(
 
 def _run_one(ctx: JobContext, job: Job) -> None:
     handler = HANDLERS.get(job.kind)
+    started = time.perf_counter()
     try:
         if handler is None:
             raise RuntimeError(f"no handler for job kind {job.kind!r}")
@@ -195,42 +199,79 @@ def _run_one(ctx: JobContext, job: Job) -> None:
     except _Later as later:
         # Polling is not failing: give the attempt back so a long-unpaid order never goes dead.
         _finish(ctx, job, due_at=later.due_at, error=str(later), counted=False)
+        job_log.log_outcome(job, job_log.LATER, time.perf_counter() - started, now=ctx.clock(),
+                            next_run_at=later.due_at, reason=str(later))  # fmt: skip
         return
     except Exception as error:  # a job must never kill the worker
-        code = getattr(error, "code", type(error).__name__)
-        logger.warning("job %s (%s) failed: %s", job.id, job.kind, code)
-        _finish(ctx, job, due_at=ctx.clock() + _backoff_s(job.attempts), error=str(code), counted=True)
+        code = job_log.error_code(error)
+        due_at = ctx.clock() + _backoff_s(job.attempts)
+        ended = _finish(ctx, job, due_at=due_at, error=code, counted=True)
+        job_log.log_outcome(
+            job, job_log.DEAD if ended == DEAD else job_log.FAILED, time.perf_counter() - started, now=ctx.clock(),
+            next_run_at=due_at, reason=code, host=job_log.target_host(error, _webhook_url(ctx, job)),
+        )
         return
     with ctx.uow.write() as tx:
         tx.jobs.complete(job, ctx.clock())
+    job_log.log_outcome(job, job_log.DONE, time.perf_counter() - started)
 
 
-def _finish(ctx: JobContext, job: Job, *, due_at: float, error: str, counted: bool) -> None:
+def _webhook_url(ctx: JobContext, job: Job) -> str | None:
+    """The URL a ``deliver_webhook`` job posts to (its host names the failure), else None."""
+    if job.kind != DELIVER_WEBHOOK:
+        return None
+    merchant = ctx.merchants.get(str(job.payload.get("mchid")))
+    return merchant.webhook_url if merchant is not None else None
+
+
+def _finish(ctx: JobContext, job: Job, *, due_at: float, error: str, counted: bool) -> str | None:
+    """Put the job back for ``due_at`` (or bury it); the status it ended in."""
     with ctx.uow.write() as tx:
         now = ctx.clock()
-        if tx.jobs.retry(job, now, due_at=due_at, error=error, counted=counted) == DEAD:
+        ended = tx.jobs.retry(job, now, due_at=due_at, error=error, counted=counted)
+        if ended == DEAD:
             _alert_dead(tx, now, job_id=job.id, kind=job.kind, order_id=job.order_id, attempts=job.attempts,
-                        error=error)  # fmt: skip
+                        error=error, logged=False)  # fmt: skip
+    return ended
 
 
 def _alert_dead(
-    tx: Any, now: float, *, job_id: int, kind: str, order_id: str | None, attempts: int, error: str
+    tx: Any, now: float, *, job_id: int, kind: str, order_id: str | None, attempts: int, error: str,
+    logged: bool = True,
 ) -> None:
-    """In the transaction that marks the job dead: a dead job is never silent (no payload: it may hold secrets)."""
+    """In the transaction that marks the job dead: a dead job is never silent (no payload: it may hold secrets).
+
+    ``logged=False`` when the caller logs the death itself (with the run's duration and the failing host).
+    """
     add_anomaly(tx, JOB_DEAD, now, order_id=order_id, job_id=job_id, job_kind=kind, attempts=attempts,
                 last_error=error[:500])  # fmt: skip
-    logger.error("job %s (%s) is dead after %s attempts: %s", job_id, kind, attempts, error)
+    if logged:
+        logger.error("job %s (%s) is dead after %s attempts: %s", job_id, kind, attempts, error,
+                     extra={"job_id": job_id, "job_kind": kind, "order_id": order_id, "result": "dead",
+                            "attempt": attempts, "error": error})  # fmt: skip
 
 
 def poll_loop(
-    run_pass: Callable[[], int], *, stop: threading.Event, poll_s: float, on_error: Callable[[Exception], None]
+    run_pass: Callable[[], int],
+    *,
+    stop: threading.Event,
+    poll_s: float,
+    on_error: Callable[[Exception], None],
+    heartbeat: Callable[[], None] | None = None,
 ) -> None:
-    """Run passes until ``stop`` is set, sleeping ``poll_s`` when nothing ran (every worker loop is this one)."""
+    """Run passes until ``stop`` is set, sleeping ``poll_s`` when nothing ran (every worker loop is this one).
+
+    ``heartbeat`` is called after every pass that did not fail (``weipay worker --heartbeat-file``): a worker
+    whose passes keep failing (database down) stops beating, so its liveness check fails.
+    """
     while not stop.is_set():
         try:
             ran = run_pass()
         except Exception as error:  # the database may be briefly unavailable; keep the worker alive
             on_error(error)
             ran = 0
+        else:
+            if heartbeat is not None:
+                heartbeat()
         if ran == 0:
             stop.wait(poll_s)
