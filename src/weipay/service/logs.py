@@ -46,7 +46,10 @@ def configure_logging(level: str = "INFO", log_format: LogFormat = "console", st
     if log_format == "json":
         renderer = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(ensure_ascii=False)]
     else:
-        renderer = [structlog.dev.ConsoleRenderer(colors=_is_tty(sys.stderr if stream is None else stream))]
+        # A plain traceback: the default (rich, when installed) prints every frame's local variables, and those hold
+        # SQL parameters, openids and keys that must never reach a log.
+        renderer = [structlog.dev.ConsoleRenderer(colors=_is_tty(sys.stderr if stream is None else stream),
+                                                  exception_formatter=structlog.dev.plain_traceback)]
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _drop_library_extras],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -105,3 +106,30 @@ def test_console_format_is_readable_lines() -> None:
     line = buffer.getvalue()
     assert "job 9 (deliver_webhook) failed" in line and "job_id=9" in line and "warning" in line
     assert not line.lstrip().startswith("{") and "\x1b[" not in line  # not JSON, no colours off a terminal
+
+
+@pytest.mark.parametrize("log_format", ["console", "json"])
+def test_a_logged_traceback_shows_no_local_variables(log_format: str) -> None:
+    """A traceback's frames hold SQL parameters, openids and keys in their locals: no format may print them."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    buffer = io.StringIO()
+    configure_logging("INFO", log_format, stream=buffer)  # type: ignore[arg-type]
+
+    key, openid = "key-" + secrets.token_hex(8), "o-" + secrets.token_hex(8)  # not in any source line shown
+
+    def fails(payer_openid: str) -> None:
+        api_v3_key = key.upper()  # noqa: F841  (a local a rich traceback would print)
+        raise RuntimeError("boom")
+
+    try:
+        try:
+            fails(openid)
+        except RuntimeError:
+            logging.getLogger("weipay.service.api").exception("unexpected error")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    text = buffer.getvalue()
+    assert "boom" in text and "fails" in text  # the traceback is there...
+    assert key.upper() not in text and openid not in text  # ...its locals are not
