@@ -29,7 +29,16 @@ def is_sqlite(engine: sa.Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine_for(database_url: str, *, echo: bool = False, pool_size: int = 10, **kwargs: Any) -> sa.Engine:
+# Connections an API process keeps open: about as many as its threads use at once (FastAPI's 40 for plain handlers,
+# the flow-step and read lanes, the notification writers). A pool smaller than that closes every connection
+# returned beyond its size and opens a new one for the next checkout: under load a PostgreSQL connect and
+# disconnect per transaction. The pool opens connections only as they are needed.
+POOL_SIZE = 40
+
+
+def create_engine_for(
+    database_url: str, *, echo: bool = False, pool_size: int = POOL_SIZE, **kwargs: Any
+) -> sa.Engine:
     """An engine for ``database_url`` configured for this service's locking discipline.
 
     ``postgresql://`` URLs are routed to psycopg 3. SQLite URLs must name a file (``sqlite:///path``).
@@ -43,7 +52,7 @@ def create_engine_for(database_url: str, *, echo: bool = False, pool_size: int =
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, echo=echo, pool_size=pool_size, **kwargs)
     return sa.create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True, **kwargs
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size // 4, pool_pre_ping=True, **kwargs
     )
 
 
@@ -52,7 +61,7 @@ def _sqlite_engine(url: sa.URL, *, echo: bool, pool_size: int, **kwargs: Any) ->
         url,
         echo=echo,
         pool_size=pool_size,
-        max_overflow=4 * pool_size,
+        max_overflow=pool_size,
         pool_timeout=60,
         connect_args={"check_same_thread": False, "timeout": _BUSY_TIMEOUT_MS / 1000},
         **kwargs,
