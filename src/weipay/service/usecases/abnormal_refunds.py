@@ -81,7 +81,8 @@ def apply_abnormal_refund_flow(
             # Taken, or the answer lost: processing either way; the sync job's query tells which (a query
             # still answering ABNORMAL holds it again), so nothing waits on an operator's retry.
             redirected = REFUND_TRANSITIONS[(RefundStatus.ABNORMAL, RefundEvent.REDIRECT)]
-            if tx.refunds.compare_and_set(refund.id, [RefundStatus.ABNORMAL], status=redirected, updated_at=now):
+            sources = sources_of(REFUND_TRANSITIONS, RefundEvent.REDIRECT)
+            if tx.refunds.compare_and_set(refund.id, sources, status=redirected, updated_at=now):
                 schedule_refund_sync(tx, refund.id, refund.order_id, due_at=now + _QUERY_DELAY_S, now=now)
                 if answer.outcome == Outcome.SUCCEEDED and answer.status == "SUCCESS":
                     settle_refund(tx, refund, succeeded=True, now=now, refund_id=answer.refund_id)

@@ -13,6 +13,7 @@ from weipay.service.domain import (
     OrderStatus,
     PaymentAttempt,
     UpstreamError,
+    sources_of,
     transition,
 )
 
@@ -124,7 +125,7 @@ def _end(
     with uow.write() as tx:
         if any(a.is_open for a in tx.attempts.for_order(order.id)):
             raise Conflict("payment_in_progress", "a payment attempt was started concurrently; retry")
-        won = tx.orders.compare_and_set(order.id, [OrderStatus.PENDING], status=target, updated_at=now)
+        won = tx.orders.compare_and_set(order.id, sources_of(ORDER_TRANSITIONS, event), status=target, updated_at=now)
         current = tx.orders.get(order.id)
     assert current is not None
     if not won and current.status not in (OrderStatus.CLOSED, OrderStatus.EXPIRED):

@@ -173,10 +173,12 @@ def approve_refund_flow(
         if refund.status in (RefundStatus.APPROVED, RefundStatus.PROCESSING, RefundStatus.SUCCEEDED):
             return refund  # approving twice is harmless
         approved = transition(REFUND_TRANSITIONS, refund.status, RefundEvent.APPROVE)
-        if not tx.refunds.compare_and_set(refund.id, [RefundStatus.REQUESTED], status=approved, updated_at=now):
+        sources = sources_of(REFUND_TRANSITIONS, RefundEvent.APPROVE)
+        if not tx.refunds.compare_and_set(refund.id, sources, status=approved, updated_at=now):
             raise Conflict("invalid_transition", "the refund changed meanwhile; read it again")
         processing = transition(REFUND_TRANSITIONS, approved, RefundEvent.SUBMIT)
-        tx.refunds.compare_and_set(refund.id, [approved], status=processing, updated_at=now)
+        tx.refunds.compare_and_set(refund.id, sources_of(REFUND_TRANSITIONS, RefundEvent.SUBMIT), status=processing,
+                                   updated_at=now)  # fmt: skip
         schedule_refund_sync(tx, refund.id, refund.order_id, due_at=now + _SAFETY_SYNC_DELAY_S, now=now)
     return (yield from _submit_refund_flow(uow, gateway, clock, refund_id))
 
@@ -195,7 +197,7 @@ def reject_refund(
             return refund
         rejected = transition(REFUND_TRANSITIONS, refund.status, RefundEvent.REJECT)
         if not tx.refunds.compare_and_set(
-            refund.id, [RefundStatus.REQUESTED], status=rejected, updated_at=now,
+            refund.id, sources_of(REFUND_TRANSITIONS, RefundEvent.REJECT), status=rejected, updated_at=now,
             rejection_reason=reason[:200] if reason else None,
         ):  # fmt: skip
             raise Conflict("invalid_transition", "the refund changed meanwhile; read it again")

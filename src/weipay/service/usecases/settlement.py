@@ -176,7 +176,7 @@ def _settle_round(tx: Transaction, items: list[tuple[int, PaidFact]], results: d
         }
         for _, fact in paid
     }  # fmt: skip
-    paid_orders = tx.orders.compare_and_set_many([OrderStatus.PENDING], order_changes)
+    paid_orders = tx.orders.compare_and_set_many(sources_of(ORDER_TRANSITIONS, OrderEvent.PAY), order_changes)
     webhooks = []
     for index, fact in paid:
         attempt = fact.attempt
