@@ -28,7 +28,7 @@ from weipay.service.gateway import WeChatGateway, verify_v2_payment, verify_v2_r
 from weipay.service.jobs import run_due_jobs
 from weipay.service.usecases import (
     MerchantConfig,
-    PaymentNotice,
+    PaymentNotification,
     accept_payment_notification,
     accept_refund_notification,
     record_anomaly,
@@ -128,7 +128,7 @@ class Core:
             record_anomaly(self.uow, self.clock, "unverifiable_notification", mchid=MCHID, reason=type(error).__name__)
             self.notify_log.append((api, 401))
             return httpx.Response(401, json={"code": "FAIL", "message": "unverified"})
-        if isinstance(notice, PaymentNotice):
+        if isinstance(notice, PaymentNotification):
             accept_payment_notification(self.uow, self.merchant, notice, self.clock)
         else:
             accept_refund_notification(self.uow, self.merchant, notice, self.clock)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from weipay.sdk.errors import ProtocolError
 from weipay.sdk.v3 import parse_bill, yuan_to_fen
-from weipay.sdk.v3.bill import is_money_column
+from weipay.sdk.v3.bills import is_money_column
 
 VECTORS = Path(__file__).parent / "vectors"
 

@@ -22,7 +22,7 @@ from weipay.service.db.tables import anomalies, call_log, jobs, notifications, o
 from weipay.service.domain import ApiVersion
 from weipay.service.usecases import (
     MerchantConfig,
-    PaymentNotice,
+    PaymentNotification,
     accept_payment_notification,
     accept_payment_notifications,
 )
@@ -34,7 +34,7 @@ MERCHANT = MerchantConfig(mchid=MCHID, appids={"miniprogram": APPID})
 SEEDS = range(40)
 
 
-def _scenario(rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[PaymentNotice]]:
+def _scenario(rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[PaymentNotification]]:
     order_rows: list[dict[str, Any]] = []
     attempt_rows: list[dict[str, Any]] = []
     for o in range(rng.randint(2, 4)):
@@ -64,7 +64,7 @@ def _scenario(rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, 
         roll = rng.random()
         transaction_id = "Tshared" if roll < 0.15 else (None if roll < 0.2 else f"T{attempt['id']}")
         amount = attempt["amount_fen"] + (1 if rng.random() < 0.08 else 0)
-        notices.append(PaymentNotice(
+        notices.append(PaymentNotification(
             event_id=f"e{rng.randint(0, index)}", api=ApiVersion.V3, mchid=MCHID, appid=APPID,
             out_trade_no=out_trade_no, trade_state="SUCCESS", amount_fen=amount, currency="CNY", body=f"body{index}",
             transaction_id=transaction_id, payer_amount_fen=amount, paid_at=NOW - index, trade_type="NATIVE",
@@ -105,7 +105,7 @@ def uow(database_url: str):
     built.engine.dispose()
 
 
-def _one_by_one(uow: SqlUnitOfWork, notices: list[PaymentNotice], clock: Callable[[], float]) -> list[str]:
+def _one_by_one(uow: SqlUnitOfWork, notices: list[PaymentNotification], clock: Callable[[], float]) -> list[str]:
     return [accept_payment_notification(uow, MERCHANT, notice, clock).value for notice in notices]
 
 
@@ -131,7 +131,7 @@ def test_a_batch_of_the_same_notification_moves_the_state_once(uow: SqlUnitOfWor
     order_rows[0].update(status="pending", paid_fen=0, paid_attempt_id=None)
     _reset(uow, order_rows, attempt_rows)
     pending = attempt_rows[0]
-    notice = PaymentNotice(
+    notice = PaymentNotification(
         event_id="same", api=ApiVersion.V3, mchid=MCHID, appid=APPID, out_trade_no=pending["out_trade_no"],
         trade_state="SUCCESS", amount_fen=pending["amount_fen"], currency="CNY", body="b", transaction_id="T1",
         payer_amount_fen=pending["amount_fen"], paid_at=NOW, trade_type="NATIVE", event_type="TRANSACTION.SUCCESS",

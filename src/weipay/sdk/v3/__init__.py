@@ -12,8 +12,7 @@ Authorization), used by the simulator and tests, lives in :mod:`weipay.sdk.v3.we
 
 from __future__ import annotations
 
-from .bill import BillFile, BillRow, parse_bill, yuan_to_fen
-from .bills import DownloadBill, FundFlowBill, TradeBill
+from .bills import BillFile, BillRow, DownloadBill, FundFlowBill, TradeBill, parse_bill, yuan_to_fen
 from .certificates import DownloadCertificates, decrypt_certificates
 from .models import (
     BillLocation,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from cryptography import x509
 
 from ..operation import Operation
-from .bill import BillFile
-from .bills import DownloadBill, FundFlowBill, TradeBill
+from .bills import BillFile, DownloadBill, FundFlowBill, TradeBill
 from .certificates import DownloadCertificates
 from .models import BillLocation, PrepayResult, Refund, Transaction
 from .orders import CloseOrder, CreateOrder, QueryOrder

@@ -1,4 +1,8 @@
-"""Bill operations: apply for a trade or fund-flow bill, then download and check it.
+"""Bills of API v3: apply for a trade or fund-flow bill, then download, check and parse it.
+
+The file format is v2 ``downloadbill``'s: one parser, :mod:`weipay.sdk._bill`, serves both APIs and its names
+are re-exported here (``BillFile``, ``BillRow``, ``parse_bill``...). Every column is kept by its header name;
+money columns are also converted to integer fen exactly.
 
 The download answer is not signed by WeChat; its integrity comes from ``hash_value``, which was in the
 signed apply answer, checked over the *uncompressed* bytes.
@@ -12,16 +16,26 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlencode, urlsplit
 
-from .._bill import MAX_BILL_BYTES, inflate
+from .._bill import MAX_BILL_BYTES, BillFile, BillRow, inflate, is_money_column, parse_bill, yuan_to_fen
 from ..errors import ConfigurationError, ProtocolError
 from ..operation import Api, Context, HttpRequest, HttpResponse
 from ._request import ACCEPT_JSON, read_model
 from ._validate import check_choice
-from .bill import BillFile, parse_bill
 from .models import BillLocation
 from .responses import expect_json, expect_status
 
-__all__ = ["MAX_BILL_BYTES", "DownloadBill", "FundFlowBill", "TradeBill", "check_digest"]
+__all__ = [
+    "MAX_BILL_BYTES",
+    "BillFile",
+    "BillRow",
+    "DownloadBill",
+    "FundFlowBill",
+    "TradeBill",
+    "check_digest",
+    "is_money_column",
+    "parse_bill",
+    "yuan_to_fen",
+]
 
 BILL_TYPES = ("ALL", "SUCCESS", "REFUND", "RECHARGE_REFUND", "ALL_SPECIAL", "SUC_SPECIAL", "REF_SPECIAL")
 ACCOUNT_TYPES = ("BASIC", "OPERATION", "FEES")

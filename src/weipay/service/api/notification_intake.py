@@ -6,7 +6,7 @@ refund) enters the service:
 1. verify on the event loop: the SDK's offline calls (RSA signature, timestamp window, AES-GCM or the v2 key,
    ~50 µs of pure computation). A v3 serial the merchant does not hold yet (``UnknownSerial``) is the one case
    that may need I/O (the SDK downloads platform certificates once), so only that case goes to a thread;
-2. hand the verified notice to the group-commit writer, which applies it with others in one transaction
+2. hand the verified notification to the group-commit writer, which applies it with others in one transaction
    (``usecases.accept_notifications``) and answers once that transaction has committed: a crash before it
    makes WeChat deliver again instead of losing a payment;
 3. reply 204 / ``SUCCESS`` after the commit; every refusal comes from the one mapping below (``refusal``).
@@ -43,7 +43,7 @@ __all__ = ["NotificationIntake", "NotificationReply", "UnknownMerchant", "refusa
 
 log = logging.getLogger("weipay.service.notification")
 
-Notice = usecases.PaymentNotice | usecases.RefundNotice
+Verified = usecases.PaymentNotification | usecases.RefundNotification
 
 # Threads for the rare off-loop work: certificate downloads for unknown serials, storing anomalies.
 _THREADS = 8
@@ -117,7 +117,7 @@ class NotificationIntake:
         self._clock = clock
         self._junk = junk_sampler or WindowSampler()
         self._limiter = anyio.CapacityLimiter(_THREADS)
-        self._writer: GroupCommitWriter[tuple[str, Notice], str] = _writer_for(uow, self._apply)
+        self._writer: GroupCommitWriter[tuple[str, Verified], str] = _writer_for(uow, self._apply)
 
     def close(self) -> None:
         """Stop the writer threads (queued notifications are finished first)."""
@@ -128,15 +128,15 @@ class NotificationIntake:
     ) -> NotificationReply:
         """One delivery: success only once applied and committed; otherwise ``refusal``'s FAIL (WeChat retries)."""
         try:
-            notice = await self._verify(mchid, api, headers, body)
-            outcome = await self._writer.submit((mchid, notice))
+            notification = await self._verify(mchid, api, headers, body)
+            outcome = await self._writer.submit((mchid, notification))
         except Exception as exc:
             reply = refusal(api, exc)
             await self._report(mchid, api, exc, reply.outcome, body)
             return reply
         return _success(api, outcome)
 
-    async def _verify(self, mchid: str, api: ApiVersion, headers: Mapping[str, str], body: bytes) -> Notice:
+    async def _verify(self, mchid: str, api: ApiVersion, headers: Mapping[str, str], body: bytes) -> Verified:
         if mchid not in self._merchants:
             raise UnknownMerchant
         if api == ApiVersion.V2:
@@ -148,8 +148,8 @@ class NotificationIntake:
                 verify_v3, self._gateway, mchid, headers, body, limiter=self._limiter
             )
 
-    def _apply(self, uow: BatchUnitOfWork, deliveries: list[tuple[str, Notice]]) -> list[str]:
-        """The writer's batch: every (mchid, notice) applied in ``uow``'s one transaction."""
+    def _apply(self, uow: BatchUnitOfWork, deliveries: list[tuple[str, Verified]]) -> list[str]:
+        """The writer's batch: every (mchid, notification) applied in ``uow``'s one transaction."""
         applied = usecases.accept_notifications(uow, self._merchants, deliveries, self._clock)
         return [outcome.value for outcome in applied]
 
@@ -178,8 +178,8 @@ class NotificationIntake:
 
 
 def _writer_for(
-    uow: SerializedWrites, apply: Callable[[BatchUnitOfWork, list[tuple[str, Notice]]], list[str]]
-) -> GroupCommitWriter[tuple[str, Notice], str]:
+    uow: SerializedWrites, apply: Callable[[BatchUnitOfWork, list[tuple[str, Verified]]], list[str]]
+) -> GroupCommitWriter[tuple[str, Verified], str]:
     """SQLite: one writer thread that shares the write lock (so API writers queue behind a batch, not in
     SQLite's busy handler); PostgreSQL: ``_PG_WRITERS`` threads on pooled connections."""
     if uow.dialect == "sqlite":

@@ -36,7 +36,7 @@ def call_out(entry: CallEntry) -> CallLogEntry:
 
 
 def _facts(kind: str, stored: Mapping[str, Any] | None) -> PaymentFacts | RefundFacts | None:
-    """Stored facts (``notice_facts``: WeChat's nouns, ``*_fen``, unix times) in the API's shape."""
+    """Stored facts (``notification_facts``: WeChat's nouns, ``*_fen``, unix times) in the API's shape."""
     if not stored:
         return None
     when = stored.get("success_time")

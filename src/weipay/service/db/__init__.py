@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from ..domain import StoredNotification, UserSession
 from .engine import create_engine_for, is_sqlite
 from .job_queue import Job, JobQueue, JobRow
 from .lanes import ThreadLane
 from .migrate import current_revision, head_revision, upgrade
-from .records import StoredNotification, UserSession
 from .tables import metadata
 from .uow import SerializedWrites, SqlUnitOfWork, Transaction
 

@@ -152,7 +152,7 @@ class OrderRepository:
         )
         return self._conn.execute(statement).rowcount == 1
 
-    def settle_refund(
+    def book_refund(
         self, order_id: str, amount_fen: int, status: OrderStatus, expected: OrderStatus, now: float
     ) -> bool:
         """Move a succeeded refund's reservation into ``refunded_fen`` and set the refund status."""

@@ -24,7 +24,13 @@ from .alert_log import AlertRepository
 from .engine import READ_ONLY, create_engine_for
 from .job_queue import JobQueue
 from .reconciliation_reports import ReconciliationReportRepository
-from .records import AnomalyRepository, ApiKeyRepository, CallLogRepository, NotificationRepository, SessionRepository
+from .record_repositories import (
+    AnomalyRepository,
+    ApiKeyRepository,
+    CallLogRepository,
+    NotificationRepository,
+    SessionRepository,
+)
 from .repositories import AttemptRepository, OrderRepository, RefundRepository
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .async_wechat import AsyncWeChat
-from .notices import verify_v2, verify_v2_payment, verify_v2_refund, verify_v3, verify_v3_offline
+from .notifications import verify_v2, verify_v2_payment, verify_v2_refund, verify_v3, verify_v3_offline
 from .wechat import RECHARGE_FUNDS, WeChatGateway
 
 __all__ = [

@@ -25,9 +25,9 @@ from weipay.service.domain import (
 )
 
 from .external_refunds import ExternalRefund, record_external_refund
-from .notice_facts import notice_facts
+from .notification_facts import notification_facts
 from .outbox import schedule_query, schedule_refund_sync
-from .ports import Clock, MerchantConfig, PaymentNotice, RefundNotice, Transaction, UnitOfWork
+from .ports import Clock, MerchantConfig, PaymentNotification, RefundNotification, Transaction, UnitOfWork
 from .settlement import Applied, PaidFact, add_anomaly, hold_refund, settle_paid_many, settle_refund
 from .stores import NewNotification
 
@@ -46,59 +46,61 @@ _PAYMENT_EVENT = "TRANSACTION.SUCCESS"
 
 
 def _inbound(
-    notice: PaymentNotice | RefundNotice, kind: str, outcome: str, now: float, *, order_id: str | None = None,
+    notification: PaymentNotification | RefundNotification, kind: str, outcome: str, now: float, *,
+    order_id: str | None = None,
     attempt_id: str | None = None,
 ) -> CallRecord:
     return CallRecord(
-        direction="inbound", api=notice.api.value, endpoint=f"notify/{kind}", outcome=outcome, latency_ms=0,
-        mchid=notice.mchid, request_body=notice.body[:4000], created_at=now, order_id=order_id,
+        direction="inbound", api=notification.api.value, endpoint=f"notify/{kind}", outcome=outcome, latency_ms=0,
+        mchid=notification.mchid, request_body=notification.body[:4000], created_at=now, order_id=order_id,
         attempt_id=attempt_id,
     )  # fmt: skip
 
 
 def _new_notification(
-    merchant: MerchantConfig, notice: PaymentNotice | RefundNotice, kind: str, now: float
+    merchant: MerchantConfig, notification: PaymentNotification | RefundNotification, kind: str, now: float
 ) -> NewNotification:
     return NewNotification(
-        event_id=notice.event_id, mchid=merchant.mchid, api=notice.api.value, kind=kind, outcome="received",
-        body=notice.body, received_at=now, out_trade_no=notice.out_trade_no[:32],
-        out_refund_no=notice.out_refund_no[:64] if isinstance(notice, RefundNotice) else None,
-        facts=notice_facts(notice),
+        event_id=notification.event_id, mchid=merchant.mchid, api=notification.api.value, kind=kind, outcome="received",
+        body=notification.body, received_at=now, out_trade_no=notification.out_trade_no[:32],
+        out_refund_no=notification.out_refund_no[:64] if isinstance(notification, RefundNotification) else None,
+        facts=notification_facts(notification),
     )  # fmt: skip
 
 
 def accept_notifications(
     uow: UnitOfWork,
     merchants: Mapping[str, MerchantConfig],
-    deliveries: Sequence[tuple[str, PaymentNotice | RefundNotice]],
+    deliveries: Sequence[tuple[str, PaymentNotification | RefundNotification]],
     clock: Clock,
 ) -> list[Applied]:
-    """Apply verified ``(mchid, notice)`` pairs in ``uow`` (e.g. a group-commit batch); an outcome each, in order.
+    """Apply verified ``(mchid, notification)`` pairs in ``uow`` (e.g. a group-commit batch); an outcome each, in order.
 
     Payment notifications go to :func:`accept_payment_notifications` together, so that a burst costs a few
     statements per batch; refund notifications (rare) one by one.
     """
     outcomes: dict[int, Applied] = {}
-    payments = [(index, notice) for index, (_, notice) in enumerate(deliveries) if isinstance(notice, PaymentNotice)]
+    payments = [(index, payment) for index, (_, payment) in enumerate(deliveries)
+                if isinstance(payment, PaymentNotification)]  # fmt: skip
     if payments:
-        batch = [(merchants[deliveries[index][0]], notice) for index, notice in payments]
+        batch = [(merchants[deliveries[index][0]], notification) for index, notification in payments]
         applied = accept_payment_notifications(uow, batch, clock)
         outcomes.update(zip([index for index, _ in payments], applied, strict=True))
-    for index, (mchid, notice) in enumerate(deliveries):
-        if isinstance(notice, RefundNotice):
-            outcomes[index] = accept_refund_notification(uow, merchants[mchid], notice, clock)
+    for index, (mchid, notification) in enumerate(deliveries):
+        if isinstance(notification, RefundNotification):
+            outcomes[index] = accept_refund_notification(uow, merchants[mchid], notification, clock)
     return [outcomes[index] for index in range(len(deliveries))]
 
 
 def accept_payment_notification(
-    uow: UnitOfWork, merchant: MerchantConfig, notice: PaymentNotice, clock: Clock
+    uow: UnitOfWork, merchant: MerchantConfig, notification: PaymentNotification, clock: Clock
 ) -> Applied:
     """Apply a verified payment notification once. Every outcome is durably stored when this returns."""
-    return accept_payment_notifications(uow, [(merchant, notice)], clock)[0]
+    return accept_payment_notifications(uow, [(merchant, notification)], clock)[0]
 
 
 def accept_payment_notifications(
-    uow: UnitOfWork, deliveries: Sequence[tuple[MerchantConfig, PaymentNotice]], clock: Clock
+    uow: UnitOfWork, deliveries: Sequence[tuple[MerchantConfig, PaymentNotification]], clock: Clock
 ) -> list[Applied]:
     """Apply verified payment notifications, each once, in ONE transaction; their outcomes, in order.
 
@@ -110,8 +112,8 @@ def accept_payment_notifications(
     results = [Applied.ALREADY] * len(deliveries)
     with uow.write() as tx:
         firsts: dict[str, int] = {}
-        for index, (_merchant, notice) in enumerate(deliveries):
-            firsts.setdefault(notice.event_id, index)
+        for index, (_merchant, notification) in enumerate(deliveries):
+            firsts.setdefault(notification.event_id, index)
         stored = tx.notifications.insert_new([
             _new_notification(deliveries[index][0], deliveries[index][1], "payment", now) for index in firsts.values()
         ])
@@ -121,24 +123,24 @@ def accept_payment_notifications(
         found = {index: attempts.get(key) for index, key in keys.items()}
         facts, mismatches = [], []
         for index in fresh:
-            merchant, notice = deliveries[index]
+            merchant, notification = deliveries[index]
             attempt = found[index]
-            problems = _payment_mismatch(merchant, notice, attempt)
+            problems = _payment_mismatch(merchant, notification, attempt)
             if problems or attempt is None:
                 mismatches.append((index, problems))
             else:
-                facts.append((index, PaidFact(attempt, notice.transaction_id, notice.paid_at)))
+                facts.append((index, PaidFact(attempt, notification.transaction_id, notification.paid_at)))
         paid_by: dict[str, int] = {}  # attempt id → the batch position whose notification marked it paid
         for (index, fact), result in zip(facts, settle_paid_many(tx, [f for _, f in facts], now=now), strict=True):
             results[index] = result
             if result in (Applied.APPLIED, Applied.DOUBLE_PAYMENT):
                 paid_by.setdefault(fact.attempt.id, index)
         for index, problems in mismatches:
-            merchant, notice = deliveries[index]
+            merchant, notification = deliveries[index]
             attempt = found[index]
             # Open as this notification would have found it one by one: not if an earlier one paid it.
             still_open = attempt is not None and attempt.is_open and paid_by.get(attempt.id, index) >= index
-            _payment_anomaly(tx, merchant, notice, attempt, problems, now, query=still_open)
+            _payment_anomaly(tx, merchant, notification, attempt, problems, now, query=still_open)
             results[index] = Applied.ANOMALY
         tx.notifications.set_outcomes({deliveries[index][1].event_id: results[index].value for index in fresh})
         calls = []
@@ -148,16 +150,17 @@ def accept_payment_notifications(
                                   order_id=attempt.order_id if attempt else None,
                                   attempt_id=attempt.id if attempt else None))  # fmt: skip
         tx.calls.add_many(calls)
-    for (_, notice), result in zip(deliveries, results, strict=True):
+    for (_, notification), result in zip(deliveries, results, strict=True):
         if result == Applied.ANOMALY:
-            logger.warning("payment notification %s for %s stored as an anomaly", notice.event_id, notice.out_trade_no)
+            logger.warning("payment notification %s for %s stored as an anomaly", notification.event_id,
+                           notification.out_trade_no)  # fmt: skip
     return results
 
 
 def _payment_anomaly(
     tx: Transaction,
     merchant: MerchantConfig,
-    notice: PaymentNotice,
+    notification: PaymentNotification,
     attempt: PaymentAttempt | None,
     problems: list[str],
     now: float,
@@ -167,13 +170,15 @@ def _payment_anomaly(
     add_anomaly(
         tx, "notification_mismatch", now, mchid=merchant.mchid,
         order_id=attempt.order_id if attempt else None, attempt_id=attempt.id if attempt else None,
-        fields=problems, event_id=notice.event_id, out_trade_no=notice.out_trade_no,
+        fields=problems, event_id=notification.event_id, out_trade_no=notification.out_trade_no,
     )  # fmt: skip
     if attempt is not None and query:
         schedule_query(tx, attempt.id, attempt.order_id, due_at=now + _NOTIFICATION_QUERY_DELAY_S, now=now)
 
 
-def _payment_mismatch(merchant: MerchantConfig, notice: PaymentNotice, attempt: PaymentAttempt | None) -> list[str]:
+def _payment_mismatch(
+    merchant: MerchantConfig, notification: PaymentNotification, attempt: PaymentAttempt | None
+) -> list[str]:
     """The names of the fields that contradict the stored attempt (WeChat's names for this API version).
 
     A verified notification that says anything but "paid" is a mismatch too: WeChat notifies payments only
@@ -182,26 +187,26 @@ def _payment_mismatch(merchant: MerchantConfig, notice: PaymentNotice, attempt: 
     """
     if attempt is None:
         return ["out_trade_no"]
-    v3 = notice.api == ApiVersion.V3
-    succeeded = notice.trade_state == "SUCCESS"
+    v3 = notification.api == ApiVersion.V3
+    succeeded = notification.trade_state == "SUCCESS"
     checks = {
-        "mchid": notice.mchid == merchant.mchid == attempt.mchid,
-        "appid": notice.appid == attempt.appid,
-        "amount": notice.amount_fen == attempt.amount_fen,
+        "mchid": notification.mchid == merchant.mchid == attempt.mchid,
+        "appid": notification.appid == attempt.appid,
+        "amount": notification.amount_fen == attempt.amount_fen,
         # Coupons make the payer pay less than the total, never more.
-        "payer_total" if v3 else "cash_fee": notice.payer_amount_fen is None
-        or notice.payer_amount_fen <= notice.amount_fen,
-        "currency": notice.currency == attempt.currency,
-        "trade_type": notice.trade_type is None or notice.trade_type == attempt.channel.trade_type,
-        "event_type": not v3 or notice.event_type == _PAYMENT_EVENT,
+        "payer_total" if v3 else "cash_fee": notification.payer_amount_fen is None
+        or notification.payer_amount_fen <= notification.amount_fen,
+        "currency": notification.currency == attempt.currency,
+        "trade_type": notification.trade_type is None or notification.trade_type == attempt.channel.trade_type,
+        "event_type": not v3 or notification.event_type == _PAYMENT_EVENT,
         "trade_state" if v3 else "result_code": succeeded,
-        "transaction_id": not succeeded or bool(notice.transaction_id),
+        "transaction_id": not succeeded or bool(notification.transaction_id),
     }
     return [name for name, ok in checks.items() if not ok]
 
 
 def accept_refund_notification(
-    uow: UnitOfWork, merchant: MerchantConfig, notice: RefundNotice, clock: Clock
+    uow: UnitOfWork, merchant: MerchantConfig, notification: RefundNotification, clock: Clock
 ) -> Applied:
     """Apply a verified refund notification once: SUCCESS, ABNORMAL (held: stays reserved) or CLOSED (failed).
 
@@ -209,67 +214,69 @@ def accept_refund_notification(
     """
     now = clock()
     with uow.write() as tx:
-        if not tx.notifications.insert_new([_new_notification(merchant, notice, "refund", now)]):
+        if not tx.notifications.insert_new([_new_notification(merchant, notification, "refund", now)]):
             return Applied.ALREADY
-        refund = tx.refunds.by_out_refund_no(merchant.mchid, notice.out_refund_no)
-        result = _apply_refund(tx, merchant, notice, refund, now)
-        refund = refund or tx.refunds.by_out_refund_no(merchant.mchid, notice.out_refund_no)
-        tx.notifications.set_outcomes({notice.event_id: result.value})
+        refund = tx.refunds.by_out_refund_no(merchant.mchid, notification.out_refund_no)
+        result = _apply_refund(tx, merchant, notification, refund, now)
+        refund = refund or tx.refunds.by_out_refund_no(merchant.mchid, notification.out_refund_no)
+        tx.notifications.set_outcomes({notification.event_id: result.value})
         tx.calls.add(
-            _inbound(notice, "refund", result.value, now),
+            _inbound(notification, "refund", result.value, now),
             order_id=refund.order_id if refund else None,
             refund_id=refund.id if refund else None,
         )
     if result == Applied.ANOMALY:
-        logger.warning("refund notification %s for %s stored as an anomaly", notice.event_id, notice.out_refund_no)
+        logger.warning("refund notification %s for %s stored as an anomaly", notification.event_id,
+                       notification.out_refund_no)  # fmt: skip
     return result
 
 
 def _apply_refund(
-    tx: Transaction, merchant: MerchantConfig, notice: RefundNotice, refund: Refund | None, now: float
+    tx: Transaction, merchant: MerchantConfig, notification: RefundNotification, refund: Refund | None, now: float
 ) -> Applied:
-    if refund is None and notice.mchid == merchant.mchid:
+    if refund is None and notification.mchid == merchant.mchid:
         # A refund made outside weipay (merchant portal, complaint handling): WeChat's word is the truth.
-        applied, _ = record_external_refund(tx, _external(notice), now)
+        applied, _ = record_external_refund(tx, _external(notification), now)
         return applied
-    problems = _refund_mismatch(merchant, notice, refund)
+    problems = _refund_mismatch(merchant, notification, refund)
     if problems or refund is None:
         add_anomaly(
             tx, "notification_mismatch", now, mchid=merchant.mchid, order_id=refund.order_id if refund else None,
-            refund_id=refund.id if refund else None, fields=problems, event_id=notice.event_id,
-            out_refund_no=notice.out_refund_no,
+            refund_id=refund.id if refund else None, fields=problems, event_id=notification.event_id,
+            out_refund_no=notification.out_refund_no,
         )  # fmt: skip
         return Applied.ANOMALY
-    if notice.refund_status == "SUCCESS":
-        return settle_refund(tx, refund, succeeded=True, now=now, refund_id=notice.refund_id)
-    if notice.refund_status == "ABNORMAL":
-        return hold_refund(tx, refund, now=now, refund_id=notice.refund_id)
-    if notice.refund_status == "CLOSED":
+    if notification.refund_status == "SUCCESS":
+        return settle_refund(tx, refund, succeeded=True, now=now, refund_id=notification.refund_id)
+    if notification.refund_status == "ABNORMAL":
+        return hold_refund(tx, refund, now=now, refund_id=notification.refund_id)
+    if notification.refund_status == "CLOSED":
         if refund.status not in sources_of(REFUND_TRANSITIONS, RefundEvent.FAIL):
             return Applied.ALREADY if refund.status == RefundStatus.FAILED else Applied.IGNORED
         add_anomaly(tx, "refund_closed", now, mchid=refund.mchid, order_id=refund.order_id, refund_id=refund.id)
-        return settle_refund(tx, refund, succeeded=False, now=now, refund_id=notice.refund_id, error_code="CLOSED")
+        return settle_refund(tx, refund, succeeded=False, now=now, refund_id=notification.refund_id,
+                             error_code="CLOSED")  # fmt: skip
     if refund.status == RefundStatus.PROCESSING:
         schedule_refund_sync(tx, refund.id, refund.order_id, due_at=now + _NOTIFICATION_QUERY_DELAY_S, now=now)
     return Applied.IGNORED
 
 
-def _external(notice: RefundNotice) -> ExternalRefund:
+def _external(notification: RefundNotification) -> ExternalRefund:
     return ExternalRefund(
-        mchid=notice.mchid, out_trade_no=notice.out_trade_no, out_refund_no=notice.out_refund_no,
-        refund_status=notice.refund_status, refund_fen=notice.refund_fen, total_fen=notice.total_fen,
-        refund_id=notice.refund_id, event_id=notice.event_id,
+        mchid=notification.mchid, out_trade_no=notification.out_trade_no, out_refund_no=notification.out_refund_no,
+        refund_status=notification.refund_status, refund_fen=notification.refund_fen, total_fen=notification.total_fen,
+        refund_id=notification.refund_id, event_id=notification.event_id,
     )  # fmt: skip
 
 
-def _refund_mismatch(merchant: MerchantConfig, notice: RefundNotice, refund: Refund | None) -> list[str]:
+def _refund_mismatch(merchant: MerchantConfig, notification: RefundNotification, refund: Refund | None) -> list[str]:
     if refund is None:
         return ["out_refund_no"]
     checks = {
-        "mchid": notice.mchid == merchant.mchid == refund.mchid,
-        "out_trade_no": notice.out_trade_no == refund.out_trade_no,
-        "amount": notice.refund_fen == refund.amount_fen,
-        "total": notice.total_fen == refund.total_fen,
+        "mchid": notification.mchid == merchant.mchid == refund.mchid,
+        "out_trade_no": notification.out_trade_no == refund.out_trade_no,
+        "amount": notification.refund_fen == refund.amount_fen,
+        "total": notification.total_fen == refund.total_fen,
     }
     return [name for name, ok in checks.items() if not ok]
 

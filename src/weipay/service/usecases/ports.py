@@ -49,11 +49,11 @@ __all__ = [
     "OrderStore",
     "Outbox",
     "Outcome",
-    "PaymentNotice",
+    "PaymentNotification",
     "PaymentStatus",
     "PrepayAnswer",
     "RefundAnswer",
-    "RefundNotice",
+    "RefundNotification",
     "RefundStore",
     "SessionStore",
     "Transaction",
@@ -147,7 +147,7 @@ class LoginAnswer:
 
 
 @dataclass(frozen=True, slots=True)
-class PaymentNotice:
+class PaymentNotification:
     """A verified, decrypted payment notification, in one shape for v2 and v3.
 
     ``event_id`` is WeChat's notification id (v3) or a digest of the body (v2, which has no id).
@@ -175,7 +175,7 @@ class PaymentNotice:
 
 
 @dataclass(frozen=True, slots=True)
-class RefundNotice:
+class RefundNotification:
     """A verified, decrypted refund notification (``refund_status``: SUCCESS, CLOSED, ABNORMAL)."""
 
     event_id: str

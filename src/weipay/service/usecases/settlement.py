@@ -262,7 +262,7 @@ def settle_refund(
     assert order is not None
     full = order.refunded_fen + refund.amount_fen == order.paid_fen
     new_status = transition(ORDER_TRANSITIONS, order.status, OrderEvent.REFUND_ALL if full else OrderEvent.REFUND_PART)
-    if not tx.orders.settle_refund(order.id, refund.amount_fen, new_status, order.status, now):
+    if not tx.orders.book_refund(order.id, refund.amount_fen, new_status, order.status, now):
         raise RuntimeError(f"order {order.id} changed under its row lock")  # cannot happen: the row is locked
     schedule_webhook(
         tx, refund.mchid, refund.order_id, "refund.succeeded", now=now, key=f"refund.succeeded:{refund.id}"

@@ -70,7 +70,7 @@ class NewNotification:
     received_at: float
     out_trade_no: str | None = None
     out_refund_no: str | None = None
-    facts: str | None = None  # JSON: what the decrypted notification said, redacted (see ``notice_facts``)
+    facts: str | None = None  # JSON: what the decrypted notification said, redacted (see ``notification_facts``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +195,7 @@ class OrderStore(Protocol):
         """Give a failed or rejected refund's reservation back."""
         ...
 
-    def settle_refund(
+    def book_refund(
         self, order_id: str, amount_fen: int, status: OrderStatus, expected: OrderStatus, now: float
     ) -> bool:
         """Move a succeeded refund's reservation into ``refunded_fen`` and set the order's status."""

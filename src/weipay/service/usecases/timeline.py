@@ -2,7 +2,7 @@
 
 The facts are those the service already keeps: the order, its attempts and refunds with their timestamps, the
 outbound WeChat calls of the call log, the stored notifications with their decrypted, redacted facts
-(``notice_facts``) and what applying each one did, anomalies, webhooks in the outbox and alerts a sink was sent.
+(``notification_facts``) and what applying each one did, anomalies, webhooks in the outbox and alerts a sink was sent.
 Inbound rows of the call log are left out: the stored notification says the same, with its facts. The raw call
 log, bodies included, stays available as :func:`weipay.service.usecases.queries.order_call_log`.
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .ports import PaymentNotice, RefundNotice
+from .ports import PaymentNotification, RefundNotification
 
-__all__ = ["mask_openid", "notice_facts"]
+__all__ = ["mask_openid", "notification_facts"]
 
 _OPENID_KEPT_CHARS = 4
 
@@ -27,20 +27,22 @@ def mask_openid(openid: str | None) -> str | None:
     return f"{openid[:_OPENID_KEPT_CHARS]}…{openid[-_OPENID_KEPT_CHARS:]}"
 
 
-def notice_facts(notice: PaymentNotice | RefundNotice) -> str:
+def notification_facts(notification: PaymentNotification | RefundNotification) -> str:
     """The redacted facts of a verified notification as a JSON object (keys in WeChat's nouns, amounts in fen)."""
     facts: dict[str, Any]
-    if isinstance(notice, PaymentNotice):
+    if isinstance(notification, PaymentNotification):
         facts = {
-            "out_trade_no": notice.out_trade_no, "transaction_id": notice.transaction_id,
-            "trade_state": notice.trade_state, "trade_type": notice.trade_type, "amount_fen": notice.amount_fen,
-            "payer_amount_fen": notice.payer_amount_fen, "currency": notice.currency, "bank_type": notice.bank_type,
-            "payer_openid": mask_openid(notice.payer_openid), "success_time": notice.paid_at,
+            "out_trade_no": notification.out_trade_no, "transaction_id": notification.transaction_id,
+            "trade_state": notification.trade_state, "trade_type": notification.trade_type,
+            "amount_fen": notification.amount_fen, "payer_amount_fen": notification.payer_amount_fen,
+            "currency": notification.currency, "bank_type": notification.bank_type,
+            "payer_openid": mask_openid(notification.payer_openid), "success_time": notification.paid_at,
         }  # fmt: skip
     else:
         facts = {
-            "out_trade_no": notice.out_trade_no, "out_refund_no": notice.out_refund_no, "refund_id": notice.refund_id,
-            "refund_status": notice.refund_status, "refund_fen": notice.refund_fen, "total_fen": notice.total_fen,
-            "success_time": notice.succeeded_at,
+            "out_trade_no": notification.out_trade_no, "out_refund_no": notification.out_refund_no,
+            "refund_id": notification.refund_id, "refund_status": notification.refund_status,
+            "refund_fen": notification.refund_fen, "total_fen": notification.total_fen,
+            "success_time": notification.succeeded_at,
         }  # fmt: skip
     return json.dumps(facts, ensure_ascii=False, separators=(",", ":"))
