@@ -99,6 +99,9 @@ class MerchantSettings(_Strict):
 
     mchid: str = Field(pattern=r"^\d{6,20}$")
     default_api: Literal["v3", "v2"] = "v3"
+    display_name: str | None = Field(
+        default=None, min_length=1, max_length=64, description="the payee's name on the hosted checkout page (/pay)"
+    )
     bundle_dir: Path | None = Field(default=None, description="a simulator bundle's merchant directory (development)")
     private_key_path: Path | None = None
     merchant_cert_path: Path | None = None

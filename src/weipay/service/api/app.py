@@ -17,6 +17,7 @@ from ..bootstrap import Services, build_services
 from ..domain import DomainError
 from ..settings import Settings
 from .body_limit import BodyLimit
+from .checkout_page import build_checkout_router
 from .errors import install_error_handlers
 from .list_routes import build_list_router
 from .metrics import MetricsMiddleware, metrics_endpoint
@@ -89,6 +90,7 @@ def create_app(
     app.include_router(build_router())
     app.include_router(build_reconcile_router())
     app.include_router(build_list_router())
+    app.include_router(build_checkout_router(secret))
     _add_operations(app, state)
     app.include_router(build_console_router(services, secret), include_in_schema=False)
     # Behind the notification lane (which caps its own bodies and answers in WeChat's format), in front of the rest.
