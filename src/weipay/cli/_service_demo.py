@@ -171,6 +171,7 @@ class DemoStack:
                 "merchants": [
                     {
                         "mchid": str(account["mchid"]),
+                        "display_name": "weipay 演示商户",
                         "bundle_dir": str(merchant_dir),
                         "api_keys": [self.api_key],
                         "wechat": {
