@@ -14,6 +14,7 @@ tests never call :func:`configure_logging`; only the CLI does, once per process.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Literal, TextIO
 
@@ -27,6 +28,9 @@ LOG_FORMATS: tuple[LogFormat, ...] = ("json", "console")
 
 # Extras some libraries put on records for their own formatters (uvicorn's coloured copy of the message).
 _DROPPED_EXTRAS = frozenset({"color_message"})
+# The ``sig`` of a signed link (checkout page, QR image) is the link's only credential; access log lines keep the
+# path and drop it.
+_LINK_SIGNATURE = re.compile(r"([?&]sig=)[^&\s\"']+")
 
 
 def default_format(environment: str) -> LogFormat:
@@ -51,7 +55,7 @@ def configure_logging(level: str = "INFO", log_format: LogFormat = "console", st
         renderer = [structlog.dev.ConsoleRenderer(colors=_is_tty(sys.stderr if stream is None else stream),
                                                   exception_formatter=structlog.dev.plain_traceback)]
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _drop_library_extras],
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _drop_library_extras, _redact_link_signatures],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer],
     )
     handler = _Handler(stream)
@@ -87,6 +91,14 @@ class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
 def _drop_library_extras(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
     for key in _DROPPED_EXTRAS:
         event.pop(key, None)
+    return event
+
+
+def _redact_link_signatures(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    for key in ("event", "message"):  # a foreign record's text comes as both
+        text = event.get(key)
+        if isinstance(text, str) and "sig=" in text:
+            event[key] = _LINK_SIGNATURE.sub(r"\1[redacted]", text)
     return event
 
 

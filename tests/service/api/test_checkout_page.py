@@ -153,6 +153,21 @@ def test_an_h5_attempt_shows_a_button_to_wechat_that_comes_back_here(harness: Ha
     assert harness.api.get(status_path(path)).json()["payment"] == "h5:1"
 
 
+def test_an_attempt_in_an_app_is_left_to_finish_there(harness: Harness) -> None:
+    openid, user = harness.login()
+    order = harness.create_order(payer_openid=openid)
+    started = harness.api.post(f"/v1/orders/{order['id']}/payments", headers=user, json={"channel": "miniprogram"})
+    assert started.status_code == 201, started.text
+    path = link(harness, order["id"])
+    page = harness.api.get(path)
+    assert "请在发起支付的应用内完成支付" in page.text and parse(page.text).fetched == []
+    assert harness.api.get(status_path(path)).json()["payment"] == "elsewhere:1"
+    harness.pay(started.json(), openid=openid)
+    harness.deliver()
+    assert harness.api.get(status_path(path)).json()["status"] == "paid"
+    assert [a["channel"] for a in harness.order(order["id"])["attempts"]] == ["miniprogram"]
+
+
 def test_bad_missing_foreign_and_expired_signatures_are_404(harness: Harness) -> None:
     order, other = harness.create_order(), harness.create_order()
     path = link(harness, order["id"], expires_in_s=60)
