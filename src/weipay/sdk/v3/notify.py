@@ -9,12 +9,11 @@ retry: 2xx means received; 4xx/5xx with ``{"code": "FAIL", …}`` means send aga
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ..crypto import aes_gcm_decrypt
 from ..errors import ConfigurationError, ProtocolError
-from ._fast_models import plain_refund_result, plain_transaction, refund_notification, transaction_notification
 from ._json import load_json_object
 from .models import (
     RefundNotification,
@@ -41,20 +40,21 @@ ALGORITHM = "AEAD_AES_256_GCM"
 Notification = TransactionNotification | RefundNotification
 
 
-# The decoder's C scanner (typeshed does not declare the attribute ``json.loads`` itself uses).
-_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+# ``raw_decode`` is ``json.loads`` minus its wrapping (type checks, whitespace regex, error rewording):
+# about 0.9 µs of each of the two documents a notification carries, ~5 % of parse_notification.
+_raw_decode = json.JSONDecoder().raw_decode
 
 
 def _json_object(data: bytes, what: str) -> dict[str, Any]:
     """``load_json_object`` with the same result, minus ``json.loads``' layers on the usual input.
 
-    The C scanner reads one value from the start; a document that does not end right there, or that
+    ``raw_decode`` reads one value from the start; a document that does not end right there, or that
     starts with whitespace, goes through ``load_json_object`` for the exact verdict and error.
     """
     try:
         text = data.decode("utf-8")
-        value, end = _scan_json(text, 0)
-    except (UnicodeDecodeError, ValueError, RecursionError, StopIteration):
+        value, end = _raw_decode(text)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return load_json_object(data, what)
     if end != len(text):
         return load_json_object(data, what)
@@ -94,12 +94,11 @@ def parse_notification(
     if not is_transaction and event_type not in REFUND_EVENTS:
         raise ProtocolError(f"unhandled notification event_type {event_type[:64]!r}")
     resource = _decrypt_resource(api_v3_key, envelope.get("resource"))
-    # The plain_* shortcuts give what from_json gives, or None, and then from_json words the error.
     if is_transaction:
-        transaction = plain_transaction(resource) or Transaction.from_json(resource)
-        return transaction_notification(notification_id, event_type, create_time, summary, transaction)
-    refund = plain_refund_result(resource) or RefundResult.from_json(resource)
-    return refund_notification(notification_id, event_type, create_time, summary, refund)
+        transaction = Transaction.from_json(resource)
+        return TransactionNotification(notification_id, event_type, create_time, summary, transaction)
+    refund = RefundResult.from_json(resource)
+    return RefundNotification(notification_id, event_type, create_time, summary, refund)
 
 
 def success_reply() -> tuple[int, bytes]:
