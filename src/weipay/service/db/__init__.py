@@ -8,17 +8,17 @@ from .job_queue import Job, JobQueue, JobRow
 from .lanes import ThreadLane
 from .migrate import current_revision, head_revision, upgrade
 from .tables import metadata
-from .uow import SerializedWrites, SqlUnitOfWork, Transaction
+from .uow import SerializedWrites, SqlStores, SqlUnitOfWork
 
 __all__ = [
     "Job",
     "JobQueue",
     "JobRow",
     "SerializedWrites",
+    "SqlStores",
     "SqlUnitOfWork",
     "StoredNotification",
     "ThreadLane",
-    "Transaction",
     "UserSession",
     "create_engine_for",
     "current_revision",

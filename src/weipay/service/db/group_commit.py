@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 
-from .uow import Transaction
+from .uow import SqlStores
 
 __all__ = ["BatchUnitOfWork", "GroupCommitWriter"]
 
@@ -47,14 +47,14 @@ class BatchUnitOfWork:
         self._conn = conn
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Transaction]:
+    def write(self) -> Iterator[SqlStores]:
         """The batch transaction."""
-        yield Transaction(self._conn)
+        yield SqlStores(self._conn)
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[Transaction]:
+    def read(self) -> Iterator[SqlStores]:
         """Reads see the batch's own writes."""
-        yield Transaction(self._conn)
+        yield SqlStores(self._conn)
 
 
 @dataclass

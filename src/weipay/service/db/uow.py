@@ -5,7 +5,7 @@ the block ends normally and rolls back on an exception. ``uow.read()`` is the sa
 (deferred BEGIN on SQLite). Use cases never hold a transaction across a WeChat call.
 
 The use cases see these classes only through their ports (``weipay.service.usecases.ports``:
-``UnitOfWork`` and ``Transaction``), which they satisfy structurally; the type check below keeps it so.
+``UnitOfWork`` and ``Stores``), which they satisfy structurally; the type check below keeps it so.
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ from .repositories import AttemptRepository, OrderRepository, RefundRepository
 if TYPE_CHECKING:
     from weipay.service.usecases.ports import UnitOfWork
 
-__all__ = ["CallObserver", "SerializedWrites", "SqlUnitOfWork", "Transaction"]
+__all__ = ["CallObserver", "SerializedWrites", "SqlStores", "SqlUnitOfWork"]
 
 #: Told of every call record as it is written (metrics); must be cheap and must not raise.
 CallObserver = Callable[[Sequence[CallRecord]], None]
 
 
-class Transaction:
+class SqlStores:
     """The repositories of one open transaction."""
 
     def __init__(self, conn: sa.Connection, call_observers: Sequence[CallObserver] = ()) -> None:
@@ -80,18 +80,18 @@ class SqlUnitOfWork:
         return cls(create_engine_for(database_url, **kwargs))  # type: ignore[arg-type]
 
     @contextmanager
-    def write(self) -> Iterator[Transaction]:
+    def write(self) -> Iterator[SqlStores]:
         """A write transaction: commit on success, roll back on error."""
         with self.engine.connect() as conn, conn.begin():
-            yield Transaction(conn, self.call_observers)
+            yield SqlStores(conn, self.call_observers)
 
     @contextmanager
-    def read(self) -> Iterator[Transaction]:
+    def read(self) -> Iterator[SqlStores]:
         """A read transaction (never takes SQLite's write lock)."""
         with self.engine.connect() as conn:
             conn = conn.execution_options(**{READ_ONLY: True})
             with conn.begin():
-                yield Transaction(conn, self.call_observers)
+                yield SqlStores(conn, self.call_observers)
 
     @property
     def dialect(self) -> str:
@@ -119,7 +119,7 @@ class SerializedWrites(SqlUnitOfWork):
         )
 
     @contextmanager
-    def write(self) -> Iterator[Transaction]:
+    def write(self) -> Iterator[SqlStores]:
         """A write transaction, serialised on SQLite."""
         with self.write_lock, super().write() as tx:
             yield tx

@@ -24,7 +24,7 @@ from enum import StrEnum
 
 from weipay.service.domain import CallRecord
 
-from .stores import NewAlertEvent, NewJob, Transaction
+from .stores import NewAlertEvent, NewJob, Stores
 
 __all__ = [
     "ALERT",
@@ -55,7 +55,7 @@ class Severity(StrEnum):
 
 
 def raise_alert(
-    tx: Transaction,
+    tx: Stores,
     key: str,
     *,
     kind: str,
@@ -121,7 +121,7 @@ _ANOMALY_TITLES = {
 
 
 def alert_for_anomaly(
-    tx: Transaction, kind: str, now: float, *, mchid: str | None, order_id: str | None, detail: Mapping[str, object]
+    tx: Stores, kind: str, now: float, *, mchid: str | None, order_id: str | None, detail: Mapping[str, object]
 ) -> None:
     """The alert every anomaly raises, keyed by kind and merchant (and job kind for dead jobs)."""
     if kind == "job_dead" and detail.get("job_kind") == ALERT:
@@ -152,7 +152,7 @@ _EXPECTED_CODES = frozenset({"ORDERPAID", "ORDERCLOSED", "ORDERNOTEXIST", "NOTEN
 
 
 def record_wechat_call(
-    tx: Transaction,
+    tx: Stores,
     call: CallRecord,
     now: float,
     *,

@@ -21,7 +21,7 @@ from weipay.service.domain import (
 )
 
 from .outbox import schedule_refund_sync
-from .ports import Transaction
+from .ports import Stores
 from .settlement import Applied, add_anomaly, hold_refund, settle_refund
 
 __all__ = ["ExternalRefund", "record_external_refund"]
@@ -45,7 +45,7 @@ class ExternalRefund:
     event_id: str | None = None  # the notification's, when it came by one
 
 
-def record_external_refund(tx: Transaction, fact: ExternalRefund, now: float) -> tuple[Applied, Refund | None]:
+def record_external_refund(tx: Stores, fact: ExternalRefund, now: float) -> tuple[Applied, Refund | None]:
     """Record ``fact`` as an external refund of the order's payment and apply its status; in the caller's
     transaction. An unknown payment, a refund of a payment that is not the order's, or an amount that
     does not fit stays an anomaly (a notification's ``notification_mismatch``, a bill line's
@@ -77,7 +77,7 @@ def record_external_refund(tx: Transaction, fact: ExternalRefund, now: float) ->
     return Applied.APPLIED, tx.refunds.get(refund.id)
 
 
-def _new_refund(tx: Transaction, fact: ExternalRefund, now: float) -> tuple[str, Refund | None]:
+def _new_refund(tx: Stores, fact: ExternalRefund, now: float) -> tuple[str, Refund | None]:
     """The processing refund row (its amount reserved), or why none can be made."""
     attempt = tx.attempts.by_out_trade_no(fact.mchid, fact.out_trade_no)
     if attempt is None:

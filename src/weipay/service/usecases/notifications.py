@@ -27,7 +27,7 @@ from weipay.service.domain import (
 from .external_refunds import ExternalRefund, record_external_refund
 from .notification_facts import notification_facts
 from .outbox import schedule_query, schedule_refund_sync
-from .ports import Clock, MerchantConfig, PaymentNotification, RefundNotification, Transaction, UnitOfWork
+from .ports import Clock, MerchantConfig, PaymentNotification, RefundNotification, Stores, UnitOfWork
 from .settlement import Applied, PaidFact, add_anomaly, hold_refund, settle_paid_many, settle_refund
 from .stores import NewNotification
 
@@ -158,7 +158,7 @@ def accept_payment_notifications(
 
 
 def _payment_anomaly(
-    tx: Transaction,
+    tx: Stores,
     merchant: MerchantConfig,
     notification: PaymentNotification,
     attempt: PaymentAttempt | None,
@@ -232,7 +232,7 @@ def accept_refund_notification(
 
 
 def _apply_refund(
-    tx: Transaction, merchant: MerchantConfig, notification: RefundNotification, refund: Refund | None, now: float
+    tx: Stores, merchant: MerchantConfig, notification: RefundNotification, refund: Refund | None, now: float
 ) -> Applied:
     if refund is None and notification.mchid == merchant.mchid:
         # A refund made outside weipay (merchant portal, complaint handling): WeChat's word is the truth.

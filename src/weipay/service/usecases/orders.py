@@ -22,7 +22,7 @@ from weipay.service.domain import (
 )
 
 from .outbox import schedule_expiry
-from .ports import Clock, DuplicateRecord, MerchantConfig, Transaction, UnitOfWork
+from .ports import Clock, DuplicateRecord, MerchantConfig, Stores, UnitOfWork
 
 __all__ = ["CreateOrder", "create_order", "create_order_idempotently", "load_order", "order_in"]
 
@@ -154,7 +154,7 @@ def load_order(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> Orde
         return order_in(tx, order_id, mchid)
 
 
-def order_in(tx: Transaction, order_id: str, mchid: str | None = None) -> Order:
+def order_in(tx: Stores, order_id: str, mchid: str | None = None) -> Order:
     """:func:`load_order` within an open transaction."""
     order = tx.orders.get(order_id)
     if order is None or (mchid is not None and order.mchid != mchid):

@@ -6,7 +6,7 @@ one webhook per order event, one automatic refund per double-paid attempt.
 
 from __future__ import annotations
 
-from .ports import Transaction
+from .ports import Stores
 from .stores import NewJob
 
 __all__ = [
@@ -31,7 +31,7 @@ DELIVER_WEBHOOK = "deliver_webhook"
 AUTO_REFUND = "auto_refund"
 
 
-def schedule_query(tx: Transaction, attempt_id: str, order_id: str, *, due_at: float, now: float) -> None:
+def schedule_query(tx: Stores, attempt_id: str, order_id: str, *, due_at: float, now: float) -> None:
     """Query the attempt at ``due_at`` (or sooner if a query is already due earlier)."""
     tx.jobs.enqueue(
         QUERY_ATTEMPT,
@@ -44,7 +44,7 @@ def schedule_query(tx: Transaction, attempt_id: str, order_id: str, *, due_at: f
     )
 
 
-def schedule_expiry(tx: Transaction, order_id: str, *, due_at: float, now: float) -> None:
+def schedule_expiry(tx: Stores, order_id: str, *, due_at: float, now: float) -> None:
     """Close the order at WeChat and locally when it expires unpaid."""
     tx.jobs.enqueue(
         EXPIRE_ORDER,
@@ -57,7 +57,7 @@ def schedule_expiry(tx: Transaction, order_id: str, *, due_at: float, now: float
     )
 
 
-def schedule_superseded_close(tx: Transaction, attempt_id: str, order_id: str, *, due_at: float, now: float) -> None:
+def schedule_superseded_close(tx: Stores, attempt_id: str, order_id: str, *, due_at: float, now: float) -> None:
     """Close a superseded attempt once WeChat allows it (an expiry/close job of its own, keyed by attempt,
     so it neither moves nor is moved by the order's expiry)."""
     tx.jobs.enqueue(
@@ -71,7 +71,7 @@ def schedule_superseded_close(tx: Transaction, attempt_id: str, order_id: str, *
     )
 
 
-def schedule_refund_sync(tx: Transaction, refund_id: str, order_id: str, *, due_at: float, now: float) -> None:
+def schedule_refund_sync(tx: Stores, refund_id: str, order_id: str, *, due_at: float, now: float) -> None:
     """Submit (if never acknowledged) or query the refund at ``due_at``."""
     tx.jobs.enqueue(
         SYNC_REFUND,
@@ -96,12 +96,12 @@ def webhook_job(mchid: str, order_id: str, event: str, *, now: float, key: str) 
     )
 
 
-def schedule_webhook(tx: Transaction, mchid: str, order_id: str, event: str, *, now: float, key: str) -> bool:
+def schedule_webhook(tx: Stores, mchid: str, order_id: str, event: str, *, now: float, key: str) -> bool:
     """Tell the merchant's business system about ``event`` once; False if that webhook was already scheduled."""
     return tx.jobs.enqueue_many([webhook_job(mchid, order_id, event, now=now, key=key)]) == 1
 
 
-def schedule_auto_refund(tx: Transaction, attempt_id: str, order_id: str, *, now: float) -> bool:
+def schedule_auto_refund(tx: Stores, attempt_id: str, order_id: str, *, now: float) -> bool:
     """Refund a second successful attempt of an already paid order (once per attempt)."""
     return tx.jobs.enqueue(
         AUTO_REFUND,

@@ -42,7 +42,7 @@ from .ports import (
     Outcome,
     PaymentStatus,
     PrepayAnswer,
-    Transaction,
+    Stores,
     UnitOfWork,
 )
 from .settlement import Applied, add_anomaly, apply_attempt_event, settle_paid
@@ -383,7 +383,7 @@ close_open_attempt = blocking(close_open_attempt_flow)
 sync_attempt = blocking(sync_attempt_flow)
 
 
-def _apply_status(tx: Transaction, attempt: PaymentAttempt, status: PaymentStatus, now: float) -> Applied:
+def _apply_status(tx: Stores, attempt: PaymentAttempt, status: PaymentStatus, now: float) -> Applied:
     if status.outcome == Outcome.SUCCEEDED or status.trade_state in _PAID_STATES:
         mismatch = _status_mismatch(attempt, status)
         if mismatch:

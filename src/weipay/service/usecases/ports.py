@@ -3,7 +3,7 @@
 The gateway (``weipay.service.gateway``) implements :class:`Gateway` over ``weipay.sdk``; tests may
 drive it with the simulator as an httpx transport. The unit of work is
 ``weipay.service.db.SqlUnitOfWork``: it implements :class:`UnitOfWork` and its transactions
-:class:`Transaction` structurally, without this module knowing it exists. A write that loses a unique
+:class:`Stores` structurally, without this module knowing it exists. A write that loses a unique
 constraint to a concurrent twin surfaces here as :class:`DuplicateRecord`, never as a driver error.
 Merchant policy arrives as a :class:`MerchantConfig` value built by the web layer from its settings.
 """
@@ -29,7 +29,7 @@ from .stores import (
     Outbox,
     RefundStore,
     SessionStore,
-    Transaction,
+    Stores,
 )
 
 __all__ = [
@@ -56,7 +56,7 @@ __all__ = [
     "RefundNotification",
     "RefundStore",
     "SessionStore",
-    "Transaction",
+    "Stores",
     "UnitOfWork",
 ]
 
@@ -224,11 +224,11 @@ class MerchantConfig:
 class UnitOfWork(Protocol):
     """Opens transactions (implemented by ``weipay.service.db.SqlUnitOfWork``)."""
 
-    def write(self) -> AbstractContextManager[Transaction]:
+    def write(self) -> AbstractContextManager[Stores]:
         """A write transaction (BEGIN IMMEDIATE on SQLite); commits on success."""
         ...
 
-    def read(self) -> AbstractContextManager[Transaction]:
+    def read(self) -> AbstractContextManager[Stores]:
         """A read transaction."""
         ...
 

@@ -23,7 +23,7 @@ from typing import Any
 from weipay.service.domain import DomainError
 
 from .alerting import Severity, raise_alert
-from .ports import Clock, Gateway, MerchantConfig, Transaction, UnitOfWork
+from .ports import Clock, Gateway, MerchantConfig, Stores, UnitOfWork
 from .reconcile import BEIJING, Discrepancy, ReconcileReport, reconcile_day
 from .reconcile_store import StoredReconciliation
 
@@ -82,7 +82,7 @@ def planned_at(day: dt.date, at: dt.time) -> float:
     return dt.datetime.combine(day + dt.timedelta(days=1), at, tzinfo=BEIJING).timestamp()
 
 
-def schedule_reconciliation(tx: Transaction, mchid: str, day: dt.date, at: dt.time, *, now: float,
+def schedule_reconciliation(tx: Stores, mchid: str, day: dt.date, at: dt.time, *, now: float,
                             rearm: bool) -> bool:  # fmt: skip
     """The merchant's one reconciliation job, for ``day`` (``rearm``: move the existing job to it)."""
     return tx.jobs.enqueue(
@@ -164,7 +164,7 @@ def _fund_flow_differences(uow: UnitOfWork, mchid: str, day: dt.date, totals: Fu
     return [Discrepancy("fund_flow_income_mismatch", "", f"fund flow income {totals.income_fen} != paid {paid_fen}")]
 
 
-def _alert(tx: Transaction, report: StoredReconciliation, now: float) -> None:
+def _alert(tx: Stores, report: StoredReconciliation, now: float) -> None:
     if report.status == "clean":
         return
     failed = report.status == "failed"

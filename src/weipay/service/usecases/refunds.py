@@ -34,7 +34,7 @@ from weipay.service.domain import (
 from .alerting import record_wechat_call
 from .flows import blocking
 from .outbox import schedule_refund_sync
-from .ports import Calls, Clock, Gateway, MerchantConfig, Outcome, RefundAnswer, Transaction, UnitOfWork
+from .ports import Calls, Clock, Gateway, MerchantConfig, Outcome, RefundAnswer, Stores, UnitOfWork
 from .settlement import add_anomaly, hold_refund, settle_refund
 
 __all__ = [
@@ -105,7 +105,7 @@ def request_refund_flow(
 
 
 def _reserve(
-    tx: Transaction,
+    tx: Stores,
     merchant: MerchantConfig,
     order_id: str,
     amount_fen: int,

@@ -32,7 +32,7 @@ from weipay.service.domain import (
 
 from .alerting import alert_for_anomaly
 from .outbox import schedule_auto_refund, schedule_webhook, webhook_job
-from .ports import Transaction
+from .ports import Stores
 
 __all__ = [
     "Applied",
@@ -57,7 +57,7 @@ class Applied(StrEnum):
 
 
 def add_anomaly(
-    tx: Transaction,
+    tx: Stores,
     kind: str,
     now: float,
     *,
@@ -84,7 +84,7 @@ def add_anomaly(
                       detail={**{k: v for k, v in links.items() if v}, **detail})  # fmt: skip
 
 
-def apply_attempt_event(tx: Transaction, attempt_id: str, event: AttemptEvent, now: float, **values: object) -> bool:
+def apply_attempt_event(tx: Stores, attempt_id: str, event: AttemptEvent, now: float, **values: object) -> bool:
     """Move an attempt by ``event`` from whichever state the table allows; True if this call won the race."""
     sources = sources_of(ATTEMPT_TRANSITIONS, event)
     target = ATTEMPT_TRANSITIONS[(sources[0], event)]  # every event has exactly one target state
@@ -101,13 +101,13 @@ class PaidFact:
 
 
 def settle_paid(
-    tx: Transaction, attempt: PaymentAttempt, *, transaction_id: str | None, paid_at: float | None, now: float
+    tx: Stores, attempt: PaymentAttempt, *, transaction_id: str | None, paid_at: float | None, now: float
 ) -> Applied:
     """WeChat says ``attempt`` is paid: mark it, then the order (once), with its follow-ups."""
     return settle_paid_many(tx, [PaidFact(attempt, transaction_id, paid_at)], now=now)[0]
 
 
-def settle_paid_many(tx: Transaction, facts: Sequence[PaidFact], *, now: float) -> list[Applied]:
+def settle_paid_many(tx: Stores, facts: Sequence[PaidFact], *, now: float) -> list[Applied]:
     """``settle_paid`` for each fact, answering what applying them one by one, in order, would answer.
 
     A notification batch is settled in a few statements whatever its size. Facts about the same attempt,
@@ -138,7 +138,7 @@ def _contended(fact: PaidFact) -> set[tuple[str, str]]:
     return keys
 
 
-def _settle_round(tx: Transaction, items: list[tuple[int, PaidFact]], results: dict[int, Applied], now: float) -> None:
+def _settle_round(tx: Stores, items: list[tuple[int, PaidFact]], results: dict[int, Applied], now: float) -> None:
     # A transaction id already bound to another attempt is an anomaly, never a second payment.
     transaction_ids = [fact.transaction_id for _, fact in items if fact.transaction_id]
     holders = tx.attempts.by_transaction_ids(transaction_ids) if transaction_ids else {}
@@ -202,7 +202,7 @@ def _settle_round(tx: Transaction, items: list[tuple[int, PaidFact]], results: d
 _ENDED_HERE = frozenset({AttemptStatus.FAILED, AttemptStatus.CLOSED})
 
 
-def _record_late_payment(tx: Transaction, fact: PaidFact, *, applied: bool, now: float) -> None:
+def _record_late_payment(tx: Stores, fact: PaidFact, *, applied: bool, now: float) -> None:
     """WeChat took money for an attempt we had marked failed or closed: the operators see it, and how it ended
     (applied to the still-payable order, or refunded like a double payment)."""
     attempt = fact.attempt
@@ -213,7 +213,7 @@ def _record_late_payment(tx: Transaction, fact: PaidFact, *, applied: bool, now:
     )  # fmt: skip
 
 
-def _paid_attempt_not_moved(tx: Transaction, attempt: PaymentAttempt, now: float) -> Applied:
+def _paid_attempt_not_moved(tx: Stores, attempt: PaymentAttempt, now: float) -> Applied:
     """The attempt's compare-and-set lost: already paid (a duplicate), or in a state payment cannot leave."""
     current = tx.attempts.get(attempt.id)
     if current is not None and current.status == AttemptStatus.SUCCEEDED:
@@ -226,7 +226,7 @@ def _paid_attempt_not_moved(tx: Transaction, attempt: PaymentAttempt, now: float
 
 
 def settle_refund(
-    tx: Transaction,
+    tx: Stores,
     refund: Refund,
     *,
     succeeded: bool,
@@ -270,7 +270,7 @@ def settle_refund(
     return Applied.APPLIED
 
 
-def hold_refund(tx: Transaction, refund: Refund, *, now: float, refund_id: str | None = None) -> Applied:
+def hold_refund(tx: Stores, refund: Refund, *, now: float, refund_id: str | None = None) -> Applied:
     """WeChat says ``refund`` is ABNORMAL: the money is held for manual handling, so it stays reserved.
 
     The merchant is told (``refund.abnormal``) and an anomaly alerts the operators; the refund leaves

@@ -44,7 +44,7 @@ __all__ = [
     "Outbox",
     "RefundStore",
     "SessionStore",
-    "Transaction",
+    "Stores",
     "WebhookJob",
 ]
 
@@ -403,7 +403,7 @@ class SessionStore(Protocol):
         ...
 
 
-class Transaction(Protocol):
+class Stores(Protocol):
     """The stores of one open transaction; everything done through them commits or rolls back together."""
 
     @property

@@ -30,7 +30,7 @@ from weipay.service.domain import (
     StoredNotification,
 )
 
-from .ports import Transaction, UnitOfWork
+from .ports import Stores, UnitOfWork
 from .stores import AlertSent, WebhookJob
 
 __all__ = ["TIMELINE_TYPES", "TimelineEvent", "order_timeline"]
@@ -72,7 +72,7 @@ def order_timeline(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> 
     return [event for _, event in ordered]
 
 
-def _events(tx: Transaction, order: Order) -> Iterator[TimelineEvent]:
+def _events(tx: Stores, order: Order) -> Iterator[TimelineEvent]:
     attempts = tx.attempts.for_order(order.id)
     yield TimelineEvent("order.created", order.created_at, {
         "merchant_order_no": order.merchant_order_no, "amount": order.amount_fen, "currency": order.currency,
