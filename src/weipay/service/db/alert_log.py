@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from weipay.service.usecases.stores import AlertSent, NewAlertEvent
 
-from ._sql import insert, record_values, upsert
+from .sql import insert, record_values, upsert
 from .tables import alert_deliveries, alert_events
 
 __all__ = ["AlertEvent", "AlertGroup", "AlertRepository", "SinkProgress"]

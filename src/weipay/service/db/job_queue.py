@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from weipay.service.usecases.outbox import DELIVER_WEBHOOK
 from weipay.service.usecases.stores import NewJob, WebhookJob
 
-from ._sql import driver_first, insert, insert_ignore, insert_many
+from .sql import driver_first, insert, insert_ignore, insert_many
 from .tables import jobs, orders
 
 __all__ = ["Job", "JobQueue"]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from weipay.service.usecases.reconcile_store import StoredReconciliation
 
-from ._sql import upsert
+from .sql import upsert
 from .tables import reconciliation_reports
 
 __all__ = ["ReconciliationReportRepository"]

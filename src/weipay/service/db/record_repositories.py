@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from weipay.service.domain import Anomaly, CallRecord, StoredNotification, UserSession
 from weipay.service.usecases.stores import NewNotification
 
-from ._sql import insert_many, record_values, update_many
+from .sql import insert_many, record_values, update_many
 from .tables import anomalies, api_keys, call_log, notifications, user_sessions
 
 log = logging.getLogger("weipay.service.db")

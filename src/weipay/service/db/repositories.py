@@ -26,7 +26,7 @@ from weipay.service.domain import (
 from weipay.service.usecases.stores import ListFilter
 
 from ._listing import order_page, refund_page
-from ._sql import compare_and_set, driver_first, driver_rows, insert, plain, record_values, select_many, update_many
+from .sql import compare_and_set, driver_first, driver_rows, insert, plain, record_values, select_many, update_many
 from .tables import orders, payment_attempts, refunds
 
 # Lookups built once and run on the driver (see ``driver_first``): the checkout and notification paths' reads.
