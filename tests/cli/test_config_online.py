@@ -15,8 +15,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from weipay.cli._config_checks import FAIL, PASS, SKIP
 from weipay.cli._config_probe import probe_merchant
-from weipay.cli.config_cmd import FAIL, PASS, SKIP
 from weipay.sdk import Client, RetryPolicy
 from weipay.sdk.credentials import MerchantCredentials
 from weipay.simulator.bundle import init_bundle

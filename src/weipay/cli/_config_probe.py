@@ -34,7 +34,7 @@ from weipay.sdk.errors import (
     WeChatRefused,
 )
 
-from .config_cmd import FAIL, PASS, SKIP, Result
+from ._config_checks import FAIL, PASS, SKIP, Result
 
 __all__ = ["MAX_SKEW_S", "WARN_SKEW_S", "probe_merchant"]
 

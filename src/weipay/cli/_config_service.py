@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from .config_cmd import FAIL, Inputs, Result, from_bundle, run_checks
+from ._config_checks import FAIL, Inputs, Result, from_bundle, run_checks
 
 if TYPE_CHECKING:
     from weipay.service.settings import MerchantSettings, Settings
