@@ -179,7 +179,7 @@ def worker(config_path: Path | None, poll_interval_s: float, once: bool, metrics
                 beat()
             click.echo(f"ran {ran} job(s)")
             return
-        _seed_reconciliation(settings, services)  # not for --once: a one-off pass must not start a schedule
+        _seed_schedules(settings, services)  # not for --once: a one-off pass must not start a schedule
         if metrics_port is not None:
             _serve_worker_metrics(services, metrics_host, metrics_port)
         log.info("worker polling every %g s", poll_interval_s, extra={"poll_interval_s": poll_interval_s})
@@ -197,10 +197,12 @@ def worker(config_path: Path | None, poll_interval_s: float, once: bool, metrics
         services.close()
 
 
-def _seed_reconciliation(settings: Any, services: Any) -> None:
-    """Each merchant's daily reconciliation job, if it has none yet (idempotent: safe at every start)."""
+def _seed_schedules(settings: Any, services: Any) -> None:
+    """Each merchant's daily jobs (certificate check, reconciliation), if it has none yet (safe at every start)."""
+    from weipay.service.usecases.credential_watch import seed_credential_checks
     from weipay.service.usecases.reconcile_schedule import parse_time_of_day, seed_reconciliation
 
+    seed_credential_checks(services.uow, [m.mchid for m in settings.merchants], services.clock)
     if not settings.reconcile_daily:
         return
     at = parse_time_of_day(settings.reconcile_at)

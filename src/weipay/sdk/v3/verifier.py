@@ -169,6 +169,10 @@ class Verifier:
         """Expiry times (Unix s) of the trusted platform certificates."""
         return [key.not_after for key in self._keys.values() if key.not_after is not None]
 
+    def certificate_validity(self) -> dict[str, float]:
+        """Serial → expiry time (Unix s) of each trusted platform certificate (public keys never expire)."""
+        return {serial: key.not_after for serial, key in self._keys.items() if key.not_after is not None}
+
     def knows(self, serial: str) -> bool:
         """True when ``serial`` names a trusted key (valid now, for certificates)."""
         return self._usable(serial) is not None

@@ -24,6 +24,7 @@ from weipay.sdk import Client
 from weipay.sdk import v2 as sdk_v2
 from weipay.sdk import v3 as sdk_v3
 from weipay.sdk.clock import system_clock
+from weipay.sdk.crypto import certificate_serial, load_certificate
 from weipay.sdk.errors import WeChatPayError
 from weipay.sdk.miniprogram import Code2Session
 from weipay.service.domain import ApiVersion, Channel, NotFound, PaymentAttempt, Refund, UpstreamError
@@ -31,6 +32,7 @@ from weipay.service.usecases.ports import (
     AbnormalRefundApplication,
     BillEntry,
     CloseAnswer,
+    CredentialExpiry,
     LoginAnswer,
     Outcome,
     PaymentStatus,
@@ -367,6 +369,20 @@ class WeChatGateway:
         session = result.value
         return LoginAnswer(openid=session.openid, session_key=session.session_key, call=result.record,
                            unionid=session.unionid)  # fmt: skip
+
+    def credential_expiries(self, mchid: str) -> list[CredentialExpiry]:
+        """The merchant API certificate's expiry (read from its file now, so a renewed file counts at once)
+        and each platform certificate the client trusts."""
+        client = self.client(mchid)
+        found = []
+        certificate = client.credentials.client_certificate
+        if certificate is not None:
+            merchant = load_certificate(certificate.cert_path.read_bytes())
+            found.append(CredentialExpiry("merchant_certificate", certificate_serial(merchant),
+                                          merchant.not_valid_after_utc.timestamp()))  # fmt: skip
+        for serial, not_after in sorted(client.verifier.certificate_validity().items()):
+            found.append(CredentialExpiry("platform_certificate", serial, not_after))
+        return found
 
 
 # ABNORMAL (v2: CHANGE) is not a failure: WeChat holds the money until the merchant redirects it. It is

@@ -29,6 +29,7 @@ from weipay.service.usecases import (
     sync_refund,
 )
 from weipay.service.usecases.alerting import ALERT
+from weipay.service.usecases.credential_watch import CHECK_CREDENTIALS, check_credentials
 from weipay.service.usecases.lifecycle import expire_or_retry
 from weipay.service.usecases.outbox import AUTO_REFUND, DELIVER_WEBHOOK, EXPIRE_ORDER, QUERY_ATTEMPT, SYNC_REFUND
 from weipay.service.usecases.payments import query_delay_s
@@ -142,6 +143,12 @@ def _reconcile_day(ctx: JobContext, job: Job) -> None:
         raise _Later(run.retry_at, "WeChat's bill is not ready yet")
 
 
+def _check_credentials(ctx: JobContext, job: Job) -> None:
+    if ctx.merchants.get(job.payload["mchid"]) is None:
+        return  # the merchant left the configuration: its checks end here
+    check_credentials(ctx.uow, ctx.gateway, ctx.clock, job.payload["mchid"])
+
+
 HANDLERS: dict[str, Callable[[JobContext, Job], None]] = {
     QUERY_ATTEMPT: _query_attempt,
     EXPIRE_ORDER: _expire_order,
@@ -150,6 +157,7 @@ HANDLERS: dict[str, Callable[[JobContext, Job], None]] = {
     DELIVER_WEBHOOK: _deliver_webhook,
     ALERT: _deliver_alert,
     RECONCILE_DAY: _reconcile_day,
+    CHECK_CREDENTIALS: _check_credentials,
 }
 
 

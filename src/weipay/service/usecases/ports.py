@@ -41,6 +41,7 @@ __all__ = [
     "Calls",
     "Clock",
     "CloseAnswer",
+    "CredentialExpiry",
     "DuplicateRecord",
     "Gateway",
     "LoginAnswer",
@@ -205,6 +206,19 @@ class BillEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class CredentialExpiry:
+    """When one of a merchant's certificates stops working.
+
+    ``what`` is ``merchant_certificate`` (the API certificate, apiclient_cert: the merchant renews it in the
+    merchant platform) or ``platform_certificate`` (WeChat's, normally replaced by the SDK's download).
+    """
+
+    what: str
+    serial: str
+    not_after: float
+
+
+@dataclass(frozen=True, slots=True)
 class MerchantConfig:
     """A merchant's identity and policies, as the use cases need them.
 
@@ -287,4 +301,8 @@ class Gateway(Protocol):
 
     def code2session(self, mchid: str, appid: str, code: str) -> Calls[LoginAnswer]:
         """Exchange a mini-program login code (raises ``DomainError`` ``login_failed`` when refused)."""
+        ...
+
+    def credential_expiries(self, mchid: str) -> list[CredentialExpiry]:
+        """The expiry of each certificate the merchant's client holds (local: no call to WeChat)."""
         ...
