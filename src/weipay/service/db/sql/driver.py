@@ -8,7 +8,7 @@ SQLAlchemy's (``IntegrityError`` …), as from ``conn.execute``, and never carry
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from enum import Enum
 from typing import Any
@@ -20,11 +20,13 @@ from sqlalchemy.sql.expression import Executable
 from weipay.service.usecases.stores import DuplicateRecord
 
 __all__ = [
+    "DialectInsert",
     "driver_execute",
     "driver_first",
     "driver_rows",
     "fetch_rows",
     "insert",
+    "insert_ignore_with",
     "is_unique_violation",
     "plain",
     "plain_value",
@@ -121,6 +123,32 @@ def is_unique_violation(error: sa.exc.IntegrityError) -> bool:
 @functools.lru_cache(maxsize=256)
 def _insert_statement(table: sa.Table, keys: tuple[str, ...]) -> Executable:
     return table.insert().values({key: sa.bindparam(key) for key in keys})
+
+
+#: A dialect's ``insert(table)`` (``sqlalchemy.dialects.postgresql.insert`` or ``…sqlite.insert``): both spell
+#: ``ON CONFLICT`` the same way.
+DialectInsert = Callable[[sa.Table], Any]
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_ignore(
+    dialect_insert: DialectInsert, table: sa.Table, conflict: tuple[str, ...], keys: tuple[str, ...]
+) -> Executable:
+    statement = dialect_insert(table).values({key: sa.bindparam(key) for key in keys})
+    # RETURNING, not rowcount: drivers disagree on rowcount for INSERT … ON CONFLICT.
+    ignoring: Executable = statement.on_conflict_do_nothing(index_elements=list(conflict)).returning(
+        sa.literal_column("1")
+    )
+    return ignoring
+
+
+def insert_ignore_with(
+    dialect_insert: DialectInsert, conn: sa.Connection, table: sa.Table, values: Mapping[str, Any],
+    conflict: Sequence[str],
+) -> bool:  # fmt: skip
+    """Insert one row unless it collides on ``conflict``; True if inserted (one prebuilt statement per shape)."""
+    statement = _insert_ignore(dialect_insert, table, tuple(conflict), tuple(values))
+    return driver_first(conn, statement, plain(values)) is not None
 
 
 def insert(conn: sa.Connection, table: sa.Table, values: Mapping[str, Any]) -> None:

@@ -14,9 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.sql.expression import Executable
 
-from .driver import driver_first, fetch_rows, plain, plain_value, raw_execute
+from .driver import fetch_rows, insert_ignore_with, plain_value, raw_execute
 
 __all__ = ["PostgresRows"]
 
@@ -57,21 +56,13 @@ def _update_many_sql(table: sa.Table, key: str, columns: tuple[str, ...], guarde
     return sql + f" RETURNING t.{key}"
 
 
-@functools.lru_cache(maxsize=256)
-def _insert_ignore(table: sa.Table, conflict: tuple[str, ...], keys: tuple[str, ...]) -> Executable:
-    statement = postgresql.insert(table).values({key: sa.bindparam(key) for key in keys})
-    # RETURNING, not rowcount: drivers disagree on rowcount for INSERT … ON CONFLICT.
-    return statement.on_conflict_do_nothing(index_elements=list(conflict)).returning(sa.literal_column("1"))
-
-
 class PostgresRows:
     """:class:`~weipay.service.db.sql.ManyRows` for PostgreSQL."""
 
     def insert_ignore(
         self, conn: sa.Connection, table: sa.Table, values: Mapping[str, Any], conflict: Sequence[str]
     ) -> bool:
-        statement = _insert_ignore(table, tuple(conflict), tuple(values))
-        return driver_first(conn, statement, plain(values)) is not None
+        return insert_ignore_with(postgresql.insert, conn, table, values, conflict)
 
     def insert_many(
         self, conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], conflict: Sequence[str]

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.expression import Executable
 
-from .driver import driver_execute, driver_first, fetch_rows, insert, plain, plain_value
+from .driver import driver_execute, fetch_rows, insert, insert_ignore_with, plain_value
 
 __all__ = ["SqliteRows"]
 
@@ -32,21 +32,13 @@ def _update_one(table: sa.Table, key: str, columns: tuple[str, ...], expected_co
     return table.update().where(*where).values({name: sa.bindparam(f"v_{name}") for name in columns})
 
 
-@functools.lru_cache(maxsize=256)
-def _insert_ignore(table: sa.Table, conflict: tuple[str, ...], keys: tuple[str, ...]) -> Executable:
-    statement = sqlite.insert(table).values({key: sa.bindparam(key) for key in keys})
-    # RETURNING, not rowcount: drivers disagree on rowcount for INSERT … ON CONFLICT.
-    return statement.on_conflict_do_nothing(index_elements=list(conflict)).returning(sa.literal_column("1"))
-
-
 class SqliteRows:
     """:class:`~weipay.service.db.sql.ManyRows` for SQLite."""
 
     def insert_ignore(
         self, conn: sa.Connection, table: sa.Table, values: Mapping[str, Any], conflict: Sequence[str]
     ) -> bool:
-        statement = _insert_ignore(table, tuple(conflict), tuple(values))
-        return driver_first(conn, statement, plain(values)) is not None
+        return insert_ignore_with(sqlite.insert, conn, table, values, conflict)
 
     def insert_many(
         self, conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], conflict: Sequence[str]
