@@ -119,8 +119,9 @@ def _checked(model: type[_Model], specs: list[_Spec], data: object) -> _Model:
             value = None if value is None else checked_reader(spec.kind)(value)
         elif spec.kind is datetime:
             text = _member(owner, owner_what, spec.key, str, spec.required)
-            value = None if text is None or (text == "" and not spec.required) else text
-            value = None if value is None else parse_rfc3339(value, f"{owner_what}.{spec.key}")
+            # An optional time may come blank; a required one must parse.
+            blank = text is None or (text == "" and not spec.required)
+            value = None if blank else parse_rfc3339(text, f"{owner_what}.{spec.key}")
         else:
             value = _member(owner, owner_what, spec.key, spec.kind, spec.required)
         if value is None or (spec.blank_as_default and not value):

@@ -167,7 +167,7 @@ class Verifier:
 
     def certificate_expiries(self) -> list[float]:
         """Expiry times (Unix s) of the trusted platform certificates."""
-        return [key.not_after for key in self._keys.values() if key.not_after is not None]
+        return list(self.certificate_validity().values())
 
     def certificate_validity(self) -> dict[str, float]:
         """Serial → expiry time (Unix s) of each trusted platform certificate (public keys never expire)."""

@@ -14,10 +14,12 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from .driver import (
+    DialectInsert,
     driver_execute,
     driver_first,
     driver_rows,
     insert,
+    insert_ignore_with,
     is_unique_violation,
     plain,
     plain_value,
@@ -49,10 +51,9 @@ __all__ = [
 class ManyRows(Protocol):
     """What differs between the dialects; the callers' contracts are on the functions below."""
 
-    def insert_ignore(
-        self, conn: sa.Connection, table: sa.Table, values: Mapping[str, Any], conflict: Sequence[str]
-    ) -> bool:
-        """Insert one row unless it collides on ``conflict``; True if inserted."""
+    @property
+    def dialect_insert(self) -> DialectInsert:
+        """The dialect's ``insert(table)``, which takes ``ON CONFLICT`` clauses (insert-or-ignore, upsert)."""
         ...
 
     def insert_many(
@@ -79,10 +80,6 @@ class ManyRows(Protocol):
         """Apply sorted, non-empty ``items`` (key, values of ``columns``); the keys updated."""
         ...
 
-    def upsert_statement(self, table: sa.Table) -> Any:
-        """The dialect's ``insert(table)`` with ``on_conflict_do_update``."""
-        ...
-
 
 _BY_DIALECT: dict[str, ManyRows] = {"postgresql": PostgresRows(), "sqlite": SqliteRows()}
 
@@ -105,7 +102,7 @@ def insert_ignore(conn: sa.Connection, table: sa.Table, values: Mapping[str, Any
     Under concurrency the loser waits for the winner's commit (PostgreSQL) or for the write lock
     (SQLite) and then inserts nothing: the unique constraint decides, not a prior SELECT.
     """
-    return many_rows(conn).insert_ignore(conn, table, values, conflict)
+    return insert_ignore_with(many_rows(conn).dialect_insert, conn, table, values, conflict)
 
 
 def insert_many(
@@ -166,6 +163,6 @@ def upsert(
     where: Any = None,
 ) -> bool:
     """Insert, or on collision update with ``update`` (optionally only ``where`` holds); True if a row changed."""
-    base = many_rows(conn).upsert_statement(table).values(plain(values))
+    base = many_rows(conn).dialect_insert(table).values(plain(values))
     statement = base.on_conflict_do_update(index_elements=conflict, set_=plain(update), where=where)
     return conn.execute(statement.returning(sa.literal(1))).first() is not None

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from .driver import fetch_rows, insert_ignore_with, plain_value, raw_execute
+from .driver import fetch_rows, plain_value, raw_execute
 
 __all__ = ["PostgresRows"]
 
@@ -59,10 +59,7 @@ def _update_many_sql(table: sa.Table, key: str, columns: tuple[str, ...], guarde
 class PostgresRows:
     """:class:`~weipay.service.db.sql.ManyRows` for PostgreSQL."""
 
-    def insert_ignore(
-        self, conn: sa.Connection, table: sa.Table, values: Mapping[str, Any], conflict: Sequence[str]
-    ) -> bool:
-        return insert_ignore_with(postgresql.insert, conn, table, values, conflict)
+    dialect_insert = staticmethod(postgresql.insert)
 
     def insert_many(
         self, conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], conflict: Sequence[str]
@@ -102,6 +99,3 @@ class PostgresRows:
             return {found[0] for found in cursor.fetchall()}
         finally:
             cursor.close()
-
-    def upsert_statement(self, table: sa.Table) -> Any:
-        return postgresql.insert(table)

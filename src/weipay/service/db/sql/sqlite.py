@@ -35,10 +35,7 @@ def _update_one(table: sa.Table, key: str, columns: tuple[str, ...], expected_co
 class SqliteRows:
     """:class:`~weipay.service.db.sql.ManyRows` for SQLite."""
 
-    def insert_ignore(
-        self, conn: sa.Connection, table: sa.Table, values: Mapping[str, Any], conflict: Sequence[str]
-    ) -> bool:
-        return insert_ignore_with(sqlite.insert, conn, table, values, conflict)
+    dialect_insert = staticmethod(sqlite.insert)
 
     def insert_many(
         self, conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], conflict: Sequence[str]
@@ -47,7 +44,7 @@ class SqliteRows:
         for row in rows:
             if not conflict:
                 insert(conn, table, row)
-            elif self.insert_ignore(conn, table, row, conflict):
+            elif insert_ignore_with(sqlite.insert, conn, table, row, conflict):
                 inserted.append(tuple(row[name] for name in conflict))
         return inserted
 
@@ -82,6 +79,3 @@ class SqliteRows:
             finally:
                 cursor.close()
         return updated
-
-    def upsert_statement(self, table: sa.Table) -> Any:
-        return sqlite.insert(table)
