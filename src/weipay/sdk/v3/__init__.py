@@ -4,16 +4,17 @@ Merchant side::
 
     from weipay.sdk.v3 import CreateOrder, QueryOrder, parse_notification, jsapi_params
 
-Operations (``CreateOrder``, ``QueryOrder``, ``CloseOrder``, ``CreateRefund``, ``QueryRefund``,
-``ApplyAbnormalRefund``, ``TradeBill``, ``FundFlowBill``, ``DownloadBill``, ``DownloadCertificates``) are
-frozen values run by ``weipay.sdk`` clients. WeChat's side (signing answers, sealing notifications, checking merchants'
-Authorization), used by the simulator and tests, lives in :mod:`weipay.sdk.v3.wechat_side`.
+Operations (``CreateOrder``, ``QueryOrder``, ``CloseOrder``, ``CodepayOrder``, ``ReverseOrder``, ``CreateRefund``,
+``QueryRefund``, ``ApplyAbnormalRefund``, ``TradeBill``, ``FundFlowBill``, ``DownloadBill``, ``DownloadCertificates``)
+are frozen values run by ``weipay.sdk`` clients. WeChat's side (signing answers, sealing notifications, checking
+merchants' Authorization), used by the simulator and tests, lives in :mod:`weipay.sdk.v3.wechat_side`.
 """
 
 from __future__ import annotations
 
 from .bills import BillFile, BillRow, DownloadBill, FundFlowBill, TradeBill, parse_bill, yuan_to_fen
 from .certificates import DownloadCertificates, decrypt_certificates
+from .codepay import CodepayOrder, ReverseOrder, StoreInfo
 from .models import (
     BillLocation,
     PrepayResult,
@@ -45,6 +46,7 @@ __all__ = [
     "BillRow",
     "Channel",
     "CloseOrder",
+    "CodepayOrder",
     "CreateOrder",
     "CreateRefund",
     "DownloadBill",
@@ -58,7 +60,9 @@ __all__ = [
     "RefundAmount",
     "RefundNotification",
     "RefundResult",
+    "ReverseOrder",
     "SignedHeaders",
+    "StoreInfo",
     "TradeBill",
     "Transaction",
     "TransactionAmount",
