@@ -6,8 +6,9 @@ Merchant side::
 
 Operations (``CreateOrder``, ``QueryOrder``, ``CloseOrder``, ``CodepayOrder``, ``ReverseOrder``, ``CreateRefund``,
 ``QueryRefund``, ``ApplyAbnormalRefund``, ``TradeBill``, ``FundFlowBill``, ``DownloadBill``, ``DownloadCertificates``)
-are frozen values run by ``weipay.sdk`` clients. WeChat's side (signing answers, sealing notifications, checking
-merchants' Authorization), used by the simulator and tests, lives in :mod:`weipay.sdk.v3.wechat_side`.
+are frozen values run by ``weipay.sdk`` clients; ``RawRequest`` reaches any other v3 path, signed and verified
+alike. WeChat's side (signing answers, sealing notifications, checking merchants' Authorization), used by
+the simulator and tests, lives in :mod:`weipay.sdk.v3.wechat_side`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .models import (
 from .notify import Notification, failure_reply, parse_notification, success_reply
 from .orders import Channel, CloseOrder, CreateOrder, QueryOrder
 from .payparams import app_params, jsapi_params
+from .raw import RawRequest, RawResponse
 from .refunds import ApplyAbnormalRefund, CreateRefund, QueryRefund
 from .responses import refusal
 from .sensitive import encrypt_sensitive, sensitive_headers
@@ -56,6 +58,8 @@ __all__ = [
     "PrepayResult",
     "QueryOrder",
     "QueryRefund",
+    "RawRequest",
+    "RawResponse",
     "Refund",
     "RefundAmount",
     "RefundNotification",
