@@ -174,9 +174,11 @@ def test_reverse_is_refused_when_late_or_not_a_code_order(sim: Simulator, client
 
 def test_reverse_needs_the_client_certificate(sim: Simulator, bundle_dir: Path, clock: ManualClock) -> None:
     credentials = MerchantCredentials.from_bundle(bundle_dir / "merchant")
-    with Client(credentials, transport=SimulatorTransport(sim), base_url=sim.base_url, clock=clock) as plain:
-        with pytest.raises(WeChatRefused):
-            plain.call(sdk_v2.Reverse(appid=appid(sim), out_trade_no="POS0000013"))
+    with (
+        Client(credentials, transport=SimulatorTransport(sim), base_url=sim.base_url, clock=clock) as plain,
+        pytest.raises(WeChatRefused),
+    ):
+        plain.call(sdk_v2.Reverse(appid=appid(sim), out_trade_no="POS0000013"))
 
 
 def codepay(sim: Simulator, out_trade_no: str, code: str) -> sdk_v3.CodepayOrder:

@@ -55,7 +55,8 @@ def test_the_code_stays_out_of_repr_and_errors() -> None:
     assert "2845678901" not in str(caught.value)
 
 
-@pytest.mark.parametrize("code", ["13456789012345678", "1345678901234567890", "164567890123456789", "13456789012345678a"])
+@pytest.mark.parametrize("code", ["13456789012345678", "1345678901234567890", "164567890123456789",
+                                  "13456789012345678a"])
 def test_only_wechat_payment_codes_are_accepted(code: str) -> None:
     with pytest.raises(ConfigurationError):
         Micropay(appid=V2_APPID, body="x", out_trade_no="POS00000001", total_fee_fen=1, spbill_create_ip="10.0.0.1",
