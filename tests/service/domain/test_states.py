@@ -128,4 +128,13 @@ def test_a_failed_or_closed_attempt_moves_only_on_wechat_facts():
         (AttemptStatus.FAILED, AttemptEvent.CLOSED): AttemptStatus.CLOSED,
         (AttemptStatus.FAILED, AttemptEvent.PAID): AttemptStatus.SUCCEEDED,
         (AttemptStatus.CLOSED, AttemptEvent.PAID): AttemptStatus.SUCCEEDED,
+        # A failed payment-code charge (PAYERROR) is reversed rather than closed.
+        (AttemptStatus.FAILED, AttemptEvent.REVERSED): AttemptStatus.REVERSED,
     }
+
+
+def test_a_reversed_attempt_never_moves_again():
+    """The reverse returns any payment: a "paid" fact after the decision must not settle the order."""
+    assert [key for key in ATTEMPT_TRANSITIONS if key[0] == AttemptStatus.REVERSED] == []
+    assert {s for (s, e) in ATTEMPT_TRANSITIONS if e == AttemptEvent.REVERSED} == {
+        AttemptStatus.CREATED, AttemptStatus.PENDING, AttemptStatus.UNKNOWN, AttemptStatus.FAILED}

@@ -7,12 +7,15 @@ from collections.abc import Iterable
 
 from ..db import JobRow
 from ..domain import Channel, Order, PaymentAttempt, Refund
-from ..usecases import OrderDetails, PaymentStart
+from ..usecases import CodeCharge, OrderDetails, PaymentStart
 from .schemas import AttemptOut, JobOut, OrderOut, PaymentOut, RefundOut
 from .timeline_out import event_out
 from .times import iso
 
-__all__ = ["attempt_out", "details_out", "event_out", "iso", "job_out", "order_out", "payment_out", "refund_out"]
+__all__ = [
+    "attempt_out", "code_charge_out", "details_out", "event_out", "iso", "job_out", "order_out", "payment_out",
+    "refund_out",
+]
 
 
 def attempt_out(attempt: PaymentAttempt) -> AttemptOut:
@@ -89,6 +92,16 @@ def payment_out(start: PaymentStart, qr_url: str) -> PaymentOut:
     else:
         out.h5_url = start.h5_url or params.get("h5_url")
     return out
+
+
+def code_charge_out(charge: CodeCharge) -> PaymentOut:
+    """A payment-code charge: ``paid``, ``failed`` (with WeChat's code) or ``pending``."""
+    attempt = charge.attempt
+    return PaymentOut(
+        order_id=attempt.order_id, seq=attempt.seq, out_trade_no=attempt.out_trade_no, channel=str(attempt.channel),
+        api=str(attempt.api), status=charge.status, error_code=charge.error_code if charge.status == "failed" else None,
+        error_message=charge.error_message if charge.status == "failed" else None,
+    )  # fmt: skip
 
 
 def job_out(job: JobRow) -> JobOut:

@@ -21,7 +21,7 @@ from ..bootstrap import Services
 from ..domain import Busy, Order, Refund
 from .auth import Principal
 from .errors import ApiError
-from .presenters import details_out, event_out, job_out, order_out, payment_out, refund_out
+from .presenters import code_charge_out, details_out, event_out, job_out, order_out, payment_out, refund_out
 from .qr import qr_svg
 from .schemas import (
     AbnormalRefundIn,
@@ -147,6 +147,10 @@ def build_router() -> APIRouter:
                 raise ApiError(403, "payer_not_caller", "a user can only pay as themselves")
             payer_openid = principal.openid
         client_ip = _client_ip(body.client_ip, request)
+        if body.channel == "codepay":
+            return await _charge_code(order_id, body, request, principal, client_ip)
+        if body.auth_code is not None:
+            raise ApiError(422, "auth_code_not_allowed", "auth_code belongs to channel codepay only")
 
         def flow() -> usecases.Calls[usecases.PaymentStart]:
             if not principal.is_merchant:  # a merchant's scope the use case checks itself; a user's ownership here
@@ -159,6 +163,18 @@ def build_router() -> APIRouter:
         start = await _run(request, principal, flow)
         qr_url = services.settings.public_base_url + state.qr_signer.path(order_id, start.attempt.seq)
         return payment_out(start, qr_url)
+
+    async def _charge_code(
+        order_id: str, body: PaymentIn, request: Request, principal: Principal, client_ip: str | None
+    ) -> PaymentOut:
+        """A till charging the payer's payment code: merchants only (a payer never sends their own code here)."""
+        principal.require_merchant()
+        services = _services(request)
+        charge = await _run(request, principal, lambda: usecases.charge_code_flow(
+            services.uow, services.gateway, services.clock, services.merchant_config(_merchant(principal)),
+            order_id, body.auth_code, body.api, client_ip,
+        ))  # fmt: skip
+        return code_charge_out(charge)
 
     @router.get("/orders/{order_id}", response_model=OrderOut, tags=["orders"],
                 summary="Current state (queries WeChat first if a notification is overdue)")

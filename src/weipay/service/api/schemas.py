@@ -34,7 +34,7 @@ __all__ = [
 
 MAX_AMOUNT_FEN = 10_000_000_000  # 100 million yuan: far above any single WeChat payment
 AmountFen = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT_FEN, description="integer fen (1 yuan = 100)")]
-Channel = Literal["jsapi", "miniprogram", "native", "app", "h5"]
+Channel = Literal["jsapi", "miniprogram", "native", "app", "h5", "codepay"]
 ApiVersion = Literal["v2", "v3"]
 
 
@@ -183,17 +183,26 @@ class OrderOut(BaseModel):
 
 
 class PaymentIn(BaseModel):
-    """Start a payment attempt on a channel; ``api`` defaults to the merchant's ``default_api``."""
+    """Start a payment attempt on a channel; ``api`` defaults to the merchant's ``default_api``.
+
+    ``codepay`` (merchant key only) charges the payment code (付款码) the payer shows at the till: ``auth_code``
+    is sent to WeChat once and stored nowhere."""
 
     model_config = _example(channel="miniprogram", api="v3", payer_openid="oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
     channel: Channel
     api: ApiVersion | None = None
     payer_openid: str | None = Field(default=None, max_length=128, description="jsapi/miniprogram; a user's own")
     client_ip: str | None = Field(default=None, max_length=45)
+    auth_code: str | None = Field(default=None, min_length=1, max_length=32, repr=False,
+                                  description="codepay: the payer's payment code (18 digits starting 10-15)")
 
 
 class PaymentOut(BaseModel):
-    """What the client needs to pay: exactly one of request_payment, app_payment, code_url, h5_url."""
+    """What the client needs to pay: exactly one of request_payment, app_payment, code_url, h5_url.
+
+    For ``codepay`` there is nothing to show: ``status`` is ``paid``, ``failed`` (``error_code`` says why, e.g.
+    ``AUTHCODEEXPIRE``: ask for a fresh code) or ``pending`` (the payer is confirming: read the order again;
+    weipay queries WeChat every 5 s and reverses the charge if it has not succeeded in about 30 s)."""
 
     model_config = _example(
         order_id="or_01J9Z3",
@@ -221,6 +230,8 @@ class PaymentOut(BaseModel):
     code_url: str | None = None
     qr_url: str | None = Field(default=None, description="an SVG QR image of code_url")
     h5_url: str | None = None
+    error_code: str | None = Field(default=None, description="codepay failed: WeChat's code")
+    error_message: str | None = None
 
 
 class CreateRefundIn(BaseModel):

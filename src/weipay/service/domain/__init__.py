@@ -29,7 +29,7 @@ from .states import (
     sources_of,
     transition,
 )
-from .text import check_openid, check_text
+from .text import check_auth_code, check_openid, check_text
 
 __all__ = [
     "ATTEMPT_TRANSITIONS",
@@ -62,6 +62,7 @@ __all__ = [
     "UpstreamError",
     "UserSession",
     "can_transition",
+    "check_auth_code",
     "check_currency",
     "check_fen",
     "check_openid",

@@ -11,13 +11,15 @@ __all__ = ["ApiVersion", "Channel", "Order", "PaymentAttempt", "Refund", "Refund
 
 
 class Channel(StrEnum):
-    """How the payer pays. ``jsapi`` runs in an official-account page, ``miniprogram`` in a mini program."""
+    """How the payer pays. ``jsapi`` runs in an official-account page, ``miniprogram`` in a mini program;
+    ``codepay`` is the merchant charging the payment code (付款码) the payer shows at a till."""
 
     JSAPI = "jsapi"
     MINIPROGRAM = "miniprogram"
     NATIVE = "native"
     APP = "app"
     H5 = "h5"
+    CODEPAY = "codepay"
 
     @property
     def trade_type(self) -> str:
@@ -32,6 +34,7 @@ _TRADE_TYPES = {
     Channel.NATIVE: "NATIVE",
     Channel.APP: "APP",
     Channel.H5: "MWEB",
+    Channel.CODEPAY: "MICROPAY",
 }
 
 

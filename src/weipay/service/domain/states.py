@@ -59,6 +59,9 @@ class AttemptStatus(StrEnum):
     FAILED = "failed"
     CLOSED = "closed"
     UNKNOWN = "unknown"  # timeout or unverifiable answer: resolved only by a query
+    # A payment-code charge we gave up on: the reverse WeChat is asked for (again until it confirms) closes the
+    # order for good and returns any payment, so no later "paid" fact may settle it.
+    REVERSED = "reversed"
 
 
 class AttemptEvent(StrEnum):
@@ -72,6 +75,7 @@ class AttemptEvent(StrEnum):
     PAY_FAILED = "pay_failed"  # PAYERROR / REVOKED
     CLOSED = "closed"
     NOT_FOUND = "not_found"  # a query says WeChat never took it
+    REVERSED = "reversed"  # we decided to reverse a payment-code charge (before asking WeChat to)
 
 
 class RefundStatus(StrEnum):
@@ -135,6 +139,12 @@ ATTEMPT_TRANSITIONS: Mapping[tuple[AttemptStatus, AttemptEvent], AttemptStatus] 
     # reached WeChat), or one that crossed our close. The money is applied or refunded, never ignored.
     (AttemptStatus.FAILED, AttemptEvent.PAID): AttemptStatus.SUCCEEDED,
     (AttemptStatus.CLOSED, AttemptEvent.PAID): AttemptStatus.SUCCEEDED,
+    # A payment-code charge still undecided when WeChat's ~30 s are up (or failed, PAYERROR) is reversed. The
+    # decision commits before the reverse is sent, so a payment that lands meanwhile is returned, not applied.
+    (AttemptStatus.CREATED, AttemptEvent.REVERSED): AttemptStatus.REVERSED,
+    (AttemptStatus.PENDING, AttemptEvent.REVERSED): AttemptStatus.REVERSED,
+    (AttemptStatus.UNKNOWN, AttemptEvent.REVERSED): AttemptStatus.REVERSED,
+    (AttemptStatus.FAILED, AttemptEvent.REVERSED): AttemptStatus.REVERSED,
 }
 
 REFUND_TRANSITIONS: Mapping[tuple[RefundStatus, RefundEvent], RefundStatus] = {

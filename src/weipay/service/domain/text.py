@@ -14,7 +14,7 @@ import unicodedata
 
 from .errors import InvalidInput
 
-__all__ = ["check_openid", "check_text"]
+__all__ = ["check_auth_code", "check_openid", "check_text"]
 
 # WeChat's openids are 28 characters today; v2 takes up to 128 of these and refuses anything else.
 _OPENID = re.compile(r"[0-9A-Za-z_-]{1,128}")
@@ -56,3 +56,17 @@ def check_openid(field: str, value: str | None) -> None:
     """``invalid_<field>`` (422) unless ``value`` looks like an openid WeChat issued (or is absent)."""
     if value is not None and not _OPENID.fullmatch(value):
         raise InvalidInput(f"invalid_{field}", f"{field} must be 1-128 characters of 0-9 A-Z a-z _ - (WeChat's)")
+
+
+_AUTH_CODE = re.compile(r"1[0-5][0-9]{16}")
+
+
+def check_auth_code(value: str | None) -> str:
+    """``invalid_auth_code`` (422) unless ``value`` is a WeChat payment code (18 digits starting 10-15).
+
+    The message never repeats the value: a payment code is a payment credential.
+    """
+    if value is None or not _AUTH_CODE.fullmatch(value):
+        raise InvalidInput("invalid_auth_code", "auth_code must be the payer's WeChat payment code: 18 digits "
+                           "starting with 10 to 15")  # fmt: skip
+    return value

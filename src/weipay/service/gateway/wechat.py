@@ -25,12 +25,13 @@ from weipay.sdk import v2 as sdk_v2
 from weipay.sdk import v3 as sdk_v3
 from weipay.sdk.clock import system_clock
 from weipay.sdk.crypto import certificate_serial, load_certificate
-from weipay.sdk.errors import WeChatPayError
+from weipay.sdk.errors import PaymentPending, WeChatPayError
 from weipay.sdk.miniprogram import Code2Session
 from weipay.service.domain import ApiVersion, Channel, NotFound, PaymentAttempt, Refund, UpstreamError
 from weipay.service.usecases.ports import (
     AbnormalRefundApplication,
     BillEntry,
+    ChargeAnswer,
     CloseAnswer,
     CredentialExpiry,
     LoginAnswer,
@@ -56,6 +57,7 @@ _V2_TRADE_TYPE = {
     Channel.NATIVE: "NATIVE",
     Channel.APP: "APP",
     Channel.H5: "MWEB",
+    Channel.CODEPAY: "MICROPAY",
 }
 _V3_CHANNEL = {
     Channel.JSAPI: "jsapi",
@@ -199,7 +201,12 @@ class WeChatGateway:
         return _payment_status(result.value, result.record)
 
     def close_payment(self, attempt: PaymentAttempt) -> Calls[CloseAnswer]:
-        """Close ``attempt`` at WeChat (FAILED with ``ORDERPAID`` if the payer got there first)."""
+        """Close ``attempt`` at WeChat (FAILED with ``ORDERPAID`` if the payer got there first).
+
+        A payment-code order has no close at WeChat: it is reversed (closed for good, any payment returned).
+        """
+        if attempt.channel == Channel.CODEPAY:
+            return (yield from self.reverse_payment(attempt))
         operation: Any
         if attempt.api == ApiVersion.V3:
             operation = partial(sdk_v3.CloseOrder, out_trade_no=attempt.out_trade_no)
@@ -210,6 +217,53 @@ class WeChatGateway:
         request = {"out_trade_no": attempt.out_trade_no}
         result = yield self._exchange(
             attempt.mchid, attempt.api, endpoint, operation, request, lambda _value: {"closed": True}
+        )
+        if result.refused is None and result.unknown is None:
+            return CloseAnswer(Outcome.SUCCEEDED, result.record)
+        return CloseAnswer(_failure_outcome(result), result.record, error_code=_error_fields(result)[0])
+
+    def charge_code(self, attempt: PaymentAttempt, auth_code: str) -> Calls[ChargeAnswer]:
+        """Charge the payer's payment code (v2 micropay, v3 codepay) for ``attempt``.
+
+        The code reaches the SDK operation only: the call log's request names the order, never the code.
+        USERPAYING is PENDING; SYSTEMERROR, BANKERROR, 5xx and timeouts are UNKNOWN; a definite no is FAILED.
+        """
+        request = {"out_trade_no": attempt.out_trade_no, "channel": attempt.channel.value, "appid": attempt.appid,
+                   "amount_fen": attempt.amount_fen}  # fmt: skip
+        operation: Any
+        if attempt.api == ApiVersion.V3:
+            operation = partial(sdk_v3.CodepayOrder, appid=attempt.appid, description=attempt.description,
+                                out_trade_no=attempt.out_trade_no, amount_fen=attempt.amount_fen, auth_code=auth_code,
+                                attach=attempt.attach, device_ip=attempt.client_ip)  # fmt: skip
+            endpoint = "v3/pay/transactions/codepay"
+        else:
+            operation = partial(sdk_v2.Micropay, appid=attempt.appid, body=attempt.description,
+                                out_trade_no=attempt.out_trade_no, total_fee_fen=attempt.amount_fen,
+                                spbill_create_ip=attempt.client_ip or "127.0.0.1", auth_code=auth_code,
+                                attach=attempt.attach)  # fmt: skip
+            endpoint = "pay/micropay"
+        result = yield self._exchange(attempt.mchid, attempt.api, endpoint, operation, request, _describe_charge)
+        if result.value is not None:
+            return ChargeAnswer(_payment_status(_as_order(result.value), result.record))
+        if isinstance(result.unknown, PaymentPending) and result.unknown.user_paying:
+            return ChargeAnswer(PaymentStatus(Outcome.PENDING, result.record, trade_state="USERPAYING"))
+        code, message = _error_fields(result)
+        if result.unknown is not None or _failure_outcome(result) == Outcome.UNKNOWN:
+            return ChargeAnswer(PaymentStatus(Outcome.UNKNOWN, result.record, error_code=code), message)
+        return ChargeAnswer(PaymentStatus(Outcome.FAILED, result.record, error_code=code), message)
+
+    def reverse_payment(self, attempt: PaymentAttempt) -> Calls[CloseAnswer]:
+        """Reverse a payment-code ``attempt`` (v2 over mutual TLS; ``recall=Y`` is resent by the SDK)."""
+        operation: Any
+        if attempt.api == ApiVersion.V3:
+            operation = partial(sdk_v3.ReverseOrder, appid=attempt.appid, out_trade_no=attempt.out_trade_no)
+            endpoint = "v3/pay/transactions/reverse"
+        else:
+            operation = partial(sdk_v2.Reverse, appid=attempt.appid, out_trade_no=attempt.out_trade_no)
+            endpoint = "secapi/pay/reverse"
+        request = {"out_trade_no": attempt.out_trade_no}
+        result = yield self._exchange(
+            attempt.mchid, attempt.api, endpoint, operation, request, lambda _value: {"reversed": True}
         )
         if result.refused is None and result.unknown is None:
             return CloseAnswer(Outcome.SUCCEEDED, result.record)
@@ -468,6 +522,23 @@ def _v3_bill_entry(row: Any) -> BillEntry:
 def _describe_bill(value: Any) -> dict[str, Any]:
     rows = getattr(value, "rows", None)
     return {"rows": len(rows)} if rows is not None else {"download_url": "(received)"}
+
+
+def _as_order(value: Any) -> Any:
+    """A micropay answer read as the order it paid (v3 codepay answers with the Transaction already)."""
+    if isinstance(value, sdk_v3.Transaction):
+        return value
+    raw = dict(value.raw)
+    return sdk_v2.V2Order(
+        out_trade_no=value.out_trade_no, transaction_id=value.transaction_id, trade_state="SUCCESS",
+        trade_state_desc=None, total_fee_fen=value.total_fee_fen, cash_fee_fen=value.cash_fee_fen,
+        fee_type=value.fee_type, openid=value.openid, trade_type=value.trade_type, bank_type=value.bank_type,
+        attach=value.attach, time_end=value.time_end, raw=raw,
+    )  # fmt: skip
+
+
+def _describe_charge(value: Any) -> dict[str, Any]:
+    return {"trade_state": getattr(value, "trade_state", "SUCCESS"), "transaction_id": value.transaction_id}
 
 
 def _describe_prepay(value: Any) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from weipay.service.usecases import (
     Gateway,
     MerchantConfig,
     auto_refund_attempt,
+    check_code_charge,
     load_order,
     sync_attempt,
     sync_refund,
@@ -31,7 +32,14 @@ from weipay.service.usecases import (
 from weipay.service.usecases.alerting import ALERT
 from weipay.service.usecases.credential_watch import CHECK_CREDENTIALS, check_credentials
 from weipay.service.usecases.lifecycle import expire_or_retry
-from weipay.service.usecases.outbox import AUTO_REFUND, DELIVER_WEBHOOK, EXPIRE_ORDER, QUERY_ATTEMPT, SYNC_REFUND
+from weipay.service.usecases.outbox import (
+    AUTO_REFUND,
+    CODEPAY_CHECK,
+    DELIVER_WEBHOOK,
+    EXPIRE_ORDER,
+    QUERY_ATTEMPT,
+    SYNC_REFUND,
+)
 from weipay.service.usecases.payments import query_delay_s
 from weipay.service.usecases.reconcile_schedule import RECONCILE_DAY, parse_time_of_day, run_scheduled_reconciliation
 from weipay.service.usecases.settlement import add_anomaly
@@ -85,6 +93,12 @@ def _query_attempt(ctx: JobContext, job: Job) -> None:
         if order.expires_at + 60 < now and attempt.status != AttemptStatus.UNKNOWN:
             return  # the expiry job owns it from here
         raise _Later(now + query_delay_s(attempt.created_at, now), f"attempt still {attempt.status.value}")
+
+
+def _codepay_check(ctx: JobContext, job: Job) -> None:
+    check_at = check_code_charge(ctx.uow, ctx.gateway, ctx.clock, job.payload["attempt_id"])
+    if check_at is not None:
+        raise _Later(check_at, "payment-code charge not settled yet")
 
 
 def _expire_order(ctx: JobContext, job: Job) -> None:
@@ -151,6 +165,7 @@ def _check_credentials(ctx: JobContext, job: Job) -> None:
 
 HANDLERS: dict[str, Callable[[JobContext, Job], None]] = {
     QUERY_ATTEMPT: _query_attempt,
+    CODEPAY_CHECK: _codepay_check,
     EXPIRE_ORDER: _expire_order,
     SYNC_REFUND: _sync_refund,
     AUTO_REFUND: _auto_refund,

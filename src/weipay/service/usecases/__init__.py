@@ -8,6 +8,7 @@ its event loop, see ``flows``) and the same name without the suffix, driven to i
 from __future__ import annotations
 
 from .abnormal_refunds import apply_abnormal_refund, apply_abnormal_refund_flow, resolve_abnormal_refund
+from .codepay import CodeCharge, charge_code, charge_code_flow, check_code_charge
 from .external_refunds import ExternalRefund, record_external_refund
 from .flows import blocking
 from .lifecycle import close_order, close_order_flow, due_for_sync, expire_order, get_order, get_order_flow
@@ -73,6 +74,7 @@ __all__ = [
     "CallEntry",
     "Calls",
     "CloseAnswer",
+    "CodeCharge",
     "CreateOrder",
     "Discrepancy",
     "ExternalRefund",
@@ -104,6 +106,9 @@ __all__ = [
     "approve_refund_flow",
     "auto_refund_attempt",
     "blocking",
+    "charge_code",
+    "charge_code_flow",
+    "check_code_charge",
     "close_order",
     "close_order_flow",
     "create_order",

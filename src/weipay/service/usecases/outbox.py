@@ -11,11 +11,13 @@ from .stores import NewJob
 
 __all__ = [
     "AUTO_REFUND",
+    "CODEPAY_CHECK",
     "DELIVER_WEBHOOK",
     "EXPIRE_ORDER",
     "QUERY_ATTEMPT",
     "SYNC_REFUND",
     "schedule_auto_refund",
+    "schedule_code_check",
     "schedule_expiry",
     "schedule_query",
     "schedule_refund_sync",
@@ -29,6 +31,7 @@ EXPIRE_ORDER = "expire_order"
 SYNC_REFUND = "sync_refund"
 DELIVER_WEBHOOK = "deliver_webhook"
 AUTO_REFUND = "auto_refund"
+CODEPAY_CHECK = "codepay_check"
 
 
 def schedule_query(tx: Stores, attempt_id: str, order_id: str, *, due_at: float, now: float) -> None:
@@ -39,6 +42,20 @@ def schedule_query(tx: Stores, attempt_id: str, order_id: str, *, due_at: float,
         due_at=due_at,
         now=now,
         dedupe_key=f"{QUERY_ATTEMPT}:{attempt_id}",
+        order_id=order_id,
+        rearm=True,
+    )
+
+
+def schedule_code_check(tx: Stores, attempt_id: str, order_id: str, *, due_at: float, now: float) -> None:
+    """Check a payment-code charge at ``due_at``: query it, reverse it when it outlives WeChat's wait, or send
+    a decided reverse again. Written before the charge is sent, so a crash leaves it to the worker."""
+    tx.jobs.enqueue(
+        CODEPAY_CHECK,
+        {"attempt_id": attempt_id},
+        due_at=due_at,
+        now=now,
+        dedupe_key=f"{CODEPAY_CHECK}:{attempt_id}",
         order_id=order_id,
         rearm=True,
     )

@@ -31,6 +31,7 @@ from weipay.service.domain import (
 )
 
 from .alerting import record_wechat_call
+from .code_reverse import reverse_code_charge_flow
 from .flows import blocking
 from .orders import order_in
 from .outbox import schedule_query, schedule_superseded_close
@@ -81,6 +82,7 @@ _APPID_KIND = {
     Channel.APP: ("app",),
     Channel.H5: ("official_account", "miniprogram"),
     Channel.NATIVE: ("official_account", "miniprogram", "app"),
+    Channel.CODEPAY: ("official_account", "miniprogram", "app"),
 }
 _PAID_STATES = frozenset({"SUCCESS", "REFUND"})
 # WeChat refuses to close one of its orders within five minutes of creating it.
@@ -162,6 +164,8 @@ def start_payment_flow(
     ``unknown`` (raises ``payment_outcome_unknown``) for a query to resolve; it is never guessed.
     """
     channel = _parse(Channel, channel, "channel")
+    if channel == Channel.CODEPAY:
+        raise InvalidInput("auth_code_required", "channel codepay charges the payer's payment code: send auth_code")
     api = _parse(ApiVersion, api or merchant.default_api, "api")
     with uow.read() as tx:  # one read for the order and its attempts (the checkout path: every statement counts)
         order = order_in(tx, order_id, merchant.mchid)
@@ -174,6 +178,8 @@ def start_payment_flow(
     if channel == Channel.H5 and not client_ip:
         raise InvalidInput("client_ip_required", "channel h5 needs the payer's client IP")
     appid = appid_for(merchant, channel)
+    if any(a.is_open and a.channel == Channel.CODEPAY for a in attempts):
+        raise Conflict("payment_in_progress", "a payment-code charge of this order is in progress; check the order")
     open_attempts = [a for a in attempts if a.is_open]
     # Only the newest attempt can be resumed: an older open one was superseded and awaits its close.
     latest = max(attempts, key=lambda a: a.seq, default=None)
@@ -336,7 +342,17 @@ def _apply_prepay(
 
 
 def close_open_attempt_flow(uow: UnitOfWork, gateway: Gateway, clock: Clock, attempt: PaymentAttempt) -> Calls[None]:
-    """Close an open attempt at WeChat, then locally. Raises if WeChat says it was paid or cannot tell."""
+    """Close an open attempt at WeChat, then locally. Raises if WeChat says it was paid or cannot tell.
+
+    A payment-code attempt has no close: it is reversed (decided here, sent until WeChat confirms).
+    """
+    if attempt.channel == Channel.CODEPAY:
+        yield from reverse_code_charge_flow(uow, gateway, clock, attempt)
+        with uow.read() as tx:
+            reversed_ = tx.attempts.get(attempt.id)
+        if reversed_ is not None and reversed_.status == AttemptStatus.SUCCEEDED:
+            raise Conflict("order_already_paid", "the payment-code charge was paid")
+        return
     answer = yield from gateway.close_payment(attempt)
     now = clock()
     with uow.write() as tx:

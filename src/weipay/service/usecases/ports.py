@@ -39,6 +39,7 @@ __all__ = [
     "BillEntry",
     "CallLog",
     "Calls",
+    "ChargeAnswer",
     "Clock",
     "CloseAnswer",
     "CredentialExpiry",
@@ -100,6 +101,26 @@ class PaymentStatus:
     mchid: str | None = None
     paid_at: float | None = None
     error_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeAnswer:
+    """Answer to charging a payment code, as the order it made: ``status.outcome`` SUCCEEDED = paid, PENDING =
+    the payer is confirming (USERPAYING), FAILED = a definite no (``status.error_code``: AUTHCODEEXPIRE,
+    NOTENOUGH…), UNKNOWN = undecided (timeout, SYSTEMERROR, BANKERROR): a query tells, a reverse ends it."""
+
+    status: PaymentStatus
+    error_message: str | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        """What the charge established."""
+        return self.status.outcome
+
+    @property
+    def call(self) -> CallRecord:
+        """The call-log record of the charge."""
+        return self.status.call
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +302,14 @@ class Gateway(Protocol):
 
     def close_payment(self, attempt: PaymentAttempt) -> Calls[CloseAnswer]:
         """Close ``attempt`` at WeChat."""
+        ...
+
+    def charge_code(self, attempt: PaymentAttempt, auth_code: str) -> Calls[ChargeAnswer]:
+        """Charge the payment code the payer shows for ``attempt`` (sent once: never stored, never logged)."""
+        ...
+
+    def reverse_payment(self, attempt: PaymentAttempt) -> Calls[CloseAnswer]:
+        """Reverse a payment-code ``attempt``: closed for good at WeChat, any payment returned to the payer."""
         ...
 
     def create_refund(self, refund: Refund) -> Calls[RefundAnswer]:

@@ -106,8 +106,10 @@ def _attempt_events(attempt: PaymentAttempt) -> Iterator[TimelineEvent]:
         paid_at = max(attempt.paid_at or attempt.updated_at, attempt.created_at)
         yield TimelineEvent("payment.succeeded", paid_at,
                             {**number, "transaction_id": attempt.transaction_id, "amount": attempt.amount_fen})
-    elif attempt.status in (AttemptStatus.FAILED, AttemptStatus.CLOSED):
-        yield TimelineEvent(f"payment.{attempt.status.value}", attempt.updated_at,
+    elif attempt.status in (AttemptStatus.FAILED, AttemptStatus.CLOSED, AttemptStatus.REVERSED):
+        # A reversed payment-code charge is closed for good at WeChat (trade_state REVERSING until it confirms).
+        kind = "closed" if attempt.status == AttemptStatus.REVERSED else attempt.status.value
+        yield TimelineEvent(f"payment.{kind}", attempt.updated_at,
                             {**number, "trade_state": attempt.trade_state, "error_code": attempt.error_code})
 
 
