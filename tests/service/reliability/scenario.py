@@ -15,7 +15,7 @@ from typing import Any
 from ..web_harness import MCHID, Harness
 from .invariants import History
 
-__all__ = ["ACTIONS", "OUTAGE_ACTIONS", "Scenario", "quiesce"]
+__all__ = ["ACTIONS", "CODEPAY_ACTIONS", "OUTAGE_ACTIONS", "Scenario", "quiesce"]
 
 CHANNELS = ("native", "app", "h5", "miniprogram")
 CREATE_PATHS = ["/v3/pay/transactions/", "/pay/unifiedorder"]
@@ -276,6 +276,42 @@ def _refund_outage(s: Scenario) -> None:
 
 # The same moves plus refund outages (a separate set, so the seeds of ACTIONS keep playing what they played).
 OUTAGE_ACTIONS = (*ACTIONS, (_refund_outage, 3))
+
+
+def _codepay(s: Scenario) -> None:
+    """A till charges a payment code; the payer pays at once, confirms later, gives up or never decides."""
+    if not s.orders:
+        return _create(s)
+    order_id = s.rng.choice(s.orders)
+    behaviour = {
+        "confirm": s.rng.choice(("none", "password", "password")),
+        "outcome": s.rng.choice(("success", "success", "cancel", "insufficient_balance", "bank_error", "wait")),
+        "confirm_s": s.rng.choice((0, 4, 12, 45)),
+    }
+    code = s.harness.wechat.post("/simulator/payment-codes", json=behaviour).json()["auth_code"]
+    body = {"channel": "codepay", "auth_code": code, "api": s.rng.choice(("v2", "v3"))}
+    response = s.answer(
+        f"codepay {order_id} {body['api']} {behaviour}",
+        s.harness.api.post(f"/v1/orders/{order_id}/payments", json=body, headers=s.harness.merchant),
+    )
+    if response.status_code == 201:
+        s.payments.append(response.json())
+        s.log.append(f"  -> {response.json()['status']} {response.json()['error_code']}")
+    return None
+
+
+def _code_faults(s: Scenario) -> None:
+    """WeChat takes a charge, a query or a reverse and the answer is lost (or it answers SYSTEMERROR)."""
+    paths = ["/v3/pay/transactions/codepay", "/pay/micropay", "/v3/pay/transactions/out-trade-no/",
+             "/secapi/pay/reverse", "/pay/orderquery"]  # fmt: skip
+    plan = {"commit_then_timeout_rate": s.rng.choice((0.3, 1.0)), "system_error_rate": s.rng.choice((0.0, 0.3)),
+            "paths": s.rng.sample(paths, 2), "seed": s.rng.randrange(2**31)}  # fmt: skip
+    assert s.harness.wechat.put("/simulator/faults", json=plan).status_code == 200
+    s.log.append(f"faults {plan}")
+
+
+# The same moves plus payment codes and their faults (a separate set: the seeds of ACTIONS keep their scenario).
+CODEPAY_ACTIONS = (*ACTIONS, (_codepay, 5), (_code_faults, 1))
 
 
 def quiesce(harness: Harness, history: History) -> None:

@@ -102,7 +102,7 @@ def test_a_charge_still_open_after_30_s_is_reversed_and_can_never_be_paid(core: 
 def test_a_payment_that_crosses_the_reverse_is_returned_not_applied(core: Core) -> None:
     """The decision to reverse commits first: a "paid" fact arriving after it settles nothing."""
     order = _order(core)
-    charge = _charge(core, order, _code(core, outcome="wait"))
+    _charge(core, order, _code(core, outcome="wait"))
     core.advance(REVERSE_AFTER_S)
     # WeChat takes the query and the reverse but their answers are lost: the decision stands, unconfirmed.
     core.faults(commit_then_timeout_rate=1.0, paths=["/v3/pay/transactions/out-trade-no/"])
