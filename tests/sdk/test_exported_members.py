@@ -27,6 +27,7 @@ EXPECTED = [
     "OAuthToken",
     "Operation",
     "OutcomeUnknown",
+    "PaymentPending",
     "ProtocolError",
     "RetryPolicy",
     "Session",

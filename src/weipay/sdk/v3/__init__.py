@@ -4,9 +4,9 @@ Merchant side::
 
     from weipay.sdk.v3 import CreateOrder, QueryOrder, parse_notification, jsapi_params
 
-Operations (``CreateOrder``, ``QueryOrder``, ``CloseOrder``, ``CreateRefund``, ``QueryRefund``,
-``ApplyAbnormalRefund``, ``TradeBill``, ``FundFlowBill``, ``DownloadBill``, ``DownloadCertificates``) are
-frozen values run by ``weipay.sdk`` clients; ``RawRequest`` reaches any other v3 path, signed and verified
+Operations (``CreateOrder``, ``QueryOrder``, ``CloseOrder``, ``CodepayOrder``, ``ReverseOrder``, ``CreateRefund``,
+``QueryRefund``, ``ApplyAbnormalRefund``, ``TradeBill``, ``FundFlowBill``, ``DownloadBill``, ``DownloadCertificates``)
+are frozen values run by ``weipay.sdk`` clients; ``RawRequest`` reaches any other v3 path, signed and verified
 alike. WeChat's side (signing answers, sealing notifications, checking merchants' Authorization), used by
 the simulator and tests, lives in :mod:`weipay.sdk.v3.wechat_side`.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from .bills import BillFile, BillRow, DownloadBill, FundFlowBill, TradeBill, parse_bill, yuan_to_fen
 from .certificates import DownloadCertificates, decrypt_certificates
+from .codepay import CodepayOrder, ReverseOrder, StoreInfo
 from .models import (
     BillLocation,
     PrepayResult,
@@ -47,6 +48,7 @@ __all__ = [
     "BillRow",
     "Channel",
     "CloseOrder",
+    "CodepayOrder",
     "CreateOrder",
     "CreateRefund",
     "DownloadBill",
@@ -62,7 +64,9 @@ __all__ = [
     "RefundAmount",
     "RefundNotification",
     "RefundResult",
+    "ReverseOrder",
     "SignedHeaders",
+    "StoreInfo",
     "TradeBill",
     "Transaction",
     "TransactionAmount",
