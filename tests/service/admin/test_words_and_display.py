@@ -90,7 +90,8 @@ def test_times_in_each_merchants_zone() -> None:
 
 
 def test_event_details_show_amounts_in_yuan_and_flatten_facts() -> None:
-    shown = event_details({"amount": 1234, "currency": "CNY", "reason": None,
-                           "facts": {"amount_fen": 1234, "bank_type": "OTHERS", "payer_openid": None}})
-    assert shown == [("amount", "¥12.34"), ("currency", "CNY"), ("facts.amount_fen", "¥12.34"),
-                     ("facts.bank_type", "OTHERS")]
+    shown = event_details({"amount": 1234, "currency": "CNY", "reason": None, "attempts": 2,
+                           "facts": {"amount_fen": 1234, "bank_type": "OTHERS", "payer_openid": None,
+                                     "success_time": 1795396740.0}}, Clocks({}).at)  # fmt: skip
+    assert shown == [("amount", "¥12.34"), ("currency", "CNY"), ("attempts", "2"), ("facts.amount_fen", "¥12.34"),
+                     ("facts.bank_type", "OTHERS"), ("facts.success_time", "2026-11-23 09:19:00")]

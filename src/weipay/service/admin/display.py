@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -83,16 +83,20 @@ class Clocks:
         return datetime.fromtimestamp(unix_s, UTC).astimezone(self.zone(mchid)).strftime(_LOCAL_INPUT)
 
 
-def event_details(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """A timeline event's fields as ``(name, text)`` pairs: amounts in yuan, nested facts flattened, blanks left out."""
+def event_details(fields: Mapping[str, Any], when: Callable[[float], str] = str) -> list[tuple[str, str]]:
+    """A timeline event's fields as ``(name, text)`` pairs: amounts in yuan, times through ``when`` (the merchant's
+    local time), nested facts flattened, blanks left out."""
     shown: list[tuple[str, str]] = []
     for name, value in fields.items():
         if value is None or value == "" or value == {}:
             continue
+        number = isinstance(value, int | float) and not isinstance(value, bool)
         if isinstance(value, Mapping):
-            shown.extend(event_details({f"{name}.{key}": inner for key, inner in value.items()}))
-        elif name.endswith(("amount", "_fen")) and isinstance(value, int) and not isinstance(value, bool):
+            shown.extend(event_details({f"{name}.{key}": inner for key, inner in value.items()}, when))
+        elif number and name.endswith(("amount", "_fen")) and isinstance(value, int):
             shown.append((name, yuan(value)))
+        elif number and name.endswith(("_time", "_at")):
+            shown.append((name, when(float(value))))
         else:
             shown.append((name, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)))
     return shown

@@ -55,6 +55,7 @@ def build_order_pages(console: Console) -> APIRouter:
             refunds=sorted(details.refunds, key=_seq), timeline=timeline, details=event_details, calls=calls,
             approval_required=bool(merchant and merchant.settings.refund_approval_required),
             configured=merchant is not None, refund_no=f"console-{secrets.token_hex(8)}",
+            at_merchant=lambda unix_s: console.clocks.at(unix_s, details.order.mchid),
         )  # fmt: skip
 
     return router
