@@ -216,6 +216,7 @@ _ZH: dict[str, str] = {
     "attempt_status.failed": "支付失败",
     "attempt_status.closed": "已关闭",
     "attempt_status.unknown": "结果未知（待查询）",
+    "attempt_status.reversed": "已撤销",
     # refund statuses
     "refund_status.requested": "待审批",
     "refund_status.approved": "已批准",
@@ -230,6 +231,7 @@ _ZH: dict[str, str] = {
     "channel.native": "扫码支付（Native）",
     "channel.app": "APP 支付",
     "channel.h5": "H5 支付",
+    "channel.codepay": "付款码支付",
     "channel.codepay": "付款码支付",
     # reconciliation statuses
     "reconciliation_status.clean": "一致",
@@ -466,6 +468,7 @@ _EN: dict[str, str] = {
     "attempt_status.failed": "failed",
     "attempt_status.closed": "closed",
     "attempt_status.unknown": "unknown (to be queried)",
+    "attempt_status.reversed": "reversed",
     "refund_status.requested": "requested",
     "refund_status.approved": "approved",
     "refund_status.rejected": "rejected",
@@ -478,6 +481,7 @@ _EN: dict[str, str] = {
     "channel.native": "Native (QR code)",
     "channel.app": "App",
     "channel.h5": "H5",
+    "channel.codepay": "Payment code",
     "channel.codepay": "Payment code",
     "reconciliation_status.clean": "clean",
     "reconciliation_status.differences": "differences",
