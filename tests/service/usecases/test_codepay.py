@@ -192,6 +192,33 @@ def test_a_crash_before_the_charge_leaves_nothing_behind(core: Core) -> None:
     flow.close()
     core.advance(5)
     core.run_jobs()
+    assert _attempt(core, order).status == AttemptStatus.CREATED  # the charge may still be in flight: no query
+    core.advance(REVERSE_AFTER_S)
+    core.run_jobs()
     attempt = _attempt(core, order)
     assert attempt.status == AttemptStatus.FAILED and core.sim_order(attempt.out_trade_no) is None
     assert get_order(core.uow, core.gateway, core.clock, order.id).status == OrderStatus.PENDING
+
+
+def test_a_slow_charge_is_not_ended_by_the_check_job_before_wechat_answers(core: Core) -> None:
+    """WeChat takes 12 s to answer the charge: the check job must not query meanwhile (WeChat would say there is no
+    such order yet, and the attempt would end just before the payer starts confirming)."""
+    order = _order(core)
+    flow = charge_code_flow(core.uow, core.gateway, core.clock, core.merchant, order.id, _code(core, outcome="wait"),
+                            "v3", "10.0.0.7")  # fmt: skip
+    exchange = next(flow)
+    for _ in range(2):
+        core.advance(5)
+        core.run_jobs()
+    assert _attempt(core, order).status == AttemptStatus.CREATED
+    assert core.sim.ledger.order(MCHID, _attempt(core, order).out_trade_no) is None  # nothing was queried either
+    core.advance(2)
+    result = call_blocking(core.gateway.client(MCHID), exchange, core.clock)  # WeChat: USERPAYING
+    with pytest.raises(StopIteration) as done:
+        flow.send(result)
+    assert done.value.value.status == "pending"
+    for _ in range(4):
+        core.advance(5)
+        core.run_jobs()
+    assert _attempt(core, order).status == AttemptStatus.REVERSED
+    assert _wechat_state(core, _attempt(core, order)) == "REVOKED"

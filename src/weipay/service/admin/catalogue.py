@@ -232,7 +232,6 @@ _ZH: dict[str, str] = {
     "channel.app": "APP 支付",
     "channel.h5": "H5 支付",
     "channel.codepay": "付款码支付",
-    "channel.codepay": "付款码支付",
     # reconciliation statuses
     "reconciliation_status.clean": "一致",
     "reconciliation_status.differences": "有差异",
@@ -481,7 +480,6 @@ _EN: dict[str, str] = {
     "channel.native": "Native (QR code)",
     "channel.app": "App",
     "channel.h5": "H5",
-    "channel.codepay": "Payment code",
     "channel.codepay": "Payment code",
     "reconciliation_status.clean": "clean",
     "reconciliation_status.differences": "differences",

@@ -41,6 +41,7 @@ __all__ = [
     "CodeCharge",
     "charge_code",
     "charge_code_flow",
+    "charge_may_be_in_flight",
     "check_code_charge",
     "check_code_charge_flow",
 ]
@@ -49,6 +50,17 @@ __all__ = [
 CHECK_EVERY_S = 5.0
 #: … and reverse it when it has not succeeded within about 30 s.
 REVERSE_AFTER_S = 30.0
+
+
+def charge_may_be_in_flight(attempt: PaymentAttempt, now: float) -> bool:
+    """A charge not yet answered (``created``) may still be on its way to WeChat until well past the client's
+    deadline: a query then could find no order and end the attempt just before WeChat takes the charge. Such an
+    attempt is queried only once ``REVERSE_AFTER_S`` has passed (a crash before the answer waits that long)."""
+    return (
+        attempt.channel == Channel.CODEPAY
+        and attempt.status == AttemptStatus.CREATED
+        and now - attempt.created_at < REVERSE_AFTER_S
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +163,8 @@ def check_code_charge_flow(uow: UnitOfWork, gateway: Gateway, clock: Clock, atte
         raise NotFound("attempt_not_found", f"no payment attempt {attempt_id[:48]!r}")
     if attempt.status == AttemptStatus.REVERSED:
         return (yield from send_reverse_flow(uow, gateway, clock, attempt))
+    if charge_may_be_in_flight(attempt, clock()):
+        return attempt.created_at + REVERSE_AFTER_S
     if attempt.is_open:
         attempt = yield from sync_attempt_flow(uow, gateway, clock, attempt_id)
     if not attempt.is_open:

@@ -17,6 +17,7 @@ from weipay.service.domain import (
     transition,
 )
 
+from .codepay import charge_may_be_in_flight
 from .flows import blocking
 from .orders import load_order
 from .outbox import schedule_expiry
@@ -47,6 +48,7 @@ def due_for_sync(attempt: PaymentAttempt, now: float, sync_after_s: float) -> bo
         (attempt.is_open or attempt.awaits_close)
         and now - attempt.created_at >= sync_after_s
         and (attempt.last_synced_at is None or now - attempt.last_synced_at >= _MIN_SYNC_INTERVAL_S)
+        and not charge_may_be_in_flight(attempt, now)
     )
 
 
