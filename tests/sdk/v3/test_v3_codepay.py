@@ -20,7 +20,7 @@ AUTH_CODE = "130061098828009406"
 CHARGE = CodepayOrder(appid="wxd678efh567hg6787", description="Image形象店-深圳腾大-QQ公仔",
                       out_trade_no="1217752501201407033233368018", amount_fen=100, auth_code=AUTH_CODE,
                       attach="till=3", device_id="013467007045764", device_ip="128.0.0.1",
-                      store_info=StoreInfo(id="0001", out_id="A1111"))  # fmt: skip
+                      store_info=StoreInfo(id="0001", name="腾大店"))  # fmt: skip
 
 
 def _json(status: int, value: Any) -> HttpResponse:
@@ -43,7 +43,7 @@ def test_the_charge_body(make_ctx) -> None:
         "out_trade_no": "1217752501201407033233368018", "attach": "till=3", "payer": {"auth_code": AUTH_CODE},
         "amount": {"total": 100, "currency": "CNY"},
         "scene_info": {"device_id": "013467007045764", "device_ip": "128.0.0.1",
-                       "store_info": {"id": "0001", "out_id": "A1111"}},
+                       "store_info": {"id": "0001", "name": "腾大店"}},
     }  # fmt: skip
     assert AUTH_CODE not in repr(CHARGE)
     minimal = CodepayOrder(appid="wx1", description="d", out_trade_no="POS0000001", amount_fen=1, auth_code=AUTH_CODE)

@@ -13,9 +13,10 @@ the simulator and tests, lives in :mod:`weipay.sdk.v3.wechat_side`.
 
 from __future__ import annotations
 
+from ..order_options import StoreInfo
 from .bills import BillFile, BillRow, DownloadBill, FundFlowBill, TradeBill, parse_bill, yuan_to_fen
 from .certificates import DownloadCertificates, decrypt_certificates
-from .codepay import CodepayOrder, ReverseOrder, StoreInfo
+from .codepay import CodepayOrder, ReverseOrder
 from .models import (
     BillLocation,
     PrepayResult,

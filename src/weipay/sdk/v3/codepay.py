@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import ConfigurationError, PaymentPending, WeChatRefused
 from ..operation import Api, Context, HttpRequest, HttpResponse
+from ..order_options import StoreInfo
 from ..v2.micropay import check_auth_code
 from ._json import dump_json, load_json_object
 from ._request import JSON_HEADERS, path_segment, read_model
@@ -24,26 +25,11 @@ from ._validate import check_amount_fen, check_client_ip, check_out_trade_no, ch
 from .models import Transaction
 from .responses import expect_status, refusal
 
-__all__ = ["PENDING_CODES", "CodepayOrder", "ReverseOrder", "StoreInfo"]
+__all__ = ["PENDING_CODES", "CodepayOrder", "ReverseOrder"]
 
 #: Answers after which nobody knows yet whether the buyer pays.
 PENDING_CODES = frozenset({"USERPAYING", "USER_PAYING", "SYSTEM_ERROR", "SYSTEMERROR", "BANK_ERROR", "BANKERROR"})
 _OPEN_STATES = frozenset({"USERPAYING", "NOTPAY", "ACCEPT"})
-
-
-@dataclass(frozen=True, slots=True)
-class StoreInfo:
-    """``scene_info.store_info``: the merchant's store (``id`` as registered, ``out_id`` the merchant's own code)."""
-
-    id: str
-    out_id: str | None = None
-
-    def body(self) -> dict[str, Any]:
-        """The JSON object."""
-        check_text("store_info.id", self.id, max_chars=32)
-        if self.out_id is not None:
-            check_text("store_info.out_id", self.out_id, max_chars=32)
-        return {"id": self.id, "out_id": self.out_id}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +64,17 @@ class CodepayOrder:
                 check_text(name, value, max_chars=128 if name == "attach" else 32)
         if self.device_ip is not None:
             check_client_ip(self.device_ip)
-        if self.store_info is not None and not isinstance(self.store_info, StoreInfo):
-            raise ConfigurationError("store_info must be a StoreInfo")
+        if self.store_info is not None:
+            if not isinstance(self.store_info, StoreInfo):
+                raise ConfigurationError("store_info must be a weipay.sdk.order_options.StoreInfo")
+            self.store_info.check()
 
     def body(self, mchid: str) -> dict[str, Any]:
         """The request object (``None`` members are dropped when serialised)."""
         scene: dict[str, Any] = {
             "device_id": self.device_id,
             "device_ip": self.device_ip,
-            "store_info": self.store_info.body() if self.store_info is not None else None,
+            "store_info": self.store_info.v3_json() if self.store_info is not None else None,
         }
         return {
             "appid": self.appid,
