@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from weipay.service.db.tables import alert_events, wxa_access_tokens
 
-from ..web_harness import MCHID, OTHER_API_KEY, SERVICE_URL, Harness
+from ..web_harness import ADMIN_KEY, MCHID, OTHER_API_KEY, SERVICE_URL, Harness
 
 MESSAGE_TOKEN = "shipping-message-token"
 WEBHOOK_SECRET = "shipping-webhook-secret"
@@ -104,6 +104,9 @@ def test_upload_confirm_and_webhook(harness_factory: Any) -> None:
     for kind in ("shipping.submitted", "shipping.uploaded", "shipping.receipt_confirmed"):
         assert kind in types
     assert len(_calls(harness, order["id"], "wxa/sec/order/upload_shipping_info")) == 1
+    assert harness.api.post("/console/login", data={"api_key": ADMIN_KEY}, follow_redirects=False).status_code == 303
+    console = harness.api.get(f"/console/orders/{order['id']}")
+    assert console.status_code == 200 and "Shipping (mini-program)" in console.text and "confirmed" in console.text
 
 
 def test_a_lost_answer_is_queried_not_uploaded_twice(harness: Harness) -> None:

@@ -137,7 +137,7 @@ def build_console_router(services: Services, secret: bytes) -> APIRouter:
             return page(request, "orders.html", session, status_code=404, orders=[], q=order_id, status="",
                         statuses=[s.value for s in OrderStatus], flash="No such order.", flash_error=True)
         return page(request, "order.html", session, order=details.order, attempts=details.attempts,
-                    refunds=details.refunds, events=usecases.order_call_log(uow, order_id))
+                    refunds=details.refunds, shipment=details.shipment, events=usecases.order_call_log(uow, order_id))
 
     async def refund_action(request: Request, refund_id: str, approve: bool) -> Response:
         session = current(request)
