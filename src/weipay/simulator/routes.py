@@ -9,6 +9,8 @@
     /sns/jscode2session          -> login           faults: {"errcode": -1}
     /cgi-bin/stable_token        -> wxa.tokens      faults: {"errcode": -1}
     /wxa/sec/order/…             -> wxa.api         faults: {"errcode": -1}
+    /sns/oauth2/access_token     -> oauth           faults: {"errcode": -1}
+    /connect/oauth2/authorize    -> oauth           (the page WeChat shows; faults as above)
 
 Every other path is a 404 (or, when the fault plan hits it, the login-style ``errcode`` answer).
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import login
+from . import login, oauth
 from .control import api as control_api
 from .faults import RequestFault
 from .http_messages import SimRequest, SimResponse
@@ -71,6 +73,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/sns/jscode2session", login.handle, _errcode_fault),
     Route("/cgi-bin/stable_token", wxa_tokens.handle, _errcode_fault),
     Route("/wxa/sec/order/", wxa_api.handle, _errcode_fault),
+    Route("/sns/oauth2/access_token", oauth.access_token, _errcode_fault),
+    Route(oauth.AUTHORIZE_PATH, oauth.authorize, _errcode_fault),
 )
 _UNKNOWN = Route("", _not_found, _errcode_fault)
 

@@ -9,7 +9,6 @@ import json
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from weipay.service.db.tables import alert_events, wxa_access_tokens
@@ -193,7 +192,8 @@ def test_scoping_and_bad_input(harness: Harness) -> None:
     assert "tracking_no" in refused.json()["error"]["message"]
     unified_two = {"logistics_type": "virtual", "shipping_list": [{"item_desc": "a"}, {"item_desc": "b"}]}
     assert _ship(harness, order["id"], unified_two).status_code == 422
-    assert _ship(harness, order["id"], {"logistics_type": "drone", "shipping_list": [{"item_desc": "a"}]}).status_code == 422
+    drone = {"logistics_type": "drone", "shipping_list": [{"item_desc": "a"}]}
+    assert _ship(harness, order["id"], drone).status_code == 422
     unmasked = {"logistics_type": "express", "shipping_list": [{"item_desc": "mug", "tracking_no": "SF1",
                                                                 "express_company": "SF",
                                                                 "contact": {"receiver_contact": "13800001234"}}]}

@@ -1,18 +1,18 @@
-"""The ledger's queues: notifications with their delivery log, and mini-program login codes."""
+"""The ledger's queues: notifications with their delivery log; login, OAuth and payment codes."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from .rows import LoginCode, Notification, from_row
+from .rows import LoginCode, Notification, OAuthCode, PaymentCode, from_row
 from .store import SqliteStore
 
 __all__ = ["QueueTables"]
 
 
 class QueueTables(SqliteStore):
-    """Notifications to deliver (with every attempt logged) and single-use login codes."""
+    """Notifications to deliver (with every attempt logged) and single-use login and OAuth codes."""
 
     # -- notifications -----------------------------------------------------------------------------------
     def enqueue_notification(
@@ -82,3 +82,43 @@ class QueueTables(SqliteStore):
                 return None, False
             cursor = db.execute("UPDATE login_codes SET used = 1 WHERE code = ? AND used = 0", (code,))
             return from_row(LoginCode, row), cursor.rowcount == 1
+
+    # -- OAuth codes -------------------------------------------------------------------------------------
+    def add_oauth_code(self, code: OAuthCode) -> None:
+        """Store a freshly minted OAuth code."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO oauth_codes (code, appid, user, openid, scope, used, created_at) "
+                       "VALUES (?, ?, ?, ?, ?, 0, ?)",
+                       (code.code, code.appid, code.user, code.openid, code.scope, code.created_at))
+
+    def use_oauth_code(self, code: str, appid: str) -> tuple[OAuthCode | None, bool]:
+        """``(code, first_use)``: marks ``appid``'s code used; ``first_use`` is False when it was used before.
+
+        Another app's code is ``None`` and stays unused: trying it elsewhere must not spend it.
+        """
+        with self.transaction() as db:
+            row = db.execute("SELECT * FROM oauth_codes WHERE code = ? AND appid = ?", (code, appid)).fetchone()
+            if row is None:
+                return None, False
+            cursor = db.execute("UPDATE oauth_codes SET used = 1 WHERE code = ? AND used = 0", (code,))
+            return from_row(OAuthCode, row), cursor.rowcount == 1
+
+    # -- payment codes (付款码) ---------------------------------------------------------------------------
+    def add_payment_code(self, code: PaymentCode) -> None:
+        """Store a freshly minted payment code."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO payment_codes (code, user, outcome, confirm, confirm_s, created_at, expires_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (code.code, code.user, code.outcome, code.confirm,
+                                                       code.confirm_s, code.created_at, code.expires_at))
+
+    def payment_code(self, code: str) -> PaymentCode | None:
+        """A payment code by its digits."""
+        row = self._one("SELECT * FROM payment_codes WHERE code = ?", (code,))
+        return None if row is None else from_row(PaymentCode, row)
+
+    def use_payment_code(self, code: str, out_trade_no: str) -> bool:
+        """Consume ``code`` for ``out_trade_no`` by compare-and-set; False if another order consumed it first."""
+        with self.transaction() as db:
+            db.execute("UPDATE payment_codes SET used_by = ? WHERE code = ? AND used_by IS NULL", (out_trade_no, code))
+            row = db.execute("SELECT used_by FROM payment_codes WHERE code = ?", (code,)).fetchone()
+        return row is not None and row["used_by"] == out_trade_no
