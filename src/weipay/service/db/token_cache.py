@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from weipay.sdk import AccessToken
 
+from .engine import READ_ONLY
 from .sql import insert_ignore
 from .tables import wxa_access_tokens
 
@@ -34,7 +35,8 @@ class SqlTokenCache:
 
     def load(self, appid: str) -> AccessToken | None:
         """The stored token of ``appid``, fresh or not."""
-        with self._engine.connect() as conn:
+        # A read: on SQLite it must not take the write lock (every caller loads before it calls WeChat).
+        with self._engine.connect().execution_options(**{READ_ONLY: True}) as conn, conn.begin():
             row = conn.execute(sa.select(_TABLE.c.value, _TABLE.c.expires_at_s).where(_TABLE.c.appid == appid)).first()
         if row is None or row.value is None or row.expires_at_s is None:
             return None
