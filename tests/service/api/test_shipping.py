@@ -105,7 +105,8 @@ def test_upload_confirm_and_webhook(harness_factory: Any) -> None:
     assert len(_calls(harness, order["id"], "wxa/sec/order/upload_shipping_info")) == 1
     assert harness.api.post("/console/login", data={"api_key": ADMIN_KEY}, follow_redirects=False).status_code == 303
     console = harness.api.get(f"/console/orders/{order['id']}")
-    assert console.status_code == 200 and "Shipping (mini-program)" in console.text and "confirmed" in console.text
+    assert console.status_code == 200 and 'id="shipping"' in console.text and "s-confirmed" in console.text
+    assert "shipping.receipt_confirmed" in console.text  # the timeline's event
 
 
 def test_a_lost_answer_is_queried_not_uploaded_twice(harness: Harness) -> None:
