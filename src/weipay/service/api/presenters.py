@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from ..db import JobRow
 from ..domain import Channel, Order, PaymentAttempt, Refund
 from ..usecases import OrderDetails, PaymentStart
+from .options_schemas import options_out
 from .schemas import AttemptOut, JobOut, OrderOut, PaymentOut, RefundOut
 from .timeline_out import event_out
 from .times import iso
@@ -61,6 +62,7 @@ def order_out(order: Order, attempts: Iterable[PaymentAttempt] = (), refunds: It
         refunded_amount=order.refunded_fen,
         created_at=iso(order.created_at),
         expires_at=iso(order.expires_at),
+        options=options_out(order.options),
         attempts=[attempt_out(a) for a in sorted(attempts, key=lambda a: a.seq)],
         refunds=[refund_out(r) for r in sorted(refunds, key=lambda r: r.seq)],
     )

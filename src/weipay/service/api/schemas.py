@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from .options_schemas import OrderOptionsIn
 from .timeline_schemas import TimelineEventOut
 
 __all__ = [
@@ -97,6 +98,9 @@ class CreateOrderIn(BaseModel):
         default=7200, ge=300, le=7 * 24 * 3600, description="seconds until the order expires (WeChat: at least 300)"
     )
     payer_openid: str | None = Field(default=None, max_length=128)
+    options: OrderOptionsIn | None = Field(
+        default=None, description="goods, coupon tag, store, invoice entry… sent to WeChat with every payment attempt"
+    )
 
 
 class AttemptOut(BaseModel):
@@ -179,6 +183,7 @@ class OrderOut(BaseModel):
     refunded_amount: int = 0
     created_at: str | None = None
     expires_at: str | None = None
+    options: dict[str, Any] | None = Field(default=None, description="the options sent to WeChat (see CreateOrderIn)")
     attempts: list[AttemptOut] = Field(default_factory=list)
     refunds: list[RefundOut] = Field(default_factory=list)
 
@@ -191,6 +196,9 @@ class PaymentIn(BaseModel):
     api: ApiVersion | None = None
     payer_openid: str | None = Field(default=None, max_length=128, description="jsapi/miniprogram; a user's own")
     client_ip: str | None = Field(default=None, max_length=45)
+    appid: str | None = Field(
+        default=None, max_length=32, description="one of the merchant's appids for the channel (default: the first)"
+    )
 
 
 class PaymentOut(BaseModel):

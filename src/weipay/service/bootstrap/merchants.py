@@ -94,6 +94,7 @@ def build_merchant(
         notify_expected_after_s=settings.notify_expected_after_s,
         webhook_url=merchant.webhook_url,
         webhook_secret=merchant.webhook_secret.get_secret_value() if merchant.webhook_secret else None,
+        more_appids={kind: tuple(appids) for kind, appids in merchant.more_appids.items()},
     )
     return Merchant(merchant, credentials, client, config, async_client)
 

@@ -64,6 +64,7 @@ orders = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Column("paid_at", sa.Float),
+    sa.Column("options", sa.Text),  # OrderOptions as JSON
     sa.UniqueConstraint("mchid", "merchant_order_no"),
     sa.UniqueConstraint("mchid", "idempotency_key"),
     sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
@@ -106,6 +107,7 @@ payment_attempts = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("paid_at", sa.Float),
     sa.Column("last_synced_at", sa.Float),
+    sa.Column("options", sa.Text),  # the order's options as this attempt sent them
     sa.UniqueConstraint("mchid", "out_trade_no"),
     sa.UniqueConstraint("order_id", "seq"),
     sa.UniqueConstraint("transaction_id"),

@@ -14,6 +14,7 @@ from .identifiers import (
     out_trade_no,
 )
 from .money import CURRENCY, MAX_AMOUNT_FEN, check_currency, check_fen, fen_to_yuan, yuan_to_fen
+from .order_options import GoodsLine, OrderOptions, Store
 from .records import Anomaly, CallRecord, StoredNotification, UserSession
 from .states import (
     ATTEMPT_TRANSITIONS,
@@ -48,16 +49,19 @@ __all__ = [
     "DomainError",
     "ErrorKind",
     "Forbidden",
+    "GoodsLine",
     "InvalidInput",
     "NotFound",
     "Order",
     "OrderEvent",
+    "OrderOptions",
     "OrderStatus",
     "PaymentAttempt",
     "Refund",
     "RefundEvent",
     "RefundKind",
     "RefundStatus",
+    "Store",
     "StoredNotification",
     "UpstreamError",
     "UserSession",

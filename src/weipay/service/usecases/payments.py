@@ -113,12 +113,18 @@ class PaymentStart:
         return self.attempt.h5_url
 
 
-def appid_for(merchant: MerchantConfig, channel: Channel) -> str:
-    """The appid a channel pays through, or ``channel_not_configured``."""
-    for kind in _APPID_KIND[channel]:
-        appid = merchant.appids.get(kind)
-        if appid:
-            return appid
+def appid_for(merchant: MerchantConfig, channel: Channel, requested: str | None = None) -> str:
+    """The appid a channel pays through: ``requested`` if it is one of the merchant's appids of a kind the
+    channel takes (else ``appid_not_configured``), by default the first such; ``channel_not_configured`` if none."""
+    usable = [appid for kind in _APPID_KIND[channel] for appid in merchant.appids_of(kind)]
+    if requested is not None:
+        if requested not in usable:
+            raise InvalidInput("appid_not_configured",
+                               f"appid {requested[:32]!r} is not one of merchant {merchant.mchid}'s for channel "
+                               f"{channel.value}")  # fmt: skip
+        return requested
+    if usable:
+        return usable[0]
     raise InvalidInput("channel_not_configured", f"merchant {merchant.mchid} has no appid for channel {channel.value}")
 
 
@@ -153,8 +159,11 @@ def start_payment_flow(
     api: ApiVersion | str | None = None,
     payer_openid: str | None = None,
     client_ip: str | None = None,
+    appid: str | None = None,
 ) -> Calls[PaymentStart]:
     """Start paying ``order_id`` on ``channel`` over ``api`` (default: the merchant's) and return client params.
+
+    ``appid`` picks one of the merchant's appids of the channel's kind (default: its first).
 
     The same channel/api/payer again resumes the open attempt (same ``out_trade_no``, identical
     parameters: WeChat returns the same prepay). Anything else closes the open attempt at WeChat
@@ -173,7 +182,7 @@ def start_payment_flow(
         raise InvalidInput("payer_openid_required", f"channel {channel.value} needs the payer's openid")
     if channel == Channel.H5 and not client_ip:
         raise InvalidInput("client_ip_required", "channel h5 needs the payer's client IP")
-    appid = appid_for(merchant, channel)
+    appid = appid_for(merchant, channel, appid)
     open_attempts = [a for a in attempts if a.is_open]
     # Only the newest attempt can be resumed: an older open one was superseded and awaits its close.
     latest = max(attempts, key=lambda a: a.seq, default=None)
@@ -291,7 +300,7 @@ def _new_attempt(
             out_trade_no=out_trade_no(order.id, seq), api=api, channel=channel, status=AttemptStatus.CREATED,
             amount_fen=order.amount_fen, currency=order.currency, description=order.description,
             notify_url=gateway.notify_url(order.mchid, api), time_expire=order.expires_at, created_at=now,
-            updated_at=now, payer_openid=openid, client_ip=client_ip, attach=order.attach,
+            updated_at=now, payer_openid=openid, client_ip=client_ip, attach=order.attach, options=order.options,
         )  # fmt: skip
         tx.attempts.add(attempt)
         schedule_query(tx, attempt.id, order.id, due_at=now + QUERY_FIRST_AT_S[0], now=now)

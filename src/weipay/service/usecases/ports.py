@@ -223,7 +223,8 @@ class CredentialExpiry:
 class MerchantConfig:
     """A merchant's identity and policies, as the use cases need them.
 
-    ``appids`` maps kinds (``miniprogram``, ``app``, ``official_account``) to appids.
+    ``appids`` maps kinds (``miniprogram``, ``app``, ``official_account``) to appids; ``more_appids`` holds
+    further appids of a kind (several mini-programs or apps paying into one mchid), which payments may name.
     """
 
     mchid: str
@@ -234,6 +235,12 @@ class MerchantConfig:
     notify_expected_after_s: int = 10
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    more_appids: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def appids_of(self, kind: str) -> tuple[str, ...]:
+        """Every appid of ``kind``: the main one first, then ``more_appids``."""
+        main = self.appids.get(kind)
+        return (*([main] if main else []), *(appid for appid in self.more_appids.get(kind, ()) if appid != main))
 
 
 class UnitOfWork(Protocol):
