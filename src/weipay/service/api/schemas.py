@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from .options_schemas import OrderOptionsIn
+from .shipping_schemas import ShippingOut
 from .timeline_schemas import TimelineEventOut
 
 __all__ = [
@@ -186,6 +187,7 @@ class OrderOut(BaseModel):
     options: dict[str, Any] | None = Field(default=None, description="the options sent to WeChat (see CreateOrderIn)")
     attempts: list[AttemptOut] = Field(default_factory=list)
     refunds: list[RefundOut] = Field(default_factory=list)
+    shipping: ShippingOut | None = Field(default=None, description="mini-program shipping information, once submitted")
 
 
 class PaymentIn(BaseModel):

@@ -16,16 +16,20 @@ from .identifiers import (
 from .money import CURRENCY, MAX_AMOUNT_FEN, check_currency, check_fen, fen_to_yuan, yuan_to_fen
 from .order_options import GoodsLine, OrderOptions, Store
 from .records import Anomaly, CallRecord, StoredNotification, UserSession
+from .shipping import LOGISTICS_TYPES, Shipment
 from .states import (
     ATTEMPT_TRANSITIONS,
     ORDER_TRANSITIONS,
     REFUND_TRANSITIONS,
+    SHIPPING_TRANSITIONS,
     AttemptEvent,
     AttemptStatus,
     OrderEvent,
     OrderStatus,
     RefundEvent,
     RefundStatus,
+    ShippingEvent,
+    ShippingStatus,
     can_transition,
     sources_of,
     transition,
@@ -35,9 +39,11 @@ from .text import check_openid, check_text
 __all__ = [
     "ATTEMPT_TRANSITIONS",
     "CURRENCY",
+    "LOGISTICS_TYPES",
     "MAX_AMOUNT_FEN",
     "ORDER_TRANSITIONS",
     "REFUND_TRANSITIONS",
+    "SHIPPING_TRANSITIONS",
     "Anomaly",
     "ApiVersion",
     "AttemptEvent",
@@ -61,6 +67,9 @@ __all__ = [
     "RefundEvent",
     "RefundKind",
     "RefundStatus",
+    "Shipment",
+    "ShippingEvent",
+    "ShippingStatus",
     "Store",
     "StoredNotification",
     "UpstreamError",

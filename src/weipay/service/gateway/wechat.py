@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, TypeVar
 
-from weipay.sdk import Client
+from weipay.sdk import Client, MemoryTokenCache, TokenCache
 from weipay.sdk import v2 as sdk_v2
 from weipay.sdk import v3 as sdk_v3
 from weipay.sdk.clock import system_clock
@@ -27,7 +27,7 @@ from weipay.sdk.crypto import certificate_serial, load_certificate
 from weipay.sdk.errors import WeChatPayError
 from weipay.sdk.miniprogram import Code2Session
 from weipay.sdk.oauth import OAuthAccessToken
-from weipay.service.domain import ApiVersion, Channel, NotFound, PaymentAttempt, Refund, UpstreamError
+from weipay.service.domain import ApiVersion, Channel, NotFound, PaymentAttempt, Refund, Shipment, UpstreamError
 from weipay.service.usecases.ports import (
     AbnormalRefundApplication,
     BillEntry,
@@ -38,10 +38,13 @@ from weipay.service.usecases.ports import (
     PaymentStatus,
     PrepayAnswer,
     RefundAnswer,
+    ShippingAnswer,
+    ShippingState,
 )
 
 from ._calls import CallResult, Calls, Exchange, call_blocking, normalise_code
 from ._order_options import H5Site, v2_arguments, v3_arguments
+from .shipping import query_shipping_flow, upload_shipping_flow
 
 __all__ = ["RECHARGE_FUNDS", "WeChatGateway"]
 
@@ -77,7 +80,9 @@ class WeChatGateway:
 
     ``notify_base_url`` is the service's public base URL; notifications go to
     ``{notify_base_url}/notify/wechatpay/{api}/{mchid}``. ``h5_sites`` names each merchant's mobile site for
-    H5 payments (``h5_info``); the order's options (goods, coupon tag, store…) travel on each attempt.
+    H5 payments (``h5_info``); the order's options (goods, coupon tag, store…) travel on each attempt. ``tokens``
+    keeps the mini-program access tokens of the shipping calls (the database's cache in the service, so every
+    process shares one token per app).
     """
 
     def __init__(
@@ -87,11 +92,13 @@ class WeChatGateway:
         notify_base_url: str,
         clock: Callable[[], float] = system_clock,
         h5_sites: Mapping[str, H5Site] | None = None,
+        tokens: TokenCache | None = None,
     ) -> None:
         self._clients = dict(clients)
         self._notify_base_url = notify_base_url.rstrip("/")
         self._clock = clock
         self._h5_sites = dict(h5_sites or {})
+        self.tokens: TokenCache = tokens if tokens is not None else MemoryTokenCache()
 
     def _h5_site(self, mchid: str) -> H5Site:
         # A merchant without its own site settings is named by the service's public address.
@@ -127,10 +134,22 @@ class WeChatGateway:
         operation: Callable[[], Any],
         request: dict[str, Any],
         describe: Callable[[Any], dict[str, Any]],
+        *,
+        tokens: TokenCache | None = None,
     ) -> Exchange:
         """One call of merchant ``mchid`` (``merchant_not_found`` if none is configured)."""
         self.client(mchid)
-        return Exchange(mchid, str(getattr(api, "value", api)), endpoint, operation, request, describe)
+        return Exchange(mchid, str(getattr(api, "value", api)), endpoint, operation, request, describe, tokens)
+
+    # -- mini-program shipping ---------------------------------------------------------------------------
+
+    def upload_shipping(self, shipment: Shipment) -> Calls[ShippingAnswer]:
+        """Upload ``shipment`` with the app's access token (see ``gateway.shipping``)."""
+        return upload_shipping_flow(self._exchange, self.tokens, shipment)
+
+    def query_shipping(self, mchid: str, appid: str, transaction_id: str) -> Calls[ShippingState]:
+        """The platform's shipping state of one payment."""
+        return query_shipping_flow(self._exchange, self.tokens, mchid, appid, transaction_id)
 
     # -- payments ------------------------------------------------------------------------------------
 
