@@ -32,6 +32,7 @@ from .record_repositories import (
     SessionRepository,
 )
 from .repositories import AttemptRepository, OrderRepository, RefundRepository
+from .webhook_log import WebhookRepository
 
 if TYPE_CHECKING:
     from weipay.service.usecases.ports import UnitOfWork
@@ -58,6 +59,7 @@ class SqlStores:
         self.api_keys = ApiKeyRepository(conn)
         self.sessions = SessionRepository(conn)
         self.reconciliation_reports = ReconciliationReportRepository(conn)
+        self.webhooks = WebhookRepository(conn)
 
     @property
     def dialect(self) -> str:

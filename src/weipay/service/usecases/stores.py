@@ -27,6 +27,7 @@ from weipay.service.domain import (
 )
 
 from .reconcile_store import ReconciliationReportStore
+from .webhook_store import WebhookStore
 
 __all__ = [
     "AlertSent",
@@ -153,6 +154,10 @@ class OrderStore(Protocol):
 
     def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
         """The order, optionally row-locked for the rest of the transaction."""
+        ...
+
+    def by_ids(self, order_ids: Sequence[str]) -> dict[str, Order]:
+        """These orders by id (one statement); an unknown id is left out."""
         ...
 
     def by_merchant_order_no(self, mchid: str, merchant_order_no: str) -> Order | None:
@@ -454,4 +459,9 @@ class Stores(Protocol):
     @property
     def reconciliation_reports(self) -> ReconciliationReportStore:
         """Daily reconciliation reports."""
+        ...
+
+    @property
+    def webhooks(self) -> WebhookStore:
+        """Merchant webhook deliveries and their attempts."""
         ...
