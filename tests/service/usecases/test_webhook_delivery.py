@@ -68,9 +68,10 @@ def shop(core: Any) -> tuple[MerchantConfig, MerchantSystem, Any]:
 
 
 def _run(core: Any, merchant: MerchantConfig, sender: Any, rounds: int = 6) -> None:
+    kinds = ["deliver_webhook", "alert", "query_attempt", "sync_refund", "expire_order"]
     for _ in range(rounds):
         if run_due_jobs(core.uow, core.gateway, core.clock, 50, merchants={MCHID: merchant}, webhook_sender=sender,
-                        kinds=["deliver_webhook", "alert", "query_attempt", "sync_refund", "expire_order"]) == 0:  # fmt: skip
+                        kinds=kinds) == 0:  # fmt: skip
             return
 
 
