@@ -95,7 +95,9 @@ def run_in_order(runnable: Iterable[Block], doc: str, name: str, tmp_path: Path,
     try:
         for block in runnable:
             # Leading newlines make traceback line numbers those of the guide itself.
-            code = compile("\n" * block.line + block.source, doc, "exec")
+            # dont_inherit: the blocks run as the reader runs them, without this module's __future__ imports
+            # (string annotations would send @dataclass looking for a module that is not in sys.modules).
+            code = compile("\n" * block.line + block.source, doc, "exec", dont_inherit=True)
             try:
                 with contextlib.redirect_stdout(printed):
                     exec(code, namespace)  # the guide is our own file, run on purpose

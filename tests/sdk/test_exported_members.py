@@ -25,6 +25,7 @@ EXPECTED = [
     "NonceSource",
     "Operation",
     "OutcomeUnknown",
+    "PaymentPending",
     "ProtocolError",
     "RetryPolicy",
     "Session",

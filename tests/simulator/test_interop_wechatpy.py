@@ -270,3 +270,30 @@ def test_download_bill_with_wechatpy(world: World) -> None:
     with pytest.raises(wechatpy_exceptions.WeChatPayException) as none:
         world.client.tools.download_bill("20200101")
     assert none.value.return_msg == "No Bill Exist"
+
+
+def test_payment_code_with_wechatpy(world: World) -> None:
+    """wechatpy's micropay.create and order.reverse (mutual TLS) against the simulator's 付款码 rules."""
+    client = world.client
+    code = world.control("POST", "/simulator/payment-codes", {"confirm": "none"})["auth_code"]
+    paid = client.micropay.create(body="门店-收银台", total_fee=300, auth_code=code, client_ip="127.0.0.1",
+                                  out_trade_no="WXPYPOS00001")  # fmt: skip
+    assert (paid["result_code"], paid["trade_type"], paid["total_fee"]) == ("SUCCESS", "MICROPAY", "300")
+    assert signing.verify(paid, world.sim.account["apiv2_key"], "MD5")
+
+    waiting = world.control("POST", "/simulator/payment-codes", {"outcome": "wait"})["auth_code"]
+    with pytest.raises(wechatpy_exceptions.WeChatPayException) as pending:
+        client.micropay.create(body="门店-收银台", total_fee=300, auth_code=waiting, client_ip="127.0.0.1",
+                               out_trade_no="WXPYPOS00002")  # fmt: skip
+    assert pending.value.errcode == "USERPAYING"
+    assert client.micropay.query(out_trade_no="WXPYPOS00002")["trade_state"] == "USERPAYING"
+
+    client.order.API_BASE_URL = world.running.https_base_url + "/"
+    try:
+        for out_trade_no in ("WXPYPOS00001", "WXPYPOS00002"):
+            reversed_ = client.order.reverse(out_trade_no=out_trade_no)
+            assert (reversed_["result_code"], reversed_["recall"]) == ("SUCCESS", "N")
+    finally:
+        client.order.API_BASE_URL = world.running.base_url + "/"
+    assert client.order.query(out_trade_no="WXPYPOS00001")["trade_state"] == "REVOKED"
+    assert client.order.query(out_trade_no="WXPYPOS00002")["trade_state"] == "REVOKED"

@@ -6,7 +6,7 @@ import inspect
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TypeVar, Unpack
+from typing import Any, TypeVar, Unpack
 
 import anyio
 import httpx
@@ -16,6 +16,7 @@ from ._flow import Backoff, Flow, Pause, Reply, Send, aread_capped, response_fro
 from .credentials import MerchantCredentials
 from .operation import Operation
 from .v3.notify import Notification
+from .v3.raw import RawRequest, RawResponse
 
 __all__ = ["AsyncClient"]
 
@@ -56,6 +57,18 @@ class AsyncClient(BaseClient):
     async def call(self, operation: Operation[T]) -> T:
         """Run one operation: build, sign, send (retrying as the policy allows), verify, parse."""
         return await self._drive(self._call_flow(operation))
+
+    async def v3_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str | int] | None = None,
+        body: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+    ) -> RawResponse:
+        """Any API v3 call weipay does not model, signed and verified: ``call(v3.RawRequest(...))``."""
+        return await self.call(RawRequest(method, path, query, body, idempotent))
 
     async def v3_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
         """Verify, decrypt and parse a v3 notification (downloads certificates on an unknown serial)."""

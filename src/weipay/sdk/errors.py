@@ -9,7 +9,8 @@
     ├── ProtocolError                   an answer we cannot parse (bad XML/JSON, missing fields)
     ├── OutcomeUnknown                  we cannot tell whether WeChat acted: query before retrying
     │   ├── TransportError              connect/read failure or timeout after sending
-    │   └── UnverifiableResponse        a 2xx answer whose signature did not verify
+    │   ├── UnverifiableResponse        a 2xx answer whose signature did not verify
+    │   └── PaymentPending              a payment-code charge is not final (USERPAYING…): query, then reverse
     └── WeChatRefused                   WeChat answered and said no (code, message, status)
         └── AccessTokenRejected         the mini-program access_token is invalid or expired: refresh, retry once
 
@@ -26,6 +27,7 @@ __all__ = [
     "AccessTokenRejected",
     "ConfigurationError",
     "OutcomeUnknown",
+    "PaymentPending",
     "ProtocolError",
     "SignTestProbe",
     "SignatureError",
@@ -77,6 +79,28 @@ class UnverifiableResponse(OutcomeUnknown):
     """WeChat's answer arrived but its signature did not verify; it may be forged."""
 
 
+class PaymentPending(OutcomeUnknown):
+    """A payment-code charge (v2 micropay, v3 codepay) that WeChat has not finished: the buyer may still pay.
+
+    ``code`` is WeChat's reason: ``USERPAYING`` (the buyer is confirming, e.g. entering a password) or a
+    code that leaves the charge undecided (``SYSTEMERROR``, ``BANKERROR``, ``SYSTEM_ERROR``, ``BANK_ERROR``,
+    an HTTP 5xx). Never send the charge again and never read it as failed: query the order about every
+    5 s, and reverse it (which refunds a payment that went through) when it has not succeeded in ~30 s.
+    """
+
+    def __init__(self, code: str, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(f"{code}: {message}", request_id=request_id)
+        self.code = code
+
+    @property
+    def user_paying(self) -> bool:
+        """True when WeChat said the buyer is still confirming (``USERPAYING``)."""
+        return self.code == "USERPAYING"
+
+    def __repr__(self) -> str:
+        return f"PaymentPending(code={self.code!r}, request_id={self.request_id!r})"
+
+
 # Codes WeChat documents as "retry with the same parameters". Everything else is final.
 _RETRYABLE_CODES = frozenset(
     {
@@ -97,7 +121,8 @@ class WeChatRefused(WeChatPayError):
     """WeChat answered with an error.
 
     ``code`` is WeChat's own (``ORDERPAID``, ``PARAM_ERROR``…), ``status`` the HTTP status,
-    ``retryable`` whether WeChat documents a retry with identical parameters.
+    ``retryable`` whether WeChat documents a retry with identical parameters. An answer may say so
+    itself (v2 reverse's ``recall=Y``): ``retry`` then overrides what the code alone would say.
     """
 
     def __init__(
@@ -108,16 +133,20 @@ class WeChatRefused(WeChatPayError):
         status: int | None = None,
         detail: Any = None,
         request_id: str | None = None,
+        retry: bool | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}", request_id=request_id)
         self.code = code
         self.message = message
         self.status = status
         self.detail = detail
+        self._retry = retry
 
     @property
     def retryable(self) -> bool:
-        """True when WeChat documents retrying with the same parameters."""
+        """True when WeChat documents retrying with the same parameters (or its answer asked for it)."""
+        if self._retry is not None:
+            return self._retry
         return self.code in _RETRYABLE_CODES or (self.status is not None and self.status >= 500)
 
     def __repr__(self) -> str:

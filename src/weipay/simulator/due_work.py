@@ -6,6 +6,7 @@ second caller wait rather than deliver the same notification twice.
 
 from __future__ import annotations
 
+from .codepay import resolve_due
 from .notifier import deliver_due, enqueue_refund
 from .state import SimulatorState
 
@@ -13,10 +14,11 @@ __all__ = ["tick"]
 
 
 def tick(state: SimulatorState) -> dict[str, int]:
-    """Run due work: expire orders, finish refunds, deliver notifications. Returns counts."""
+    """Run due work: expire orders, decide payment-code charges, finish refunds, deliver notifications."""
     with state.tick_lock:
         now = state.now()
         expired = state.ledger.expire_orders(now)
+        decided = resolve_due(state)
         finished = 0
         for refund in state.ledger.due_refunds(now):
             done = state.ledger.complete_refund(refund, status="SUCCESS", now=now)
@@ -25,4 +27,4 @@ def tick(state: SimulatorState) -> dict[str, int]:
                 enqueue_refund(state, done)
         delivered = deliver_due(state)
         state.save_time()
-    return {"expired": expired, "refunds": finished, "deliveries": delivered}
+    return {"expired": expired, "refunds": finished, "deliveries": delivered, "code_charges": decided}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import codepay
 from .ledger import LedgerRefusal, Order
 from .notifier import enqueue_payment
 from .state import SimulatorState
@@ -30,6 +31,8 @@ def pay(sim: SimulatorState, order: Order, *, openid: str | None, outcome: str) 
         raise LedgerRefusal("paid", "该订单已支付")
     if order.state in ("CLOSED", "REVOKED"):
         raise LedgerRefusal("closed", "该订单已关闭")
+    if order.trade_type == "MICROPAY":
+        return _decide_code_charge(sim, order, outcome)
     if order.trade_type == "JSAPI" and openid and order.openid and openid != order.openid:
         raise LedgerRefusal("openid_mismatch", "openid与下单时的openid不一致")
     if outcome == "bank_error":
@@ -45,3 +48,15 @@ def pay(sim: SimulatorState, order: Order, *, openid: str | None, outcome: str) 
     )
     enqueue_payment(sim, paid)
     return {"transaction_id": paid.transaction_id, "trade_state": paid.state, "trade_state_desc": paid.trade_state_desc}
+
+
+def _decide_code_charge(sim: SimulatorState, order: Order, outcome: str) -> dict[str, Any]:
+    """A payment-code charge awaiting the payer: decide it now (no notification: codes have none)."""
+    if order.state != "USERPAYING":
+        raise LedgerRefusal("closed" if order.state in ("PAYERROR", "REVOKED", "CLOSED") else "paid",
+                            f"该订单不在支付中: {order.state}")  # fmt: skip
+    decided = codepay.decide(sim, order, outcome)
+    result = {"trade_state": decided.state, "trade_state_desc": decided.trade_state_desc}
+    if decided.transaction_id:
+        result["transaction_id"] = decided.transaction_id
+    return result

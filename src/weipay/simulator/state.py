@@ -25,12 +25,14 @@ from .clock import ScaledClock, beijing
 from .faults import Faults
 from .ledger import Ledger
 
-__all__ = ["H5_PATH", "REFUND_PROCESSING_S", "SimulatorState"]
+__all__ = ["CODEPAY_CONFIRM_S", "H5_PATH", "REFUND_PROCESSING_S", "SimulatorState"]
 
 # Where an H5 order's h5_url sends the payer: the simulator's cashier page (WeChat's own path).
 H5_PATH = "/cgi-bin/mmpayweb-bin/checkmweb"
 # Simulated seconds a refund stays PROCESSING before it succeeds.
 REFUND_PROCESSING_S = 2.0
+# Simulated seconds a password-confirmed payment-code charge stays USERPAYING (WeChat's payers take ~5-20 s).
+CODEPAY_CONFIRM_S = 10.0
 _SIM_TIME_KEY = "sim_time"
 
 
@@ -77,6 +79,8 @@ class SimulatorState:
         self.tick_lock = threading.Lock()
         # Simulated seconds between accepting a refund and its success.
         self.refund_processing_s = REFUND_PROCESSING_S
+        # Simulated seconds a payment-code charge stays USERPAYING before the payer decides (per code too).
+        self.codepay_confirm_s = CODEPAY_CONFIRM_S
 
     # -- identity and time -------------------------------------------------------------------------------
     @property

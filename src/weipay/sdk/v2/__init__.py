@@ -7,6 +7,7 @@ answer to ``parse``; a web handler hands notification bodies to ``parse_*_notifi
 from __future__ import annotations
 
 from .bill import parse_bill, yuan_to_fen
+from .micropay import V2MicropayResult, V2ReverseResult
 from .models import (
     BEIJING,
     V2Bill,
@@ -21,7 +22,7 @@ from .models import (
     V2RefundRecord,
 )
 from .notify import failure_reply, parse_payment_notification, parse_refund_notification, success_reply
-from .operations import CloseOrder, DownloadBill, OrderQuery, Refund, RefundQuery, UnifiedOrder
+from .operations import CloseOrder, DownloadBill, Micropay, OrderQuery, Refund, RefundQuery, Reverse, UnifiedOrder
 from .payparams import app_params, jsapi_params
 from .signing import SignType, sign, signing_string, verify
 from .xmlcodec import from_xml, to_xml
@@ -30,14 +31,17 @@ __all__ = [
     "BEIJING",
     "CloseOrder",
     "DownloadBill",
+    "Micropay",
     "OrderQuery",
     "Refund",
     "RefundQuery",
+    "Reverse",
     "SignType",
     "UnifiedOrder",
     "V2Bill",
     "V2BillRow",
     "V2BillSummary",
+    "V2MicropayResult",
     "V2Order",
     "V2PaymentNotification",
     "V2PrepayResult",
@@ -45,6 +49,7 @@ __all__ = [
     "V2RefundNotification",
     "V2RefundQueryResult",
     "V2RefundRecord",
+    "V2ReverseResult",
     "app_params",
     "failure_reply",
     "from_xml",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .bill import DownloadBill
+from .micropay import Micropay, Reverse
 from .orders import CloseOrder, OrderQuery, UnifiedOrder
 from .refunds import Refund, RefundQuery
 
-__all__ = ["CloseOrder", "DownloadBill", "OrderQuery", "Refund", "RefundQuery", "UnifiedOrder"]
+__all__ = ["CloseOrder", "DownloadBill", "Micropay", "OrderQuery", "Refund", "RefundQuery", "Reverse", "UnifiedOrder"]

@@ -4,16 +4,18 @@ Merchant side::
 
     from weipay.sdk.v3 import CreateOrder, QueryOrder, parse_notification, jsapi_params
 
-Operations (``CreateOrder``, ``QueryOrder``, ``CloseOrder``, ``CreateRefund``, ``QueryRefund``,
-``ApplyAbnormalRefund``, ``TradeBill``, ``FundFlowBill``, ``DownloadBill``, ``DownloadCertificates``) are
-frozen values run by ``weipay.sdk`` clients. WeChat's side (signing answers, sealing notifications, checking merchants'
-Authorization), used by the simulator and tests, lives in :mod:`weipay.sdk.v3.wechat_side`.
+Operations (``CreateOrder``, ``QueryOrder``, ``CloseOrder``, ``CodepayOrder``, ``ReverseOrder``, ``CreateRefund``,
+``QueryRefund``, ``ApplyAbnormalRefund``, ``TradeBill``, ``FundFlowBill``, ``DownloadBill``, ``DownloadCertificates``)
+are frozen values run by ``weipay.sdk`` clients; ``RawRequest`` reaches any other v3 path, signed and verified
+alike. WeChat's side (signing answers, sealing notifications, checking merchants' Authorization), used by
+the simulator and tests, lives in :mod:`weipay.sdk.v3.wechat_side`.
 """
 
 from __future__ import annotations
 
 from .bills import BillFile, BillRow, DownloadBill, FundFlowBill, TradeBill, parse_bill, yuan_to_fen
 from .certificates import DownloadCertificates, decrypt_certificates
+from .codepay import CodepayOrder, ReverseOrder, StoreInfo
 from .models import (
     BillLocation,
     PrepayResult,
@@ -28,6 +30,7 @@ from .models import (
 from .notify import Notification, failure_reply, parse_notification, success_reply
 from .orders import Channel, CloseOrder, CreateOrder, QueryOrder
 from .payparams import app_params, jsapi_params
+from .raw import RawRequest, RawResponse
 from .refunds import ApplyAbnormalRefund, CreateRefund, QueryRefund
 from .responses import refusal
 from .sensitive import encrypt_sensitive, sensitive_headers
@@ -45,6 +48,7 @@ __all__ = [
     "BillRow",
     "Channel",
     "CloseOrder",
+    "CodepayOrder",
     "CreateOrder",
     "CreateRefund",
     "DownloadBill",
@@ -54,11 +58,15 @@ __all__ = [
     "PrepayResult",
     "QueryOrder",
     "QueryRefund",
+    "RawRequest",
+    "RawResponse",
     "Refund",
     "RefundAmount",
     "RefundNotification",
     "RefundResult",
+    "ReverseOrder",
     "SignedHeaders",
+    "StoreInfo",
     "TradeBill",
     "Transaction",
     "TransactionAmount",

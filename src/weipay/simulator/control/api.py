@@ -3,6 +3,11 @@
 - ``POST /simulator/login-codes {"appid", "user"?}`` -> ``{"code", "openid"}``
 - ``POST /simulator/payments {"prepay_id" | "code_url" | ("mchid", "out_trade_no"), "openid"?, "outcome"}``
   -> ``{"transaction_id"?, "trade_state", "trade_state_desc"}``
+- ``POST /simulator/payment-codes {"user"?, "outcome"?, "confirm"?: "none" | "password", "confirm_s"?}``
+  -> ``{"auth_code", "user", "outcome", "confirm", "confirm_s", "expires_at"}``: the 付款码 a payer shows; the
+  charge then pays at once (``none``) or answers USERPAYING and the payer decides ``confirm_s`` later
+  (``outcome``: success, cancel, insufficient_balance, bank_error, or wait: only a reverse ends it).
+  ``POST /simulator/payments {"out_trade_no", "outcome"}`` decides a USERPAYING charge now.
 - ``GET /simulator/notifications`` -> the delivery log
 - ``GET /simulator/orders[?state=&out_trade_no=]`` -> WeChat's side of the money (ground truth for tests):
   orders with their refunds, and the balances
@@ -20,7 +25,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import payer
+from .. import codepay, payer
 from ..due_work import tick
 from ..faults import FaultPlan
 from ..http_messages import SimRequest, SimResponse
@@ -61,6 +66,22 @@ def _login_code(sim: SimulatorState, request: SimRequest) -> SimResponse:
         raise _ControlError(400, "PARAM_ERROR", "user must be a non-empty string")
     code = mint_code(sim, appid, user)
     return SimResponse.json(200, {"code": code.code, "openid": code.openid})
+
+
+def _payment_code(sim: SimulatorState, request: SimRequest) -> SimResponse:
+    data = _json(request)
+    user = data.get("user", "payer")
+    if not isinstance(user, str) or not user:
+        raise _ControlError(400, "PARAM_ERROR", "user must be a non-empty string")
+    confirm_s = data.get("confirm_s")
+    if confirm_s is not None and (isinstance(confirm_s, bool) or not isinstance(confirm_s, int | float)):
+        raise _ControlError(400, "PARAM_ERROR", "confirm_s must be a number of seconds")
+    try:
+        code = codepay.mint_code(sim, user=user, outcome=str(data.get("outcome", "success")),
+                                 confirm=str(data.get("confirm", "password")), confirm_s=confirm_s)  # fmt: skip
+    except ValueError as exc:
+        raise _ControlError(400, "PARAM_ERROR", str(exc)) from None
+    return SimResponse.json(200, codepay.code_json(code))
 
 
 def find_order(sim: SimulatorState, data: dict[str, Any]) -> Order:
@@ -186,6 +207,7 @@ def _route(sim: SimulatorState, request: SimRequest) -> SimResponse:
     routes = {
         ("POST", "/simulator/login-codes"): lambda: _login_code(sim, request),
         ("POST", "/simulator/payments"): lambda: _payment(sim, request),
+        ("POST", "/simulator/payment-codes"): lambda: _payment_code(sim, request),
         ("GET", "/simulator/notifications"): lambda: _notifications(sim),
         ("GET", "/simulator/orders"): lambda: _orders(sim, request),
         ("GET", "/simulator/faults"): lambda: _faults(sim, request),

@@ -4,13 +4,13 @@
 
     store.py    the connection, its lock, one transaction per write, the meta settings table
     rows.py     the rows as frozen values, and LedgerRefusal
-    queues.py   notifications with their delivery log, login codes
+    queues.py   notifications with their delivery log, login codes, payment codes
     trades.py   orders, refunds and balances: Ledger, the one class callers use
 """
 
 from __future__ import annotations
 
-from .rows import LedgerRefusal, LoginCode, Notification, Order, Refund
+from .rows import LedgerRefusal, LoginCode, Notification, Order, PaymentCode, Refund
 from .trades import Ledger
 
-__all__ = ["Ledger", "LedgerRefusal", "LoginCode", "Notification", "Order", "Refund"]
+__all__ = ["Ledger", "LedgerRefusal", "LoginCode", "Notification", "Order", "PaymentCode", "Refund"]

@@ -1,11 +1,11 @@
-"""The ledger's queues: notifications with their delivery log, and mini-program login codes."""
+"""The ledger's queues: notifications with their delivery log, mini-program login codes, payment codes."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from .rows import LoginCode, Notification, from_row
+from .rows import LoginCode, Notification, PaymentCode, from_row
 from .store import SqliteStore
 
 __all__ = ["QueueTables"]
@@ -82,3 +82,23 @@ class QueueTables(SqliteStore):
                 return None, False
             cursor = db.execute("UPDATE login_codes SET used = 1 WHERE code = ? AND used = 0", (code,))
             return from_row(LoginCode, row), cursor.rowcount == 1
+
+    # -- payment codes (付款码) ---------------------------------------------------------------------------
+    def add_payment_code(self, code: PaymentCode) -> None:
+        """Store a freshly minted payment code."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO payment_codes (code, user, outcome, confirm, confirm_s, created_at, expires_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (code.code, code.user, code.outcome, code.confirm,
+                                                       code.confirm_s, code.created_at, code.expires_at))
+
+    def payment_code(self, code: str) -> PaymentCode | None:
+        """A payment code by its digits."""
+        row = self._one("SELECT * FROM payment_codes WHERE code = ?", (code,))
+        return None if row is None else from_row(PaymentCode, row)
+
+    def use_payment_code(self, code: str, out_trade_no: str) -> bool:
+        """Consume ``code`` for ``out_trade_no`` by compare-and-set; False if another order consumed it first."""
+        with self.transaction() as db:
+            db.execute("UPDATE payment_codes SET used_by = ? WHERE code = ? AND used_by IS NULL", (out_trade_no, code))
+            row = db.execute("SELECT used_by FROM payment_codes WHERE code = ?", (code,)).fetchone()
+        return row is not None and row["used_by"] == out_trade_no

@@ -7,12 +7,12 @@ import sqlite3
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["LedgerRefusal", "LoginCode", "Notification", "Order", "Refund", "from_row"]
+__all__ = ["LedgerRefusal", "LoginCode", "Notification", "Order", "PaymentCode", "Refund", "from_row"]
 
 
 class LedgerRefusal(Exception):
     """A business rule said no. ``reason`` is one of: ``params_differ``, ``paid``, ``closed``, ``not_found``,
-    ``not_paid``, ``over_refund``, ``not_enough``, ``total_mismatch``, ``expired``."""
+    ``not_paid``, ``over_refund``, ``not_enough``, ``total_mismatch``, ``expired``, ``refunded``."""
 
     def __init__(self, reason: str, message: str = "") -> None:
         super().__init__(message or reason)
@@ -103,6 +103,26 @@ class Notification:
     last_reply: str | None
     created_at: float
     subject: str
+
+
+@dataclass(frozen=True)
+class PaymentCode:
+    """A 付款码 a payer showed (minted by the control API), and what the payer will do when it is charged.
+
+    ``confirm`` is ``none`` (small amounts: no password, decided at once) or ``password`` (the charge answers
+    USERPAYING and the payer decides ``confirm_s`` simulated seconds later). ``outcome`` is ``success``,
+    ``cancel``, ``insufficient_balance``, ``bank_error`` or ``wait`` (never decides: only a reverse ends it).
+    ``expires_at`` is WeChat wall time; ``used_by`` the out_trade_no that consumed the code.
+    """
+
+    code: str
+    user: str
+    outcome: str
+    confirm: str
+    confirm_s: float
+    created_at: float
+    expires_at: float
+    used_by: str | None
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,34 @@ class Ledger(QueueTables):
                        "out_trade_no = ? AND state IN ('NOTPAY', 'USERPAYING', 'PAYERROR')",
                        (desc, order.mchid, order.out_trade_no))
 
+    def revoke_order(self, mchid: str, out_trade_no: str) -> tuple[Order, bool] | None:
+        """Reverse a payment-code order: any state but REFUND -> REVOKED; ``(order, refunded)``, None if unknown.
+
+        A paid order's money goes back to the payer (it leaves the unsettled balance); an unpaid one can
+        never be paid afterwards. Reversing twice is a no-op. Refusal ``refunded`` when refunds exist.
+        """
+        with self.transaction() as db:
+            row = db.execute("SELECT * FROM orders WHERE mchid = ? AND out_trade_no = ?",
+                             (mchid, out_trade_no)).fetchone()
+            if row is None:
+                return None
+            current: Order = from_row(Order, row)
+            if current.state == "REVOKED":
+                return current, False
+            refunds = db.execute("SELECT COUNT(*) FROM refunds WHERE mchid = ? AND out_trade_no = ?",
+                                 (mchid, out_trade_no)).fetchone()[0]
+            if current.state == "REFUND" or refunds:
+                raise LedgerRefusal("refunded", "订单已发生退款，请使用退款接口")
+            db.execute("UPDATE orders SET state = 'REVOKED', trade_state_desc = '已撤销' WHERE mchid = ? AND "
+                       "out_trade_no = ? AND state = ?", (mchid, out_trade_no, current.state))
+            refunded = current.state == "SUCCESS"
+            if refunded:
+                db.execute("UPDATE balances SET unsettled_fen = unsettled_fen - ? WHERE mchid = ?",
+                           (current.amount_fen, mchid))
+        revoked = self.order(mchid, out_trade_no)
+        assert revoked is not None
+        return revoked, refunded
+
     def expire_orders(self, now: float) -> int:
         """Close unpaid orders (PAYERROR ones too) past time_expire; returns how many."""
         with self.transaction() as db:

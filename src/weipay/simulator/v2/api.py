@@ -1,7 +1,8 @@
 """API v2 of the simulated WeChat Pay servers: ``handle(sim, request) -> SimResponse``.
 
 Paths: ``/pay/unifiedorder``, ``/pay/orderquery``, ``/pay/closeorder``, ``/secapi/pay/refund`` (mutual TLS
-only), ``/pay/refundquery``, ``/pay/downloadbill``. Every request is parsed with the SDK's hardened XML codec
+only), ``/pay/refundquery``, ``/pay/downloadbill``, ``/pay/micropay``, ``/secapi/pay/reverse`` (mutual TLS).
+Every request is parsed with the SDK's hardened XML codec
 and its signature checked (MD5 or HMAC-SHA256, per its ``sign_type``) before any business rule runs.
 Orders and refunds live in the shared ledger with ``api='v2'``, so v2 and v3 see each other's orders.
 """
@@ -13,6 +14,7 @@ from collections.abc import Callable, Mapping
 from ..http_messages import SimRequest, SimResponse
 from ..state import SimulatorState
 from .bills import downloadbill
+from .micropay import micropay, reverse_order
 from .orders import closeorder, orderquery, unifiedorder
 from .refunds import refund, refundquery
 from .validate import require
@@ -40,6 +42,8 @@ ROUTES: dict[str, Handler] = {
     "/secapi/pay/refund": refund,
     "/pay/refundquery": refundquery,
     "/pay/downloadbill": downloadbill,
+    "/pay/micropay": micropay,
+    "/secapi/pay/reverse": reverse_order,
 }
 
 
@@ -73,6 +77,8 @@ def fault_response(sim: SimulatorState, request: SimRequest, kind: str) -> SimRe
     """The fault plan's SYSTEMERROR / FREQUENCY_LIMITED, signed like any answer when the request verifies."""
     if kind == "frequency_limited":
         failure = BusinessError("FREQUENCY_LIMITED", "你的操作过于频繁，请稍后再试。")
+    elif request.path == "/secapi/pay/reverse":  # a reverse that failed asks to be sent again
+        failure = BusinessError("SYSTEMERROR", "系统超时，请调用撤销接口重试", {"recall": "Y"})
     else:
         failure = BusinessError("SYSTEMERROR", "系统超时，请使用相同参数重试")
     try:

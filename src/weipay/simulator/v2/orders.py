@@ -7,6 +7,7 @@ import secrets
 import string
 from collections.abc import Mapping
 
+from ..codepay import resolve
 from ..ledger import LedgerRefusal, Order
 from ..state import H5_PATH, SimulatorState
 from .notifications import payment_fields
@@ -78,7 +79,7 @@ def trade_state(order: Order, now_s: float) -> tuple[str, str]:
 
 def orderquery(sim: SimulatorState, call: V2Call) -> Mapping[str, object]:
     """``/pay/orderquery``: the order's trade_state, plus the payment fields once it is paid."""
-    order = find_order(sim, call)
+    order = resolve(sim, find_order(sim, call))  # a payment-code payer may have decided by now
     state, desc = trade_state(order, sim.now())
     fields: dict[str, object] = {
         "out_trade_no": order.out_trade_no,

@@ -45,12 +45,14 @@ class ProtocolFailure(Exception):
 
 
 class BusinessError(Exception):
-    """WeChat understood the request and said no: ``result_code=FAIL`` with ``err_code``."""
+    """WeChat understood the request and said no: ``result_code=FAIL`` with ``err_code`` (and ``extra`` fields
+    some APIs add to a failure, such as reverse's ``recall``)."""
 
-    def __init__(self, err_code: str, err_code_des: str) -> None:
+    def __init__(self, err_code: str, err_code_des: str, extra: Mapping[str, str] | None = None) -> None:
         super().__init__(f"{err_code}: {err_code_des}")
         self.err_code = err_code
         self.err_code_des = err_code_des
+        self.extra = dict(extra or {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,7 @@ def business_failure_body(call: V2Call, appid: str, api_v2_key: str, error: Busi
         "result_code": "FAIL",
         "err_code": error.err_code,
         "err_code_des": error.err_code_des,
+        **error.extra,
     }
     return _signed(envelope, api_v2_key, call.sign_type)
 

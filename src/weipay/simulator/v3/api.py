@@ -23,7 +23,7 @@ from weipay.sdk.v3.wechat_side import (
 from ..http_messages import SimRequest, SimResponse
 from ..state import SimulatorState
 from ..wechat_keys import response_uses_public_key, signed_headers
-from . import abnormal_refunds, bills, orders, refunds
+from . import abnormal_refunds, bills, codepay, orders, refunds
 from .errors import V3Error
 
 __all__ = ["ROUTES", "fault_response", "handle"]
@@ -48,6 +48,8 @@ _SEGMENT = r"(?P<id>[^/]+)"
 # Every v3 path: (method, whole-path pattern, handler). Named groups become the handler's path parameters.
 ROUTES: tuple[tuple[str, re.Pattern[str], Handler], ...] = (
     ("POST", re.compile(r"/v3/pay/transactions/(?P<channel>jsapi|app|h5|native)"), orders.prepay),
+    ("POST", re.compile(r"/v3/pay/transactions/codepay"), codepay.codepay),
+    ("POST", re.compile(rf"/v3/pay/transactions/out-trade-no/{_SEGMENT}/reverse"), codepay.reverse_order),
     ("GET", re.compile(rf"/v3/pay/transactions/out-trade-no/{_SEGMENT}"), orders.query_by_out_trade_no),
     ("GET", re.compile(rf"/v3/pay/transactions/id/{_SEGMENT}"), orders.query_by_transaction_id),
     ("POST", re.compile(rf"/v3/pay/transactions/out-trade-no/{_SEGMENT}/close"), orders.close),

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..clock import parse_rfc3339
+from ..codepay import resolve
 from ..http_messages import SimRequest, SimResponse
 from ..ledger import LedgerRefusal, Order
 from ..state import H5_PATH, SimulatorState
@@ -148,22 +149,22 @@ def _require_mchid(sim: SimulatorState, request: SimRequest) -> None:
         raise V3Error(400, "MCH_NOT_EXISTS", "商户号不存在")
 
 
-def _transaction(order: Order | None) -> SimResponse:
+def _transaction(sim: SimulatorState, order: Order | None) -> SimResponse:
     if order is None:
         raise V3Error(404, "ORDER_NOT_EXIST", "订单不存在")
-    return SimResponse.json(200, transaction_resource(order))
+    return SimResponse.json(200, transaction_resource(resolve(sim, order)))  # a code payer may have decided
 
 
 def query_by_out_trade_no(sim: SimulatorState, request: SimRequest, params: dict[str, str]) -> SimResponse:
     """``GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=``."""
     _require_mchid(sim, request)
-    return _transaction(sim.ledger.order(sim.mchid, params["id"]))
+    return _transaction(sim, sim.ledger.order(sim.mchid, params["id"]))
 
 
 def query_by_transaction_id(sim: SimulatorState, request: SimRequest, params: dict[str, str]) -> SimResponse:
     """``GET /v3/pay/transactions/id/{transaction_id}?mchid=``."""
     _require_mchid(sim, request)
-    return _transaction(sim.ledger.order_by_transaction_id(params["id"], sim.mchid))
+    return _transaction(sim, sim.ledger.order_by_transaction_id(params["id"], sim.mchid))
 
 
 def close(sim: SimulatorState, request: SimRequest, params: dict[str, str]) -> SimResponse:
