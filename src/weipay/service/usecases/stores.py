@@ -46,7 +46,6 @@ __all__ = [
     "RefundStore",
     "SessionStore",
     "Stores",
-    "WebhookJob",
 ]
 
 
@@ -119,18 +118,6 @@ class ListFilter:
     number: str | None = None
     after: tuple[float, str] | None = None
     limit: int = 20
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookJob:
-    """A webhook to the merchant's business system about one of its orders, as the outbox holds it."""
-
-    event: str
-    status: str  # pending | running | done | dead
-    attempts: int
-    last_error: str | None
-    created_at: float
-    updated_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,10 +376,6 @@ class Outbox(Protocol):
 
     def enqueue_many(self, jobs: Sequence[NewJob]) -> int:
         """Add each job unless its ``dedupe_key`` exists (never re-armed); how many were added."""
-        ...
-
-    def webhooks_for_order(self, order_id: str) -> list[WebhookJob]:
-        """The webhooks about ``order_id``, oldest first."""
         ...
 
 
