@@ -54,9 +54,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoStack]:
     demo.stop()
 
 
-def _appid(stack: DemoStack) -> str:
+def _appid(stack: DemoStack, kind: str = "miniprogram") -> str:
     account = json.loads((stack.directory / "merchant" / "account.json").read_text())
-    return str(account["appids"]["miniprogram"])
+    return str(account["appids"][kind])
 
 
 # ---------------------------------------------------------------- the HTTP exchanges, replayed
@@ -176,6 +176,8 @@ def _shop_backend(stack: DemoStack, monkeypatch: pytest.MonkeyPatch, tmp_path: P
     monkeypatch.setenv("WEIPAY_URL", stack.service_url)
     monkeypatch.setenv("WEIPAY_API_KEY", stack.api_key)
     monkeypatch.setenv("MINIPROGRAM_APPID", _appid(stack))
+    monkeypatch.setenv("OFFICIAL_ACCOUNT_APPID", _appid(stack, "official_account"))
+    monkeypatch.setenv("WECHAT_OPEN_URL", stack.simulator_url)  # the simulator serves WeChat's authorize page
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)  # loopback only
     namespace: dict[str, Any] = {}
@@ -200,6 +202,44 @@ def test_the_shop_backend_logs_in_once_and_creates_one_order_per_cart(
     order = httpx.get(f"{stack.service_url}/v1/orders/{first['order_id']}", trust_env=False,
                       headers={"Authorization": f"Bearer {session['weipay_token']}"}).json()
     assert (order["payer_openid"], order["amount"], order["status"]) == (minted["openid"], 1999, "pending")
+    shop["weipay"].close()
+
+
+def test_the_official_account_redirect_flow_pays_end_to_end(
+    stack: DemoStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    shop = _shop_backend(stack, monkeypatch, tmp_path)
+    shop["CARTS"]["J1"] = {"amount_fen": 2500, "description": "Oolong tea"}
+    appid = _appid(stack, "official_account")
+    with httpx.Client(base_url=stack.simulator_url, trust_env=False) as wechat:
+        authorize = shop["shop_pay_page"]("J1")
+        assert authorize.startswith(f"{stack.simulator_url}/connect/oauth2/authorize?appid={appid}&")
+        assert authorize.endswith("#wechat_redirect")
+        # The browser in WeChat: the fragment stays in the browser; user= says who is browsing (simulator only).
+        redirect = wechat.get(authorize.split("#")[0] + "&user=dave")
+        assert redirect.status_code == 302, redirect.text
+        back = httpx.URL(redirect.headers["location"])
+        assert f"{back.scheme}://{back.host}{back.path}" == f"{SHOP_HOST}/shop/oauth/back"
+        code, state = back.params["code"], back.params["state"]
+        page = shop["shop_oauth_back"](code, state)
+        assert page["request_payment"]["appId"] == appid
+        with pytest.raises(KeyError):
+            shop["shop_oauth_back"](code, state)  # a replayed redirect: its state was spent
+        prepay_id = page["request_payment"]["package"].removeprefix("prepay_id=")
+        paid = wechat.post("/simulator/payments", json={"prepay_id": prepay_id, "outcome": "success"})
+        assert paid.status_code == 200, paid.text
+    merchant = {"Authorization": f"Bearer {stack.api_key}"}
+    deadline = time.monotonic() + 20
+    while True:
+        order = httpx.get(f"{stack.service_url}/v1/orders/{page['order_id']}", headers=merchant,
+                          trust_env=False).json()
+        if order["status"] == "paid" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert (order["status"], order["amount"]) == ("paid", 2500)
+    assert order["payer_openid"] == httpx.get(  # the official account's openid of the browsing user
+        f"{stack.simulator_url}/simulator/orders", params={"out_trade_no": order["attempts"][0]["out_trade_no"]},
+        trust_env=False).json()["orders"][0]["payer_openid"]
     shop["weipay"].close()
 
 

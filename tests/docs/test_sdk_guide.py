@@ -40,7 +40,7 @@ def test_the_guide_covers_each_topic_with_running_code() -> None:
         "client.v2_refund_notification", "OutcomeUnknown", "WeChatRefused", "RetryPolicy", "weipay.sdk",
         "start_in_thread", "call_with_access_token", "MemoryTokenCache", "UploadShippingInfo", "GetShippingOrder",
         "parse_settlement_event", "client.v3_request", "v3.RawRequest", "HttpRequest", "v2.Micropay", "v2.Reverse",
-        "v3.CodepayOrder", "v3.ReverseOrder", "PaymentPending",
+        "v3.CodepayOrder", "v3.ReverseOrder", "PaymentPending", "OAuthAccessToken", "authorize_url",
     ]
     missing = guides.missing_names(RUNNABLE, expected)
     assert not missing, f"the guide's runnable code never uses {missing}"

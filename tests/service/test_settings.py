@@ -289,3 +289,13 @@ def test_alert_url_and_secret_may_come_from_files(tmp_path: Path) -> None:
     (loaded,) = load_settings(environ={}, overrides={"alerts": [sink]}).alerts
     assert loaded.url is not None and loaded.url.get_secret_value() == "https://open.feishu.cn/open-apis/bot/v2/hook/abc"
     assert loaded.secret is not None and loaded.secret.get_secret_value() == "Hk7Jm2Np9Qr4St6Vw8Xy1Za3Bc5De0Fg"
+
+
+def test_a_merchants_time_zone_defaults_to_shanghai_and_must_be_a_known_zone() -> None:
+    settings = load_settings(environ={}, overrides={"merchants": [MERCHANT]})
+    assert settings.merchants[0].time_zone == "Asia/Shanghai"
+    chosen = load_settings(environ={}, overrides={"merchants": [{**MERCHANT, "time_zone": "Europe/Berlin"}]})
+    assert chosen.merchants[0].time_zone == "Europe/Berlin"
+    for wrong in ("Mars/Olympus_Mons", "../etc/passwd", "UTC+8"):
+        with pytest.raises(SettingsError, match="time_zone"):
+            load_settings(environ={}, overrides={"merchants": [{**MERCHANT, "time_zone": wrong}]})

@@ -12,7 +12,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +73,11 @@ class DemoStack:
         simulator_https_port: int,
         time_scale: float,
         database_url: str | None = None,
+        merchant: Mapping[str, Any] | None = None,
     ) -> None:
+        """``merchant``: settings of the demo merchant to add or override (tests: refund approval, a webhook URL)."""
         self.directory = Path(directory).resolve()
+        self.merchant_overrides = dict(merchant or {})
         self.database_url = database_url or f"sqlite:///{self.directory / 'service.sqlite3'}"
         self.host = host
         self.port = port or free_port(host)
@@ -180,6 +183,7 @@ class DemoStack:
                             "login_base_url": self.simulator_url,
                             "ca_path": str(merchant_dir / "simulator_ca.pem"),
                         },
+                        **self.merchant_overrides,
                     }
                 ],
             },

@@ -8,8 +8,8 @@
     with Client(credentials) as client:
         prepay = client.call(v3.CreateOrder(...))
 
-Operations (``v2.*``, ``v3.*``, :class:`Code2Session`, ``shipping.*``) are pure values; :class:`Client` and
-:class:`AsyncClient` sign, send, verify and retry them. Errors form one tree rooted at
+Operations (``v2.*``, ``v3.*``, :class:`Code2Session`, :class:`OAuthAccessToken`, ``shipping.*``) are pure
+values; :class:`Client` and :class:`AsyncClient` sign, send, verify and retry them. Errors form one tree rooted at
 :class:`WeChatPayError` (see :mod:`weipay.sdk.errors`). The SDK never reads the environment and never
 logs a secret; it logs one line per HTTP exchange on the ``weipay.sdk`` logger. Mini-program server APIs
 (``shipping.*``) need the app's access token: :func:`call_with_access_token` fetches it with
@@ -38,6 +38,7 @@ from .errors import (
     WeChatRefused,
 )
 from .miniprogram import Code2Session, Session
+from .oauth import OAuthAccessToken, OAuthToken, authorize_url
 from .operation import Api, Context, HttpRequest, HttpResponse, Operation
 from .retry import RetryPolicy
 from .token_cache import MemoryTokenCache, TokenCache
@@ -60,6 +61,8 @@ __all__ = [
     "MemoryTokenCache",
     "MerchantCredentials",
     "NonceSource",
+    "OAuthAccessToken",
+    "OAuthToken",
     "Operation",
     "OutcomeUnknown",
     "PaymentPending",
@@ -78,6 +81,7 @@ __all__ = [
     "WeChatPayError",
     "WeChatRefused",
     "acall_with_access_token",
+    "authorize_url",
     "call_with_access_token",
     "new_nonce",
     "shipping",

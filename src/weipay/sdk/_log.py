@@ -16,7 +16,9 @@ __all__ = ["LOGGER_NAME", "install_httpx_redaction", "log_exchange", "loggable_p
 
 LOGGER_NAME = "weipay.sdk"
 
-_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:secret|js_code|access_token|session_key)=)[^&\s\"']*", re.IGNORECASE)
+_SECRET_QUERY = re.compile(
+    r"((?:^|[?&])(?:secret|js_code|code|access_token|refresh_token|session_key)=)[^&\s\"']*", re.IGNORECASE
+)
 
 
 def loggable_path(path: str, *, drop_query: bool) -> str:
@@ -49,7 +51,7 @@ def log_exchange(
 
 
 class _RedactQuery(logging.Filter):
-    """Masks ``secret=``/``js_code=`` values in records of another library (httpx logs full URLs)."""
+    """Masks ``secret=``/``js_code=``/``code=`` values in records of another library (httpx logs full URLs)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -23,6 +23,7 @@ from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -102,6 +103,10 @@ class MerchantSettings(_Strict):
     display_name: str | None = Field(
         default=None, min_length=1, max_length=64, description="the payee's name on the hosted checkout page (/pay)"
     )
+    time_zone: str = Field(
+        default="Asia/Shanghai", min_length=1, max_length=64,
+        description="an IANA time zone: the console shows this merchant's times in it",
+    )  # fmt: skip
     bundle_dir: Path | None = Field(default=None, description="a simulator bundle's merchant directory (development)")
     private_key_path: Path | None = None
     merchant_cert_path: Path | None = None
@@ -124,6 +129,15 @@ class MerchantSettings(_Strict):
     webhook_secret: SecretStr | None = None
     api_keys: list[SecretStr] = Field(default_factory=list, description="plain keys: development only")
     api_key_sha256: list[str] = Field(default_factory=list, description="SHA-256 hex of each API key")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}: give an IANA name such as Asia/Shanghai") from None
+        return name
 
     @field_validator("api_key_sha256")
     @classmethod

@@ -7,6 +7,8 @@
     /pay/…                       -> v2.api          faults: signed v2 SYSTEMERROR / FREQUENCY_LIMITED
     /secapi/… (mutual TLS only)  -> v2.api          faults: as /pay/
     /sns/jscode2session          -> login           faults: {"errcode": -1}
+    /sns/oauth2/access_token     -> oauth           faults: {"errcode": -1}
+    /connect/oauth2/authorize    -> oauth           (the page WeChat shows; faults as above)
 
 Every other path is a 404 (or, when the fault plan hits it, the login-style ``errcode`` answer).
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import login
+from . import login, oauth
 from .control import api as control_api
 from .faults import RequestFault
 from .http_messages import SimRequest, SimResponse
@@ -65,6 +67,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/pay/", v2_api.handle, v2_api.fault_response),
     Route("/secapi/", _secapi, v2_api.fault_response),
     Route("/sns/jscode2session", login.handle, _errcode_fault),
+    Route("/sns/oauth2/access_token", oauth.access_token, _errcode_fault),
+    Route(oauth.AUTHORIZE_PATH, oauth.authorize, _errcode_fault),
 )
 _UNKNOWN = Route("", _not_found, _errcode_fault)
 

@@ -81,11 +81,11 @@ def test_console_redirects_an_abnormal_refund(harness: Harness) -> None:
     assert "abnormal-refund" in detail.text
     sent = harness.api.post(f"/console/refunds/{refund['id']}/abnormal-refund",
                             data={"csrf_token": csrf(detail.text), "type": "merchant_bank_card"})  # fmt: skip
-    assert sent.status_code == 303 and "error" not in sent.headers["location"], sent.headers["location"]
+    assert sent.status_code == 303 and "failed" not in sent.headers["location"], sent.headers["location"]
     assert harness.api.get(f"/v1/refunds/{refund['id']}", headers=harness.merchant).json()["status"] == "processing"
     refused = harness.api.post(f"/console/refunds/{refund['id']}/resolve",
                                data={"csrf_token": csrf(detail.text), "outcome": "succeeded"})  # fmt: skip
-    assert refused.status_code == 303 and "error=1" in refused.headers["location"]
+    assert refused.status_code == 303 and "failed=" in refused.headers["location"]
 
 
 def test_a_portal_refund_shows_as_an_external_refund(harness: Harness) -> None:

@@ -55,5 +55,5 @@ def test_the_console_lists_dead_jobs_and_retries_one(harness_factory) -> None:
     url = f"/console/jobs/{job['id']}/retry"
     assert harness.api.post(url, data={"csrf_token": "0" * 64}).status_code == 403
     answer = harness.api.post(url, data={"csrf_token": csrf(page.text)})
-    assert answer.status_code == 303 and "retried" in answer.headers["location"]
-    assert "No dead jobs." in harness.api.get("/console/jobs").text
+    assert answer.status_code == 303 and "done=job_retried" in answer.headers["location"]
+    assert "没有失败任务。" in harness.api.get("/console/jobs").text

@@ -1,8 +1,11 @@
 """The operator console at ``/console``: server-rendered pages calling the same use cases as the API.
 
-Login with an admin API key or the configured user/password (form, or HTTP Basic for scripts). The
-session is a signed cookie; every POST carries a CSRF token derived from the session. Templates are
-Jinja2 with autoescaping, so notification bodies and merchant text render inert.
+One job per module: ``console`` mounts the parts; ``context`` holds what pages and actions share (rendering,
+redirects with an outcome, the CSRF check); ``session`` finds the operator (a server-side session, or HTTP Basic
+for scripts); ``i18n`` and ``catalogue`` give the words (简体中文 by default, English on request); ``display``
+shows yuan and each merchant's local time; ``paging`` reads the order list's filters and cursor; ``order_pages``,
+``ops_pages`` and ``auth_pages`` are the pages; ``actions`` the CSRF-checked POSTs. Templates are Jinja2 with
+autoescaping, so notification bodies and merchant text render inert.
 """
 
 from __future__ import annotations

@@ -103,7 +103,7 @@ def build_router() -> APIRouter:
     """All ``/v1`` routes."""
     router = APIRouter(prefix="/v1", responses=_ERRORS)
 
-    @router.post("/login", response_model=LoginOut, tags=["users"], summary="Exchange a mini-program login code")
+    @router.post("/login", response_model=LoginOut, tags=["users"], summary="Exchange a login code")
     async def login(body: LoginIn, request: Request) -> LoginOut:
         services = _services(request)
         merchant = services.merchant_for_appid(body.appid)

@@ -60,7 +60,8 @@ class ErrorOut(BaseModel):
 
 
 class LoginIn(BaseModel):
-    """A mini-program login code to exchange (``wx.login``)."""
+    """A login code to exchange: a mini-program's (``wx.login``), an official account's (the ``code`` of the
+    web-login redirect) or an app's (``SendAuth``); ``appid`` says which, and so which WeChat API is asked."""
 
     model_config = _example(appid="wx8888888888888888", code="0a3Xyz000aBcDe1FgH2iJk3LmN4oPq5r")
     appid: str = Field(min_length=1, max_length=32)

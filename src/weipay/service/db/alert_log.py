@@ -147,3 +147,20 @@ class AlertRepository:
                 sent_at=row.sent_at,
             ))  # fmt: skip
         return list(seen.values())
+
+    def sent(self, *, limit: int = 100) -> list[AlertSent]:
+        """What the sinks were sent, newest first: one row per group and sink, described by the group's last
+        occurrence that sink reported (its kind, title, merchant and order)."""
+        deliveries = sa.select(alert_deliveries).order_by(alert_deliveries.c.sent_at.desc()).limit(limit).subquery()
+        statement = (
+            sa.select(alert_events.c.kind, alert_events.c.severity, alert_events.c.title, alert_events.c.mchid,
+                      alert_events.c.order_id, deliveries.c.sink, deliveries.c.messages, deliveries.c.events,
+                      deliveries.c.sent_at)
+            .join(alert_events, alert_events.c.id == deliveries.c.last_event_id)
+            .order_by(deliveries.c.sent_at.desc(), deliveries.c.sink)
+        )  # fmt: skip
+        return [
+            AlertSent(kind=row.kind, severity=row.severity, title=row.title, sink=row.sink, messages=row.messages,
+                      sent_at=row.sent_at, events=row.events, mchid=row.mchid, order_id=row.order_id)
+            for row in self._conn.execute(statement)
+        ]  # fmt: skip

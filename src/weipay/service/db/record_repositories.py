@@ -10,10 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from weipay.service.domain import Anomaly, CallRecord, StoredNotification, UserSession
-from weipay.service.usecases.stores import NewNotification
+from weipay.service.usecases.stores import NewNotification, OperatorSession
 
 from .sql import insert_many, record_values, update_many
-from .tables import anomalies, api_keys, call_log, notifications, user_sessions
+from .tables import anomalies, api_keys, call_log, notifications, operator_sessions, user_sessions
 
 log = logging.getLogger("weipay.service.db")
 
@@ -22,6 +22,7 @@ __all__ = [
     "ApiKeyRepository",
     "CallLogRepository",
     "NotificationRepository",
+    "OperatorSessionRepository",
     "SessionRepository",
     "StoredNotification",
     "UserSession",
@@ -92,14 +93,32 @@ class AnomalyRepository:
         values.pop("id")
         self._conn.execute(anomalies.insert().values(values))
 
-    def list(self, *, order_id: str | None = None, kind: str | None = None, limit: int = 100) -> list[Anomaly]:
-        """Newest first."""
+    def list(
+        self, *, order_id: str | None = None, kind: str | None = None, unresolved: bool = False, limit: int = 100
+    ) -> list[Anomaly]:
+        """Newest first; ``unresolved`` leaves out the resolved ones."""
         statement = sa.select(anomalies).order_by(anomalies.c.id.desc()).limit(limit)
         if order_id is not None:
             statement = statement.where(anomalies.c.order_id == order_id)
         if kind is not None:
             statement = statement.where(anomalies.c.kind == kind)
+        if unresolved:
+            statement = statement.where(anomalies.c.resolved_at.is_(None))
         return [Anomaly(**row._mapping) for row in self._conn.execute(statement)]
+
+    def get(self, anomaly_id: int) -> Anomaly | None:
+        """The anomaly by id."""
+        row = self._conn.execute(sa.select(anomalies).where(anomalies.c.id == anomaly_id)).first()
+        return Anomaly(**row._mapping) if row else None
+
+    def resolve(self, anomaly_id: int, now: float, *, by: str, note: str | None) -> bool:
+        """Mark it resolved unless it already is (compare-and-set on ``resolved_at``); True if this call did."""
+        statement = (
+            anomalies.update()
+            .where(anomalies.c.id == anomaly_id, anomalies.c.resolved_at.is_(None))
+            .values(resolved_at=now, resolved_by=by, resolution_note=note)
+        )
+        return bool(self._conn.execute(statement).rowcount)
 
 
 class CallLogRepository:
@@ -192,3 +211,31 @@ class SessionRepository:
         )
         row = self._conn.execute(statement).first()
         return UserSession(**row._mapping) if row else None
+
+
+class OperatorSessionRepository:
+    """Console sessions, keyed by the SHA-256 of the cookie's token (the token itself is never stored)."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def add(self, session: OperatorSession) -> None:
+        """Store a new session."""
+        self._conn.execute(operator_sessions.insert().values(record_values(session)))
+
+    def get(self, session_hash: str, now: float) -> OperatorSession | None:
+        """The unexpired session with this hash."""
+        statement = sa.select(operator_sessions).where(
+            operator_sessions.c.session_hash == session_hash, operator_sessions.c.expires_at > now
+        )
+        row = self._conn.execute(statement).first()
+        return OperatorSession(**row._mapping) if row else None
+
+    def end(self, session_hash: str) -> bool:
+        """Delete the session; True if it existed."""
+        statement = operator_sessions.delete().where(operator_sessions.c.session_hash == session_hash)
+        return bool(self._conn.execute(statement).rowcount)
+
+    def purge_expired(self, now: float) -> int:
+        """Delete expired sessions; how many."""
+        return int(self._conn.execute(operator_sessions.delete().where(operator_sessions.c.expires_at <= now)).rowcount)

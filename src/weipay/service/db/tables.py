@@ -20,6 +20,7 @@ __all__ = [
     "jobs",
     "metadata",
     "notifications",
+    "operator_sessions",
     "orders",
     "payment_attempts",
     "reconciliation_reports",
@@ -181,6 +182,8 @@ anomalies = sa.Table(
     sa.Column("resolved_at", sa.Float),
     sa.Column("occurrences", sa.Integer, nullable=False, server_default="1"),
     sa.Column("last_seen_at", sa.Float),
+    sa.Column("resolved_by", sa.String(64)),
+    sa.Column("resolution_note", sa.String(200)),
     sa.Index(None, "order_id"),
 )
 
@@ -255,6 +258,18 @@ user_sessions = sa.Table(
     sa.Column("session_key", sa.String(128), nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
+)
+
+# Console logins: the cookie holds a random token, this table its hash; logging out deletes the row, so a copied
+# cookie is worthless afterwards.
+operator_sessions = sa.Table(
+    "operator_sessions",
+    metadata,
+    sa.Column("session_hash", sa.String(64), primary_key=True),
+    sa.Column("operator", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Index(None, "expires_at"),
 )
 
 # Alerts: one row per occurrence (append-only, so a storm never queues writers behind one hot row), grouped

@@ -29,6 +29,7 @@ from .record_repositories import (
     ApiKeyRepository,
     CallLogRepository,
     NotificationRepository,
+    OperatorSessionRepository,
     SessionRepository,
 )
 from .repositories import AttemptRepository, OrderRepository, RefundRepository
@@ -58,6 +59,7 @@ class SqlStores:
         self.jobs = JobQueue(conn)
         self.api_keys = ApiKeyRepository(conn)
         self.sessions = SessionRepository(conn)
+        self.operator_sessions = OperatorSessionRepository(conn)
         self.reconciliation_reports = ReconciliationReportRepository(conn)
         self.webhooks = WebhookRepository(conn)
 

@@ -44,6 +44,9 @@ class Anomaly:
     #: How many times the same unresolved anomaly was seen (repeats are counted, not stored again).
     occurrences: int = 1
     last_seen_at: float | None = None
+    #: Who resolved it and what they noted (an operator in the console); None while open.
+    resolved_by: str | None = None
+    resolution_note: str | None = None
     id: int | None = None
 
 

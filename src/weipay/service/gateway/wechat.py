@@ -27,6 +27,7 @@ from weipay.sdk.clock import system_clock
 from weipay.sdk.crypto import certificate_serial, load_certificate
 from weipay.sdk.errors import WeChatPayError
 from weipay.sdk.miniprogram import Code2Session
+from weipay.sdk.oauth import OAuthAccessToken
 from weipay.service.domain import ApiVersion, Channel, NotFound, PaymentAttempt, Refund, UpstreamError
 from weipay.service.usecases.ports import (
     AbnormalRefundApplication,
@@ -369,6 +370,19 @@ class WeChatGateway:
         session = result.value
         return LoginAnswer(openid=session.openid, session_key=session.session_key, call=result.record,
                            unionid=session.unionid)  # fmt: skip
+
+    def oauth_login(self, mchid: str, appid: str, code: str) -> Calls[LoginAnswer]:
+        """Exchange an official account's or app's OAuth code; raises ``login_failed`` when WeChat refuses it."""
+        result = yield self._exchange(
+            mchid, "login", "sns/oauth2/access_token", partial(OAuthAccessToken, appid=appid, code=code),
+            {"appid": appid}, lambda token: {"openid": token.openid, "scope": token.scope},
+        )
+        if result.value is None:
+            if result.refused is not None:
+                raise UpstreamError("login_failed", "WeChat refused the login code", wechat_code=result.refused.code)
+            raise UpstreamError("login_unavailable", "WeChat did not answer the login; retry")
+        token = result.value
+        return LoginAnswer(openid=token.openid, call=result.record, unionid=token.unionid)
 
     def credential_expiries(self, mchid: str) -> list[CredentialExpiry]:
         """The merchant API certificate's expiry (read from its file now, so a renewed file counts at once)

@@ -115,7 +115,7 @@ class _AttemptFailed(_Later):
 
 def _deliver_webhook(ctx: JobContext, job: Job) -> None:
     # The delivery row counts attempts and keeps the schedule: between attempts the job only waits.
-    legacy = None if job.payload.get("stored_event") else job.payload  # queued before revision 0009
+    legacy = None if job.payload.get("stored_event") else job.payload  # queued before revision 0010
     step = deliver_webhook(ctx.uow, ctx.clock, ctx.merchants.get(str(job.payload["mchid"])), ctx.webhook_sender,
                            str(job.payload["key"]), legacy=legacy)  # fmt: skip
     if step.retry_at is None:

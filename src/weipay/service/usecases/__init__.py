@@ -8,6 +8,7 @@ its event loop, see ``flows``) and the same name without the suffix, driven to i
 from __future__ import annotations
 
 from .abnormal_refunds import apply_abnormal_refund, apply_abnormal_refund_flow, resolve_abnormal_refund
+from .anomalies import resolve_anomaly
 from .external_refunds import ExternalRefund, record_external_refund
 from .flows import blocking
 from .lifecycle import close_order, close_order_flow, due_for_sync, expire_order, get_order, get_order_flow
@@ -19,6 +20,12 @@ from .notifications import (
     accept_payment_notifications,
     accept_refund_notification,
     record_anomaly,
+)
+from .operator_sessions import (
+    OPERATOR_SESSION_TTL_S,
+    end_operator_session,
+    find_operator_session,
+    start_operator_session,
 )
 from .orders import CreateOrder, create_order, create_order_idempotently, load_order
 from .payments import PaymentStart, start_payment, start_payment_flow, sync_attempt
@@ -41,7 +48,9 @@ from .queries import (
     CallEntry,
     OrderDetails,
     OrderEvents,
+    list_alerts_sent,
     list_anomalies,
+    list_reconciliation_reports,
     order_call_log,
     order_details,
     order_events,
@@ -68,6 +77,7 @@ from .webhook_delivery import DeliveryWithAttempts, redeliver_webhook, webhook_d
 __all__ = [
     "LIST_LIMIT_DEFAULT",
     "LIST_LIMIT_MAX",
+    "OPERATOR_SESSION_TTL_S",
     "TIMELINE_TYPES",
     "Applied",
     "BillEntry",
@@ -111,13 +121,17 @@ __all__ = [
     "create_order",
     "create_order_idempotently",
     "due_for_sync",
+    "end_operator_session",
     "expire_order",
+    "find_operator_session",
     "get_order",
     "get_order_flow",
     "get_refund",
+    "list_alerts_sent",
     "list_anomalies",
     "list_filter",
     "list_orders",
+    "list_reconciliation_reports",
     "list_refunds",
     "load_order",
     "login",
@@ -136,8 +150,10 @@ __all__ = [
     "request_refund_flow",
     "request_refund_idempotently",
     "resolve_abnormal_refund",
+    "resolve_anomaly",
     "search_orders",
     "session_for_token",
+    "start_operator_session",
     "start_payment",
     "start_payment_flow",
     "submit_refund",

@@ -1,4 +1,8 @@
-"""Mini-program login: exchange a code for the openid, keep the session_key server-side, hand out a token."""
+"""Login: exchange a code for the openid, keep the session_key server-side, hand out a token.
+
+A mini-program's code (``wx.login``) goes to jscode2session; an official account's (the web-login redirect)
+and an app's (``SendAuth``) go to OAuth's ``/sns/oauth2/access_token``. The kind of the appid decides.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from .ports import Calls, Clock, Gateway, MerchantConfig, UnitOfWork
 __all__ = ["LoginResult", "login", "login_flow", "session_for_token", "token_hash"]
 
 SESSION_TTL_S = 7 * 24 * 3600
+#: The kinds of app whose users log in with OAuth (a mini-program uses jscode2session).
+OAUTH_KINDS = ("official_account", "app")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +41,16 @@ def token_hash(token: str) -> str:
 def login_flow(
     uow: UnitOfWork, gateway: Gateway, clock: Clock, merchant: MerchantConfig, appid: str, code: str
 ) -> Calls[LoginResult]:
-    """Run jscode2session for ``appid`` (one of the merchant's appids) and open a session."""
-    if appid not in merchant.appids.values():
+    """Trade ``code`` of ``appid`` (one of the merchant's appids) for the openid and open a session."""
+    kind = next((kind for kind, known in merchant.appids.items() if known == appid), None)
+    if kind is None:
         raise InvalidInput("appid_not_configured", f"appid {appid[:32]!r} is not one of merchant {merchant.mchid}'s")
     if not code or len(code) > 128:
         raise InvalidInput("invalid_code", "code must be 1-128 characters")
-    answer = yield from gateway.code2session(merchant.mchid, appid, code)
+    if kind in OAUTH_KINDS:
+        answer = yield from gateway.oauth_login(merchant.mchid, appid, code)
+    else:
+        answer = yield from gateway.code2session(merchant.mchid, appid, code)
     now = clock()
     token = secrets.token_urlsafe(32)
     session = UserSession(

@@ -139,11 +139,12 @@ class AbnormalRefundApplication:
 
 @dataclass(frozen=True, slots=True)
 class LoginAnswer:
-    """A mini-program login; ``session_key`` must stay on the server."""
+    """A login: a mini-program's carries a ``session_key``, which must stay on the server; an OAuth one
+    (official account, app) has none (its web access token is not kept: the service needs only the openid)."""
 
     openid: str
-    session_key: str = field(repr=False)
     call: CallRecord
+    session_key: str = field(default="", repr=False)
     unionid: str | None = None
 
 
@@ -301,6 +302,10 @@ class Gateway(Protocol):
 
     def code2session(self, mchid: str, appid: str, code: str) -> Calls[LoginAnswer]:
         """Exchange a mini-program login code (raises ``DomainError`` ``login_failed`` when refused)."""
+        ...
+
+    def oauth_login(self, mchid: str, appid: str, code: str) -> Calls[LoginAnswer]:
+        """Exchange an official account's (or app's) OAuth code (raises ``DomainError`` ``login_failed``)."""
         ...
 
     def credential_expiries(self, mchid: str) -> list[CredentialExpiry]:

@@ -1,4 +1,5 @@
-"""The read side: an order's details and raw call log, order search, anomalies, a native attempt's code_url.
+"""The read side: an order's details and raw call log, order search, anomalies, alerts sent, reconciliation reports,
+a native attempt's code_url.
 
 The API and the console read through these functions (and ``timeline``, ``listing``) and nothing else; each reads
 in one transaction and returns domain records (or :class:`CallEntry` rows), leaving times and shapes to the adapter.
@@ -6,7 +7,7 @@ in one transaction and returns domain records (or :class:`CallEntry` rows), leav
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from weipay.service.domain import (
@@ -21,13 +22,17 @@ from weipay.service.domain import (
 )
 
 from .ports import UnitOfWork
+from .reconcile_store import StoredReconciliation
+from .stores import AlertSent
 
 __all__ = [
     "SEARCH_LIMIT",
     "CallEntry",
     "OrderDetails",
     "OrderEvents",
+    "list_alerts_sent",
     "list_anomalies",
+    "list_reconciliation_reports",
     "order_call_log",
     "order_details",
     "order_events",
@@ -122,10 +127,24 @@ def search_orders(uow: UnitOfWork, mchids: Iterable[str], text: str, status: Ord
     return [order for order in unique.values() if status is None or order.status == status]
 
 
-def list_anomalies(uow: UnitOfWork, limit: int = 200) -> list[Anomaly]:
-    """The newest anomalies."""
+def list_anomalies(uow: UnitOfWork, limit: int = 200, *, unresolved: bool = False) -> list[Anomaly]:
+    """The newest anomalies (only the open ones with ``unresolved``)."""
     with uow.read() as tx:
-        return tx.anomalies.list(limit=limit)
+        return tx.anomalies.list(limit=limit, unresolved=unresolved)
+
+
+def list_alerts_sent(uow: UnitOfWork, limit: int = 100) -> list[AlertSent]:
+    """What the alert sinks were sent, newest first (one row per alert group and sink)."""
+    with uow.read() as tx:
+        return tx.alerts.sent(limit=limit)
+
+
+def list_reconciliation_reports(
+    uow: UnitOfWork, mchids: Collection[str] | None, limit: int = 100
+) -> list[StoredReconciliation]:
+    """The daily reconciliation reports of ``mchids`` (None: every merchant), newest day first."""
+    with uow.read() as tx:
+        return tx.reconciliation_reports.list(mchids, limit=limit)
 
 
 def payment_code_url(uow: UnitOfWork, order_id: str, seq: int) -> str:

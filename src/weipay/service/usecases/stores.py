@@ -41,6 +41,8 @@ __all__ = [
     "NewJob",
     "NewNotification",
     "NotificationStore",
+    "OperatorSession",
+    "OperatorSessionStore",
     "OrderStore",
     "Outbox",
     "RefundStore",
@@ -122,7 +124,11 @@ class ListFilter:
 
 @dataclass(frozen=True, slots=True)
 class AlertSent:
-    """An alert about an order that a sink was sent (``messages`` times for its group, the last at ``sent_at``)."""
+    """An alert that a sink was sent (``messages`` times for its group, the last at ``sent_at``).
+
+    ``events`` counts the occurrences those messages reported; ``mchid`` and ``order_id`` are the group's latest
+    occurrence's (None for an alert about no merchant or order).
+    """
 
     kind: str
     severity: str
@@ -130,6 +136,19 @@ class AlertSent:
     sink: str
     messages: int
     sent_at: float
+    events: int = 0
+    mchid: str | None = None
+    order_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorSession:
+    """A console login: stored under the hash of its cookie's token, so logging out can end it on the server."""
+
+    session_hash: str
+    operator: str
+    created_at: float
+    expires_at: float
 
 
 class OrderStore(Protocol):
@@ -323,8 +342,18 @@ class AnomalyStore(Protocol):
         """Store an anomaly."""
         ...
 
-    def list(self, *, order_id: str | None = None, kind: str | None = None, limit: int = 100) -> list[Anomaly]:
-        """Newest first."""
+    def list(
+        self, *, order_id: str | None = None, kind: str | None = None, unresolved: bool = False, limit: int = 100
+    ) -> list[Anomaly]:
+        """Newest first; ``unresolved`` leaves out those an operator resolved."""
+        ...
+
+    def get(self, anomaly_id: int) -> Anomaly | None:
+        """The anomaly by id."""
+        ...
+
+    def resolve(self, anomaly_id: int, now: float, *, by: str, note: str | None) -> bool:
+        """Mark it resolved if it is not yet; True if this call did."""
         ...
 
 
@@ -337,6 +366,10 @@ class AlertStore(Protocol):
 
     def sent_for_order(self, order_id: str) -> list[AlertSent]:
         """The alerts about ``order_id`` that reached a sink, oldest first."""
+        ...
+
+    def sent(self, *, limit: int = 100) -> list[AlertSent]:
+        """What the sinks were sent, one row per group and sink, newest first."""
         ...
 
 
@@ -391,6 +424,26 @@ class SessionStore(Protocol):
         ...
 
 
+class OperatorSessionStore(Protocol):
+    """Console sessions of operators, keyed by the hash of the cookie's token."""
+
+    def add(self, session: OperatorSession) -> None:
+        """Store a new session."""
+        ...
+
+    def get(self, session_hash: str, now: float) -> OperatorSession | None:
+        """The unexpired session with this hash."""
+        ...
+
+    def end(self, session_hash: str) -> bool:
+        """Delete the session; True if it existed."""
+        ...
+
+    def purge_expired(self, now: float) -> int:
+        """Delete sessions that expired; how many."""
+        ...
+
+
 class Stores(Protocol):
     """The stores of one open transaction; everything done through them commits or rolls back together."""
 
@@ -437,6 +490,11 @@ class Stores(Protocol):
     @property
     def sessions(self) -> SessionStore:
         """User sessions."""
+        ...
+
+    @property
+    def operator_sessions(self) -> OperatorSessionStore:
+        """Console sessions."""
         ...
 
     @property

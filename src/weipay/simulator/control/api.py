@@ -1,6 +1,8 @@
 """The simulator's own control API (``/simulator/…``) and the H5 cashier page.
 
 - ``POST /simulator/login-codes {"appid", "user"?}`` -> ``{"code", "openid"}``
+- ``POST /simulator/oauth-codes {"appid"?, "user"?, "scope"?}`` -> ``{"code", "openid"}``: an OAuth code of the
+  official account (default) or the app, as WeChat's redirect or an app's ``SendAuth`` carries it
 - ``POST /simulator/payments {"prepay_id" | "code_url" | ("mchid", "out_trade_no"), "openid"?, "outcome"}``
   -> ``{"transaction_id"?, "trade_state", "trade_state_desc"}``
 - ``POST /simulator/payment-codes {"user"?, "outcome"?, "confirm"?: "none" | "password", "confirm_s"?}``
@@ -32,6 +34,7 @@ from ..http_messages import SimRequest, SimResponse
 from ..ledger import LedgerRefusal, Order
 from ..login import mint_code
 from ..notifier import enqueue_refund
+from ..oauth import OAUTH_KINDS, SCOPES, mint_oauth_code
 from ..state import H5_PATH, SimulatorState
 from . import payer_page
 
@@ -65,6 +68,21 @@ def _login_code(sim: SimulatorState, request: SimRequest) -> SimResponse:
     if not isinstance(user, str) or not user:
         raise _ControlError(400, "PARAM_ERROR", "user must be a non-empty string")
     code = mint_code(sim, appid, user)
+    return SimResponse.json(200, {"code": code.code, "openid": code.openid})
+
+
+def _oauth_code(sim: SimulatorState, request: SimRequest) -> SimResponse:
+    data = _json(request)
+    appids = sim.account["appids"]
+    appid = data.get("appid") or appids["official_account"]
+    if appid not in [appids.get(kind) for kind in OAUTH_KINDS]:
+        raise _ControlError(400, "PARAM_ERROR", f"appid {appid!r} is not the official account's or the app's")
+    user, scope = data.get("user", "payer"), data.get("scope", "snsapi_base")
+    if not isinstance(user, str) or not user:
+        raise _ControlError(400, "PARAM_ERROR", "user must be a non-empty string")
+    if scope not in SCOPES:
+        raise _ControlError(400, "PARAM_ERROR", f"scope must be one of {', '.join(SCOPES)}")
+    code = mint_oauth_code(sim, appid, user, scope)
     return SimResponse.json(200, {"code": code.code, "openid": code.openid})
 
 
@@ -147,7 +165,7 @@ def _order_json(sim: SimulatorState, order: Order) -> dict[str, Any]:
         "appid": order.appid, "amount_fen": order.amount_fen, "state": order.state, "prepay_id": order.prepay_id,
         "code_url": order.code_url, "h5_url": order.h5_url, "transaction_id": order.transaction_id,
         "payer_openid": order.payer_openid, "created_at": order.created_at, "success_time": order.success_time,
-        "time_expire": order.time_expire, "refunds": refunds,
+        "time_expire": order.time_expire, "options": order.extra_fields, "refunds": refunds,
     }
 
 
@@ -206,6 +224,7 @@ def _route(sim: SimulatorState, request: SimRequest) -> SimResponse:
         return payer_page.render(sim, request)
     routes = {
         ("POST", "/simulator/login-codes"): lambda: _login_code(sim, request),
+        ("POST", "/simulator/oauth-codes"): lambda: _oauth_code(sim, request),
         ("POST", "/simulator/payments"): lambda: _payment(sim, request),
         ("POST", "/simulator/payment-codes"): lambda: _payment_code(sim, request),
         ("GET", "/simulator/notifications"): lambda: _notifications(sim),

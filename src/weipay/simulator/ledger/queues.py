@@ -1,18 +1,18 @@
-"""The ledger's queues: notifications with their delivery log, mini-program login codes, payment codes."""
+"""The ledger's queues: notifications with their delivery log; login, OAuth and payment codes."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from .rows import LoginCode, Notification, PaymentCode, from_row
+from .rows import LoginCode, Notification, OAuthCode, PaymentCode, from_row
 from .store import SqliteStore
 
 __all__ = ["QueueTables"]
 
 
 class QueueTables(SqliteStore):
-    """Notifications to deliver (with every attempt logged) and single-use login codes."""
+    """Notifications to deliver (with every attempt logged) and single-use login and OAuth codes."""
 
     # -- notifications -----------------------------------------------------------------------------------
     def enqueue_notification(
@@ -82,6 +82,26 @@ class QueueTables(SqliteStore):
                 return None, False
             cursor = db.execute("UPDATE login_codes SET used = 1 WHERE code = ? AND used = 0", (code,))
             return from_row(LoginCode, row), cursor.rowcount == 1
+
+    # -- OAuth codes -------------------------------------------------------------------------------------
+    def add_oauth_code(self, code: OAuthCode) -> None:
+        """Store a freshly minted OAuth code."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO oauth_codes (code, appid, user, openid, scope, used, created_at) "
+                       "VALUES (?, ?, ?, ?, ?, 0, ?)",
+                       (code.code, code.appid, code.user, code.openid, code.scope, code.created_at))
+
+    def use_oauth_code(self, code: str, appid: str) -> tuple[OAuthCode | None, bool]:
+        """``(code, first_use)``: marks ``appid``'s code used; ``first_use`` is False when it was used before.
+
+        Another app's code is ``None`` and stays unused: trying it elsewhere must not spend it.
+        """
+        with self.transaction() as db:
+            row = db.execute("SELECT * FROM oauth_codes WHERE code = ? AND appid = ?", (code, appid)).fetchone()
+            if row is None:
+                return None, False
+            cursor = db.execute("UPDATE oauth_codes SET used = 1 WHERE code = ? AND used = 0", (code,))
+            return from_row(OAuthCode, row), cursor.rowcount == 1
 
     # -- payment codes (付款码) ---------------------------------------------------------------------------
     def add_payment_code(self, code: PaymentCode) -> None:

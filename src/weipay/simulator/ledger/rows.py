@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["LedgerRefusal", "LoginCode", "Notification", "Order", "PaymentCode", "Refund", "from_row"]
+__all__ = ["LedgerRefusal", "LoginCode", "Notification", "OAuthCode", "Order", "PaymentCode", "Refund", "from_row"]
 
 
 class LedgerRefusal(Exception):
@@ -133,5 +133,18 @@ class LoginCode:
     appid: str
     user: str
     openid: str
+    used: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class OAuthCode:
+    """An OAuth code (official-account web login, app login) minted by the simulator for ``scope``."""
+
+    code: str
+    appid: str
+    user: str
+    openid: str
+    scope: str
     used: int
     created_at: float

@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS login_codes (
     code TEXT PRIMARY KEY, appid TEXT NOT NULL, user TEXT NOT NULL, openid TEXT NOT NULL,
     used INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS oauth_codes (
+    code TEXT PRIMARY KEY, appid TEXT NOT NULL, user TEXT NOT NULL, openid TEXT NOT NULL, scope TEXT NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS payment_codes (
     code TEXT PRIMARY KEY, user TEXT NOT NULL, outcome TEXT NOT NULL, confirm TEXT NOT NULL,
     confirm_s REAL NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL, used_by TEXT
