@@ -269,6 +269,7 @@ _ZH: dict[str, str] = {
     "event.webhook.scheduled": "Webhook 待投递",
     "event.webhook.delivered": "Webhook 已投递",
     "event.webhook.failed": "Webhook 投递失败",
+    "event.webhook.skipped": "Webhook 未发送(未配置地址)",
     "event.alert.sent": "已发送告警",
 }
 
@@ -513,6 +514,7 @@ _EN: dict[str, str] = {
     "event.webhook.scheduled": "webhook scheduled",
     "event.webhook.delivered": "webhook delivered",
     "event.webhook.failed": "webhook failed",
+    "event.webhook.skipped": "webhook skipped (no webhook_url)",
     "event.alert.sent": "alert sent",
 }
 
