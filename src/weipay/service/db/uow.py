@@ -33,6 +33,7 @@ from .record_repositories import (
     SessionRepository,
 )
 from .repositories import AttemptRepository, OrderRepository, RefundRepository
+from .shipping import ShippingRepository
 from .webhook_log import WebhookRepository
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class SqlStores:
         self.operator_sessions = OperatorSessionRepository(conn)
         self.reconciliation_reports = ReconciliationReportRepository(conn)
         self.webhooks = WebhookRepository(conn)
+        self.shipping = ShippingRepository(conn)
 
     @property
     def dialect(self) -> str:

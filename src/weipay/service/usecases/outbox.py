@@ -21,6 +21,7 @@ __all__ = [
     "schedule_query",
     "schedule_refund_sync",
     "schedule_superseded_close",
+    "shipping_after_payment_job",
     "webhook_job",
 ]
 
@@ -95,6 +96,13 @@ def webhook_job(mchid: str, order_id: str, event: str, *, now: float, key: str) 
         dedupe_key=f"{DELIVER_WEBHOOK}:{key}",
         order_id=order_id,
     )
+
+
+def shipping_after_payment_job(order_id: str, *, now: float) -> NewJob:
+    """The follow-up of a paid mini-program order: automatic virtual upload, deadline check (``usecases.shipping``)."""
+    kind = "shipping_after_payment"
+    return NewJob(kind, {"order_id": order_id}, due_at=now, created_at=now, dedupe_key=f"{kind}:{order_id}",
+                  order_id=order_id)
 
 
 def schedule_auto_refund(tx: Stores, attempt_id: str, order_id: str, *, now: float) -> bool:

@@ -19,6 +19,7 @@ from weipay.service.domain import (
     Anomaly,
     AttemptEvent,
     AttemptStatus,
+    Channel,
     OrderEvent,
     OrderStatus,
     PaymentAttempt,
@@ -31,7 +32,7 @@ from weipay.service.domain import (
 )
 
 from .alerting import alert_for_anomaly
-from .outbox import schedule_auto_refund
+from .outbox import schedule_auto_refund, shipping_after_payment_job
 from .ports import Stores
 from .webhook_events import WebhookEvent, emit_refund_event, emit_webhooks, order_refund_event
 
@@ -181,15 +182,18 @@ def _settle_round(tx: Stores, items: list[tuple[int, PaidFact]], results: dict[i
     paid_now = [fact.attempt for _, fact in paid if fact.attempt.order_id in paid_orders]
     orders_now = tx.orders.by_ids([attempt.order_id for attempt in paid_now]) if paid_now else {}
     webhooks = []
+    follow_ups = []
     for index, fact in paid:
         attempt = fact.attempt
         if attempt.status in _ENDED_HERE:
             _record_late_payment(tx, fact, applied=attempt.order_id in paid_orders, now=now)
         if attempt.order_id in paid_orders:
             paid_attempt = replace(attempt, status=AttemptStatus.SUCCEEDED, trade_state="SUCCESS",
-                                               transaction_id=fact.transaction_id, paid_at=fact.paid_at or now)
+                                   transaction_id=fact.transaction_id, paid_at=fact.paid_at or now)
             webhooks.append(WebhookEvent("order.paid", orders_now[attempt.order_id], f"order.paid:{attempt.order_id}",
                                          attempt=paid_attempt))  # fmt: skip
+            if attempt.channel == Channel.MINIPROGRAM:  # its funds stay frozen until shipping is uploaded
+                follow_ups.append(shipping_after_payment_job(attempt.order_id, now=now))
             results[index] = Applied.APPLIED
             continue
         # The order was already paid by another attempt (or closed meanwhile): give this money back.
@@ -200,6 +204,8 @@ def _settle_round(tx: Stores, items: list[tuple[int, PaidFact]], results: dict[i
         schedule_auto_refund(tx, attempt.id, attempt.order_id, now=now)
         results[index] = Applied.DOUBLE_PAYMENT
     emit_webhooks(tx, webhooks, now=now)
+    if follow_ups:
+        tx.jobs.enqueue_many(follow_ups)
 
 
 # Attempt states we concluded on our own that WeChat's SUCCESS can still overturn (see ATTEMPT_TRANSITIONS).

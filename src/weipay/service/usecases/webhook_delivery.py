@@ -238,7 +238,7 @@ def _excerpt(text: str, secrets: tuple[str | None, ...]) -> str | None:
 
 
 def _adopt_legacy(uow: UnitOfWork, clock: Clock, key: str, legacy: Mapping[str, str]) -> WebhookDelivery | None:
-    """Write the event of a job queued before revision 0010 (it named only the event and the order)."""
+    """Write the event of a job queued before revision 0011 (it named only the event and the order)."""
     with uow.write() as tx:
         order = tx.orders.get(str(legacy.get("order_id", "")))
         if order is None or legacy.get("event") is None:

@@ -51,6 +51,7 @@ EVENT_TYPES: dict[str, str] = {
     "refund.succeeded": "WeChat refunded the money",
     "refund.failed": "WeChat could not refund; the amount is refundable again",
     "refund.abnormal": "WeChat could not pay the refund into the payer's account (ABNORMAL): it needs handling",
+    "order.receipt_confirmed": "the payer confirmed receipt of a mini-program order's goods (shipping information)",
 }
 
 # The refund event an order event comes with: the order's status after a refund succeeded.
