@@ -348,6 +348,8 @@ def test_order_query_result(ctx: Context) -> None:
     assert (order.trade_state, order.total_fee_fen, order.cash_fee_fen) == ("SUCCESS", 100, 90)
     assert order.time_end == dt.datetime(2014, 10, 30, 13, 35, 25, tzinfo=BEIJING)
     assert order.raw["coupon_id_0"] == "10000"
+    assert (order.coupon_fee_fen, order.coupon_count) == (10, 1)
+    assert [coupon.coupon_id for coupon in order.coupons] == ["10000"]
     assert order.attach is None
 
 

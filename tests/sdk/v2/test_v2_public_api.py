@@ -27,6 +27,7 @@ PINNED = [
     "V2Bill",
     "V2BillRow",
     "V2BillSummary",
+    "V2Coupon",
     "V2MicropayResult",
     "V2Order",
     "V2PaymentNotification",

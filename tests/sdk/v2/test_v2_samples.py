@@ -15,6 +15,7 @@ from weipay.sdk.operation import Context
 from weipay.sdk.v2 import (
     BEIJING,
     UnifiedOrder,
+    V2Coupon,
     from_xml,
     parse_payment_notification,
     parse_refund_notification,
@@ -61,6 +62,7 @@ def test_official_shaped_payment_notification() -> None:
     assert note.transaction_id == "1004400740201409030005092168"
     assert note.time_end == dt.datetime(2014, 9, 3, 13, 15, 40, tzinfo=BEIJING)
     assert (note.raw["coupon_fee"], note.raw["coupon_type"], note.raw["coupon_id"]) == ("10", "CASH", "10000")
+    assert note.coupon_fee_fen == 10 and note.coupons == (V2Coupon("10000", 10, "CASH"),)
     assert note.raw["is_subscribe"] == "Y"
     with pytest.raises(SignatureError):
         parse_payment_notification(V2_KEY, _paysuccess("B552ED6B279343CB493C5DD0D78AB241"))

@@ -19,7 +19,7 @@ def test_unknown_fields_are_ignored() -> None:
     tx = Transaction.from_json(
         {
             **TRANSACTION,
-            "promotion_detail": [{"x": 1}],
+            "promotion_detail": [{"coupon_id": "109519", "amount": 100, "x": 1}],
             "brand_new": None,
             "payer": {"openid": "o1", "sub_openid": "o2"},
         }
@@ -115,3 +115,34 @@ def test_public_door_is_sorted_and_complete() -> None:
         "encrypt_sensitive",
     ]:
         assert name in names
+
+
+PROMOTED = {
+    **TRANSACTION,
+    "amount": {"total": 100, "payer_total": 90, "currency": "CNY", "payer_currency": "CNY"},
+    "promotion_detail": [
+        {"coupon_id": "109519", "name": "单品惠-6", "scope": "SINGLE", "type": "CASH", "amount": 10,
+         "stock_id": "931386", "wechatpay_contribute": 0, "merchant_contribute": 10, "other_contribute": 0,
+         "currency": "CNY", "goods_detail": [{"goods_id": "M1", "quantity": 1, "unit_price": 100,
+                                              "discount_amount": 10}]},
+    ],
+    "scene_info": {"device_id": "POS-7"},
+}
+
+
+def test_coupons_are_read_and_the_raw_payload_is_kept() -> None:
+    tx = Transaction.from_json(PROMOTED)
+    (coupon,) = tx.promotion_detail
+    assert (coupon.coupon_id, coupon.amount_fen, coupon.scope, coupon.type) == ("109519", 10, "SINGLE", "CASH")
+    assert coupon.merchant_contribute_fen == 10 and coupon.wechatpay_contribute_fen == 0
+    assert tx.amount.total_fen - tx.amount.payer_total_fen == sum(c.amount_fen for c in tx.promotion_detail)
+    assert tx.raw is not None and tx.raw["scene_info"] == {"device_id": "POS-7"}
+    assert tx.raw["promotion_detail"][0]["goods_detail"][0]["discount_amount"] == 10
+    assert "raw" not in repr(tx) and tx == Transaction.from_json({**PROMOTED, "scene_info": {}})  # raw not compared
+    assert Transaction.from_json(TRANSACTION).promotion_detail == ()
+
+
+@pytest.mark.parametrize("promotions", [{"coupon_id": "1"}, [{"amount": 1}], [{"coupon_id": "1", "amount": "1"}]])
+def test_a_malformed_coupon_is_a_protocol_error(promotions: object) -> None:
+    with pytest.raises(ProtocolError, match="promotion_detail"):
+        Transaction.from_json({**TRANSACTION, "promotion_detail": promotions})

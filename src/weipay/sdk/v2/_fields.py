@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from ..errors import ProtocolError
-from .models import BEIJING
+from .models import BEIJING, V2Coupon
 
 _DIGITS = re.compile(r"[0-9]{1,18}")
+# No order carries more coupons than this; a larger count is a malformed answer, not a loop to run.
+_MAX_COUPONS = 100
 
 
 def required(fields: Mapping[str, str], name: str) -> str:
@@ -88,3 +91,23 @@ def optional_dashed_time(fields: Mapping[str, str], name: str) -> dt.datetime | 
 def format_compact_time(moment: dt.datetime) -> str:
     """A timezone-aware datetime as Beijing ``yyyyMMddHHmmss`` (``time_start``, ``time_expire``)."""
     return moment.astimezone(BEIJING).strftime("%Y%m%d%H%M%S")
+
+
+def coupons(fields: Mapping[str, str]) -> dict[str, Any]:
+    """``coupon_fee_fen``, ``coupon_count`` and ``coupons`` (the ``coupon_*_$n`` fields) of a paid order.
+
+    WeChat's own samples also show the first coupon unsuffixed (``coupon_id``); a coupon without an id is
+    left out rather than refusing the whole notification (``raw`` keeps every field).
+    """
+    count = optional_fen(fields, "coupon_count")
+    if count is not None and count > _MAX_COUPONS:
+        raise ProtocolError(f"<coupon_count> {count} is more than any order carries")
+    found = []
+    for index in range(count or 0):
+        suffixes = (f"_{index}", "") if index == 0 else (f"_{index}",)
+        suffix = next((suffix for suffix in suffixes if optional(fields, f"coupon_id{suffix}")), None)
+        if suffix is None:
+            continue
+        found.append(V2Coupon(fields[f"coupon_id{suffix}"], optional_fen(fields, f"coupon_fee{suffix}"),
+                              optional(fields, f"coupon_type{suffix}")))
+    return {"coupon_fee_fen": optional_fen(fields, "coupon_fee"), "coupon_count": count, "coupons": tuple(found)}

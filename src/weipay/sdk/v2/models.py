@@ -16,6 +16,7 @@ __all__ = [
     "V2Bill",
     "V2BillRow",
     "V2BillSummary",
+    "V2Coupon",
     "V2Order",
     "V2PaymentNotification",
     "V2PrepayResult",
@@ -40,6 +41,15 @@ class V2PrepayResult:
 
 
 @dataclass(frozen=True, slots=True)
+class V2Coupon:
+    """One coupon of a paid order (``coupon_id_$n``, ``coupon_type_$n``: ``CASH`` or ``NO_CASH``, ``coupon_fee_$n``)."""
+
+    coupon_id: str
+    coupon_fee_fen: int | None
+    coupon_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class V2Order:
     """``/pay/orderquery``: the order as WeChat sees it. Paid means ``trade_state == "SUCCESS"``."""
 
@@ -56,6 +66,9 @@ class V2Order:
     attach: str | None
     time_end: dt.datetime | None
     raw: Mapping[str, str] = field(default_factory=dict, compare=False)
+    coupon_fee_fen: int | None = None
+    coupon_count: int | None = None
+    coupons: tuple[V2Coupon, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +112,7 @@ class V2RefundQueryResult:
 
 @dataclass(frozen=True, slots=True)
 class V2PaymentNotification:
-    """A verified payment result notification. Coupon and partner fields stay in ``raw``."""
+    """A verified payment result notification. Coupons are typed; partner fields stay in ``raw``."""
 
     appid: str
     mch_id: str
@@ -114,6 +127,9 @@ class V2PaymentNotification:
     time_end: dt.datetime | None
     attach: str | None
     raw: Mapping[str, str] = field(default_factory=dict, compare=False)
+    coupon_fee_fen: int | None = None
+    coupon_count: int | None = None
+    coupons: tuple[V2Coupon, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..crypto import aes_ecb_decrypt
 from ..errors import ProtocolError, SignatureError
 from ._fields import (
+    coupons,
     optional,
     optional_compact_time,
     optional_dashed_time,
@@ -76,6 +77,7 @@ def parse_payment_notification(
         time_end=optional_compact_time(fields, "time_end"),
         attach=optional(fields, "attach"),
         raw=dict(fields),
+        **coupons(fields),
     )
 
 

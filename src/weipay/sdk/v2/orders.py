@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from ..errors import ConfigurationError
 from ..operation import Context, HttpRequest, HttpResponse
+from ..order_options import H5Info, OrderDetail, StoreInfo, check_bytes
 from . import _checks as check
 from ._fields import (
+    coupons,
     format_compact_time,
     optional,
     optional_compact_time,
@@ -39,6 +41,18 @@ def _check_scene_info(scene_info: str | None) -> str:
     return check.text(scene_info, "scene_info", 256) or ""
 
 
+def _compact_json(value: dict[str, object]) -> str:
+    """A JSON string without the absent (``None``) members, Chinese kept as is."""
+    def drop(item: object) -> object:
+        if isinstance(item, dict):
+            return {key: drop(member) for key, member in item.items() if member is not None}
+        if isinstance(item, list):
+            return [drop(member) for member in item]
+        return item
+
+    return json.dumps(drop(value), ensure_ascii=False, separators=(",", ":"))
+
+
 def _check_detail(detail: str) -> str:
     try:
         parsed = json.loads(detail)
@@ -55,6 +69,10 @@ class UnifiedOrder:
 
     Not idempotent at the transport level: on an unknown outcome, query ``out_trade_no`` (or re-send
     the identical request, which WeChat accepts) rather than minting a new ``out_trade_no``.
+
+    ``detail`` is an :class:`~weipay.sdk.order_options.OrderDetail` or its JSON string; ``scene_info`` a JSON
+    string, or give ``store_info`` / ``h5_info`` (MWEB needs ``h5_info``). ``receipt=True`` sends ``Y``
+    (the e-invoice entry), ``limit_pay="no_credit"`` refuses credit cards. Lengths are UTF-8 bytes.
     """
 
     trade_type: str
@@ -69,8 +87,15 @@ class UnifiedOrder:
     scene_info: str | None = None
     attach: str | None = None
     time_expire: dt.datetime | None = None
-    detail: str | None = None
+    detail: str | OrderDetail | None = None
     sign_type: SignType = SignType.MD5
+    goods_tag: str | None = None
+    limit_pay: str | None = None
+    receipt: bool | None = None
+    fee_type: str | None = None
+    device_info: str | None = None
+    store_info: StoreInfo | None = None
+    h5_info: H5Info | None = None
 
     def __post_init__(self) -> None:
         check.sign_type(self.sign_type)
@@ -78,6 +103,8 @@ class UnifiedOrder:
 
     def _fields(self) -> dict[str, str | None]:
         trade_type = check.one_of(self.trade_type, "trade_type", TRADE_TYPES)
+        check_bytes("body", self.body, 128)
+        check_bytes("attach", self.attach, 127, required=False)
         fields: dict[str, str | None] = {
             "appid": check.token(self.appid, "appid"),
             "body": check.text(self.body, "body", 128),
@@ -96,15 +123,48 @@ class UnifiedOrder:
             fields["product_id"] = check.text(self.product_id or self.out_trade_no, "product_id", 32)
         elif self.product_id is not None:
             fields["product_id"] = check.text(self.product_id, "product_id", 32)
+        scene_info = self._scene_info(trade_type)
         if trade_type == "MWEB":
-            fields["scene_info"] = _check_scene_info(self.scene_info)
-        elif self.scene_info is not None:
-            fields["scene_info"] = check.text(self.scene_info, "scene_info", 256)
-        if self.detail is not None:
+            fields["scene_info"] = _check_scene_info(scene_info)
+        elif scene_info is not None:
+            fields["scene_info"] = check.text(scene_info, "scene_info", 256)
+        if isinstance(self.detail, OrderDetail):
+            self.detail.check()
+            fields["detail"] = _check_detail(_compact_json(self.detail.v2_json()))
+        elif self.detail is not None:
             fields["detail"] = _check_detail(self.detail)
+        fields.update(self._options())
         if self.time_expire is not None:
             fields["time_expire"] = format_compact_time(check.aware(self.time_expire, "time_expire"))
         return fields
+
+    def _scene_info(self, trade_type: str) -> str | None:
+        """``scene_info`` as given, or the JSON of ``store_info`` / ``h5_info`` (never both ways)."""
+        if self.store_info is None and self.h5_info is None:
+            return self.scene_info
+        if self.scene_info is not None:
+            raise ConfigurationError("give scene_info as a JSON string or as store_info / h5_info, not both")
+        if self.h5_info is not None and trade_type != "MWEB":
+            raise ConfigurationError("h5_info applies to MWEB (H5) orders only")
+        scene: dict[str, object] = {}
+        for name, value in (("store_info", self.store_info), ("h5_info", self.h5_info)):
+            if value is not None:
+                value.check()
+                scene[name] = value.v2_json()
+        return _compact_json(scene)
+
+    def _options(self) -> dict[str, str | None]:
+        if self.receipt not in (None, True, False):
+            raise ConfigurationError("receipt must be True, False or None")
+        if self.limit_pay is not None:
+            check.one_of(self.limit_pay, "limit_pay", ("no_credit",))
+        return {
+            "goods_tag": check_bytes("goods_tag", self.goods_tag, 32, required=False),
+            "limit_pay": self.limit_pay,
+            "receipt": "Y" if self.receipt else None,
+            "fee_type": None if self.fee_type is None else check.one_of(self.fee_type, "fee_type", ("CNY",)),
+            "device_info": check_bytes("device_info", self.device_info, 32, required=False),
+        }
 
     def build(self, ctx: Context) -> HttpRequest:
         """The signed request. ``time_expire`` must lie at least a minute ahead of ``ctx.clock``."""
@@ -169,6 +229,7 @@ def order_from_fields(fields: dict[str, str]) -> V2Order:
         attach=optional(fields, "attach"),
         time_end=optional_compact_time(fields, "time_end"),
         raw=dict(fields),
+        **coupons(fields),
     )
 
 

@@ -19,6 +19,7 @@ from .codepay import CodepayOrder, ReverseOrder, StoreInfo
 from .models import (
     BillLocation,
     PrepayResult,
+    PromotionDetail,
     Refund,
     RefundAmount,
     RefundNotification,
@@ -56,6 +57,7 @@ __all__ = [
     "FundFlowBill",
     "Notification",
     "PrepayResult",
+    "PromotionDetail",
     "QueryOrder",
     "QueryRefund",
     "RawRequest",

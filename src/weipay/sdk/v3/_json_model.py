@@ -2,7 +2,8 @@
 
 A model is a frozen, slotted dataclass deriving from :class:`JsonModel` whose fields are declared with
 :func:`wire` (the JSON key, dotted for a member of a nested object, and what a missing or blank value
-becomes). From that one declaration, on first use, two readers are made:
+becomes). A field without ``wire`` (a list, the raw payload) takes its default in both readers; the model's
+own ``from_json`` fills it. From that one declaration, on first use, two readers are made:
 
 - the **checked** reader walks the fields and words the first problem as a :class:`ProtocolError` that
   names the object and the field; it accepts any ``Mapping``;
@@ -85,7 +86,19 @@ class _Spec:
 
 def _specs(model: type[JsonModel]) -> list[_Spec]:
     hints = get_type_hints(model)
-    return [_Spec(model_field, hints[model_field.name]) for model_field in fields(model)]  # type: ignore[arg-type]
+    return [_Spec(model_field, hints[model_field.name])
+            for model_field in fields(model) if _WIRE in model_field.metadata]  # type: ignore[arg-type]
+
+
+def _extras(model: type[JsonModel]) -> list[tuple[str, Any]]:
+    """The fields not read from a JSON key (a model's ``from_json`` fills them): name and default."""
+    found = []
+    for model_field in fields(model):  # type: ignore[arg-type]
+        if _WIRE not in model_field.metadata:
+            if model_field.default is MISSING:
+                raise TypeError(f"{model_field.name}: a field without wire() needs a default")
+            found.append((model_field.name, model_field.default))
+    return found
 
 
 # ---- the checked reader: one loop over the fields, errors that name the object and the field -------------
@@ -156,9 +169,10 @@ def _seal(model: type[JsonModel]) -> tuple[type, Callable[[Any], Any]]:
     return draft, seal
 
 
-def _fast_source(specs: list[_Spec]) -> list[str]:
+def _fast_source(specs: list[_Spec], extras: list[tuple[str, Any]]) -> list[str]:
     lines = ["def fast(data):", "    if type(data) is not dict:", "        return None", "    get = data.get"]
     lines.append("    draft = Draft()")
+    lines += [f"    draft.{name} = extra_{number}" for number, (name, _) in enumerate(extras)]
     for number, spec in enumerate(specs):
         if spec.head:
             lines += [
@@ -198,7 +212,10 @@ def _fast(model: type[JsonModel], specs: list[_Spec]) -> Callable[[object], Any]
         namespace[f"default_{number}"] = spec.default
         if spec.nested:
             namespace[f"fast_{number}"] = fast_reader(spec.kind)
-    exec("\n".join(_fast_source(specs)), namespace)  # noqa: S102 - our own source, built from the model's fields
+    extras = _extras(model)
+    for number, (_, default) in enumerate(extras):
+        namespace[f"extra_{number}"] = default
+    exec("\n".join(_fast_source(specs, extras)), namespace)  # noqa: S102 - our own source, built from the model's fields
     fast: Callable[[object], Any] = namespace["fast"]
     return fast
 

@@ -8,7 +8,7 @@ of the wrong type is a :class:`~weipay.sdk.errors.ProtocolError`. Amounts are in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -18,6 +18,7 @@ from ._json_model import JsonModel, read_json, wire
 __all__ = [
     "BillLocation",
     "PrepayResult",
+    "PromotionDetail",
     "Refund",
     "RefundAmount",
     "RefundNotification",
@@ -59,10 +60,33 @@ class TransactionAmount(JsonModel):
 
 
 @dataclass(frozen=True, slots=True)
+class PromotionDetail(JsonModel):
+    """One coupon or discount applied to a payment (``promotion_detail[]``); amounts in fen.
+
+    ``scope`` is ``GLOBAL`` (the whole order) or ``SINGLE`` (single items); ``type`` ``CASH`` (pre-funded, the
+    merchant's settlement includes it) or ``NOCASH`` (not pre-funded). The contributions say who paid for it.
+    """
+
+    json_name: ClassVar[str] = "promotion_detail"
+    coupon_id: str = wire("coupon_id")
+    amount_fen: int = wire("amount")
+    name: str | None = wire("name", None)
+    scope: str | None = wire("scope", None)
+    type: str | None = wire("type", None)
+    stock_id: str | None = wire("stock_id", None)
+    wechatpay_contribute_fen: int | None = wire("wechatpay_contribute", None)
+    merchant_contribute_fen: int | None = wire("merchant_contribute", None)
+    other_contribute_fen: int | None = wire("other_contribute", None)
+    currency: str | None = wire("currency", None)
+
+
+@dataclass(frozen=True, slots=True)
 class Transaction(JsonModel):
     """A payment order as WeChat sees it (query answer and decrypted ``TRANSACTION.*`` resource).
 
-    Unpaid orders lack transaction_id, payer, bank_type and success_time.
+    Unpaid orders lack transaction_id, payer, bank_type and success_time. ``promotion_detail`` lists the
+    coupons that paid part of it (``amount.payer_total_fen`` is then below ``total_fen``); ``raw`` is the
+    object WeChat sent, whole, for the fields not typed here (``scene_info``, goods of a coupon…).
     """
 
     json_name: ClassVar[str] = "transaction"
@@ -78,6 +102,21 @@ class Transaction(JsonModel):
     attach: str | None = wire("attach", None)
     success_time: datetime | None = wire("success_time", None)
     payer_openid: str | None = wire("payer.openid", None)
+    promotion_detail: tuple[PromotionDetail, ...] = ()
+    raw: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Transaction:
+        """Read the transaction, its coupons, and keep ``data`` as ``raw``."""
+        transaction = read_json(cls, data)
+        promotions = data.get("promotion_detail")
+        if promotions is not None:
+            if not isinstance(promotions, list):
+                raise ProtocolError("transaction.promotion_detail should be a list")
+            # Frozen: set once here, before anyone sees the value (as the readers themselves do).
+            object.__setattr__(transaction, "promotion_detail", tuple(map(PromotionDetail.from_json, promotions)))
+        object.__setattr__(transaction, "raw", data)
+        return transaction
 
 
 @dataclass(frozen=True, slots=True)

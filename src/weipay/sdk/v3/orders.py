@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from ..errors import ConfigurationError, ProtocolError
 from ..operation import Api, Context, HttpRequest, HttpResponse
+from ..order_options import H5Info, OrderDetail, StoreInfo, check_bytes
 from ._json import dump_json
 from ._request import ACCEPT_JSON, JSON_HEADERS, path_segment, read_model
 from ._time import format_rfc3339
@@ -42,7 +43,11 @@ class CreateOrder:
     """Prepay: ``POST /v3/pay/transactions/{channel}`` → :class:`PrepayResult`.
 
     ``payer_openid`` is required for jsapi (official accounts and mini-programs), ``payer_client_ip``
-    for h5. ``time_expire`` must be timezone-aware.
+    for h5. ``time_expire`` must be timezone-aware. The options WeChat takes besides: ``goods_tag``
+    (coupons), ``detail`` (cost price, invoice id, goods for single-item coupons), ``profit_sharing``
+    (``settle_info``), ``support_fapiao`` (the e-invoice entry), and in ``scene_info`` ``device_id``,
+    ``store_info`` (both need ``payer_client_ip``) and, for h5, ``h5_info`` (else ``h5_type`` alone).
+    Text lengths are UTF-8 bytes, as WeChat counts them.
     """
 
     channel: Channel
@@ -57,17 +62,24 @@ class CreateOrder:
     payer_client_ip: str | None = None
     h5_type: str = "Wap"
     currency: str = "CNY"
+    goods_tag: str | None = None
+    detail: OrderDetail | None = None
+    profit_sharing: bool | None = None
+    support_fapiao: bool | None = None
+    device_id: str | None = None
+    store_info: StoreInfo | None = None
+    h5_info: H5Info | None = None
 
     def _validate(self) -> None:
         check_choice("channel", self.channel, _CHANNELS)
         check_text("appid", self.appid, max_chars=32)
-        check_text("description", self.description, max_chars=127)
+        check_bytes("description", self.description, 127)
         check_out_trade_no(self.out_trade_no)
         check_amount_fen("amount_fen", self.amount_fen)
         check_notify_url(self.notify_url)
         check_choice("currency", self.currency, ("CNY",))
-        if self.attach is not None:
-            check_text("attach", self.attach, max_chars=128, required=False)
+        check_bytes("attach", self.attach, 128, required=False)
+        self._validate_options()
         if self.time_expire is not None:
             check_time_expire(self.time_expire)
         if self.channel == "jsapi":
@@ -84,13 +96,34 @@ class CreateOrder:
         elif self.payer_client_ip is not None:
             check_client_ip(self.payer_client_ip)
 
+    def _validate_options(self) -> None:
+        check_bytes("goods_tag", self.goods_tag, 32, required=False)
+        check_bytes("device_id", self.device_id, 32, required=False)
+        for name in ("profit_sharing", "support_fapiao"):
+            if getattr(self, name) not in (None, True, False):
+                raise ConfigurationError(f"{name} must be True, False or None")
+        for name, kind in (("detail", OrderDetail), ("store_info", StoreInfo), ("h5_info", H5Info)):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, kind):
+                raise ConfigurationError(f"{name} must be a {kind.__name__}")
+            if value is not None:
+                value.check()
+        if self.payer_client_ip is None and (self.device_id is not None or self.store_info is not None):
+            raise ConfigurationError("scene_info needs payer_client_ip: give it with device_id or store_info")
+        if self.h5_info is not None and self.channel != "h5":
+            raise ConfigurationError("h5_info applies to h5 payments only")
+
     def body(self, mchid: str) -> dict[str, Any]:
         """The request object (``None`` members are dropped when serialised)."""
         scene_info: dict[str, Any] | None = None
         if self.payer_client_ip is not None:
-            scene_info = {"payer_client_ip": self.payer_client_ip}
+            scene_info = {
+                "payer_client_ip": self.payer_client_ip,
+                "device_id": self.device_id,
+                "store_info": self.store_info.v3_json() if self.store_info is not None else None,
+            }
             if self.channel == "h5":
-                scene_info["h5_info"] = {"type": self.h5_type}
+                scene_info["h5_info"] = (self.h5_info or H5Info(type=self.h5_type)).v3_json()
         return {
             "appid": self.appid,
             "mchid": mchid,
@@ -100,8 +133,12 @@ class CreateOrder:
             "attach": self.attach,
             "notify_url": self.notify_url,
             "amount": {"total": self.amount_fen, "currency": self.currency},
+            "goods_tag": self.goods_tag,
+            "support_fapiao": self.support_fapiao,
             "payer": {"openid": self.payer_openid} if self.payer_openid is not None else None,
+            "detail": self.detail.v3_json() if self.detail is not None else None,
             "scene_info": scene_info,
+            "settle_info": {"profit_sharing": self.profit_sharing} if self.profit_sharing is not None else None,
         }
 
     def build(self, ctx: Context) -> HttpRequest:

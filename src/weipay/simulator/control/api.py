@@ -165,7 +165,7 @@ def _order_json(sim: SimulatorState, order: Order) -> dict[str, Any]:
         "appid": order.appid, "amount_fen": order.amount_fen, "state": order.state, "prepay_id": order.prepay_id,
         "code_url": order.code_url, "h5_url": order.h5_url, "transaction_id": order.transaction_id,
         "payer_openid": order.payer_openid, "created_at": order.created_at, "success_time": order.success_time,
-        "time_expire": order.time_expire, "refunds": refunds,
+        "time_expire": order.time_expire, "options": order.extra_fields, "refunds": refunds,
     }
 
 

@@ -17,6 +17,8 @@ from .wire import BusinessError, V2Call
 __all__ = ["PAID_STATES", "closeorder", "find_order", "orderquery", "trade_state", "unifiedorder"]
 
 PAID_STATES = ("SUCCESS", "REFUND")
+# The optional unifiedorder fields kept with the order, as sent (the control API shows them as "options").
+_KEPT = ("product_id", "device_info", "scene_info", "detail", "goods_tag", "limit_pay", "receipt", "fee_type")
 _ORDER_REFUSALS = {
     "paid": ("ORDERPAID", "该订单已支付"),
     "closed": ("ORDERCLOSED", "该订单已关闭"),
@@ -30,7 +32,7 @@ def unifiedorder(sim: SimulatorState, call: V2Call) -> Mapping[str, object]:
     now = sim.now()
     draft = validate_unifiedorder(call, appids=sim.account["appids"].values(), now_s=now, strict=sim.strict)
     prepay_id = sim.new_prepay_id()
-    extra = {name: call.get(name) for name in ("product_id", "device_info", "scene_info") if call.get(name)}
+    extra = {name: call.get(name) for name in _KEPT if call.get(name)}
     order = Order(
         mchid=sim.mchid, out_trade_no=draft.out_trade_no, api="v2", trade_type=draft.trade_type, appid=draft.appid,
         description=draft.description, amount_fen=draft.amount_fen, currency="CNY", notify_url=draft.notify_url,

@@ -107,6 +107,7 @@ def validate_unifiedorder(call: V2Call, *, appids: Iterable[str], now_s: float, 
     _max_length(call, "attach", 127)
     if call.get("fee_type") not in ("", "CNY"):
         raise BusinessError("PARAM_ERROR", "fee_type参数错误，仅支持CNY")
+    _options(call)
     _client_ip(call.get("spbill_create_ip"))
     validate_notify_url(call.get("notify_url"), strict=strict)
     _trade_type_fields(call, trade_type)
@@ -189,8 +190,40 @@ def _fen(value: str, name: str) -> int:
 
 
 def _max_length(call: V2Call, name: str, limit: int) -> None:
-    if len(call.get(name)) > limit:
-        raise BusinessError("PARAM_ERROR", f"{name}参数长度有误，最长{limit}位")
+    # WeChat counts UTF-8 bytes: 43 Chinese characters are 129 and too long for body.
+    if len(call.get(name).encode("utf-8")) > limit:
+        raise BusinessError("PARAM_ERROR", f"{name}参数长度有误，最长{limit}字节")
+
+
+def _options(call: V2Call) -> None:
+    """The optional fields: lengths, enumerations, and ``detail`` as WeChat's JSON shape."""
+    for name, limit in (("goods_tag", 32), ("device_info", 32), ("product_id", 32), ("scene_info", 256),
+                        ("detail", 6000)):
+        _max_length(call, name, limit)
+    if call.get("limit_pay") not in ("", "no_credit"):
+        raise BusinessError("PARAM_ERROR", "limit_pay参数错误，仅支持no_credit")
+    if call.get("receipt") not in ("", "Y"):
+        raise BusinessError("PARAM_ERROR", "receipt参数错误，仅支持Y")
+    if call.get("detail"):
+        _detail(call.get("detail"))
+
+
+def _detail(text: str) -> None:
+    try:
+        detail = json.loads(text)
+    except ValueError as exc:
+        raise BusinessError("PARAM_ERROR", "detail参数格式错误，须为JSON") from exc
+    if not isinstance(detail, dict):
+        raise BusinessError("PARAM_ERROR", "detail须为JSON对象")
+    goods = detail.get("goods_detail", [])
+    if not isinstance(goods, list):
+        raise BusinessError("PARAM_ERROR", "detail.goods_detail须为数组")
+    for line in goods:
+        if not isinstance(line, dict) or not isinstance(line.get("goods_id"), str) or not line["goods_id"]:
+            raise BusinessError("PARAM_ERROR", "detail.goods_detail须包含goods_id")
+        for name in ("quantity", "price"):
+            if isinstance(line.get(name), bool) or not isinstance(line.get(name), int) or line[name] < 0:
+                raise BusinessError("PARAM_ERROR", f"detail.goods_detail.{name}须为整数")
 
 
 def _client_ip(value: str) -> None:

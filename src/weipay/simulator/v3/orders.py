@@ -17,6 +17,7 @@ from ..ledger import LedgerRefusal, Order
 from ..state import H5_PATH, SimulatorState
 from .errors import V3Error, param_error
 from .fields import check_int, check_notify_url, check_object, check_str, optional_str, read_json
+from .options import check_options
 from .resources import transaction_resource
 
 __all__ = ["close", "prepay", "query_by_out_trade_no", "query_by_transaction_id"]
@@ -73,12 +74,7 @@ def _check_body(sim: SimulatorState, body: dict[str, Any], channel: str) -> dict
     checked["payer_client_ip"] = ""
     if scene_info is not None:
         checked["payer_client_ip"] = check_str(scene_info, "payer_client_ip", "/scene_info/", max_bytes=45)
-        if channel == "h5":
-            h5_info = check_object(scene_info, "h5_info", "/scene_info/")
-            assert h5_info is not None
-            kind = check_str(h5_info, "type", "/scene_info/h5_info/", max_bytes=32)
-            if kind not in ("iOS", "Android", "Wap"):
-                raise param_error("/scene_info/h5_info/type", "取值应为iOS、Android或Wap", kind)
+    checked["options"] = check_options(body, scene_info, channel)
     checked["time_expire"] = body.get("time_expire")
     return checked
 
@@ -133,6 +129,7 @@ def prepay(sim: SimulatorState, request: SimRequest, params: dict[str, str]) -> 
         code_url=_code_url() if trade_type == "NATIVE" else None, h5_url=h5_url, state="NOTPAY",
         trade_state_desc="订单未支付", transaction_id=None, bank_type=None, success_time=None, sign_type=None,
         fingerprint=fingerprint(body, channel), created_at=now, payer_openid=None,
+        extra=json.dumps(checked["options"], ensure_ascii=False),
     )
     try:
         stored, _created = sim.ledger.create_order(order)

@@ -32,6 +32,9 @@ def transaction_resource(order: Order) -> dict[str, Any]:
         resource["amount"].update(payer_total=order.amount_fen, payer_currency=order.currency)
     elif order.openid:
         resource["payer"] = {"openid": order.openid}
+    device_id = order.extra_fields.get("device_id") if order.api == "v3" else None
+    if device_id:  # WeChat echoes the merchant's device in the transaction
+        resource["scene_info"] = {"device_id": device_id}
     return resource
 
 
