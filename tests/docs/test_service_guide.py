@@ -79,10 +79,12 @@ def test_endpoint_table_matches_the_app() -> None:
     from weipay.service.api.checkout_page import build_checkout_router
     from weipay.service.api.list_routes import build_list_router
     from weipay.service.api.routes import build_router
+    from weipay.service.api.shipping_routes import build_shipping_router
 
     section = TEXT[TEXT.index("## Endpoints"): TEXT.index("**Login.**")]
     documented = {(m, p.split("?")[0]) for m, p in re.findall(r"`(GET|POST) (/[^`]+)`", section)}
-    every_route = [*build_router().routes, *build_list_router().routes, *build_checkout_router(b"s" * 32).routes]
+    every_route = [*build_router().routes, *build_list_router().routes, *build_checkout_router(b"s" * 32).routes,
+                   *build_shipping_router().routes]
     routes = {(method, route.path) for route in every_route for method in route.methods}  # type: ignore[attr-defined]
     renamed = {(m, re.sub(r"\{order_id\}|\{refund_id\}|\{job_id\}", "{id}", p)) for m, p in routes}
     missing = sorted(renamed - documented)

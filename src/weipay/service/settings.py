@@ -95,6 +95,18 @@ class WeChatEndpoints(_Strict):
     )  # fmt: skip
 
 
+class ShippingSettings(_Strict):
+    """Mini-program shipping information (小程序发货信息管理) of one merchant."""
+
+    auto_upload_virtual: bool = Field(
+        default=False, description="upload logistics_type virtual (the order's description) right after payment")
+    deadline_h: float = Field(default=48.0, gt=0, description="hours after payment to upload shipping by")
+    warn_before_h: float = Field(default=6.0, ge=0, description="alert shipping_overdue this long before the deadline")
+    message_token: SecretStr | None = Field(
+        default=None, description="Token of the message push (明文模式) that signs /notify/wxa/{mchid}",
+    )
+
+
 class MerchantSettings(_Strict):
     """One merchant: identity, keys (bundle or files), appids, endpoints and policies."""
 
@@ -127,6 +139,7 @@ class MerchantSettings(_Strict):
     refund_approval_required: bool = False
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    shipping: ShippingSettings = Field(default_factory=lambda: ShippingSettings())
     api_keys: list[SecretStr] = Field(default_factory=list, description="plain keys: development only")
     api_key_sha256: list[str] = Field(default_factory=list, description="SHA-256 hex of each API key")
 

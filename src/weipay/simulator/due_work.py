@@ -1,4 +1,5 @@
-"""Work that happens over time on WeChat's side: orders expire, refunds finish, notifications go out.
+"""Work that happens over time on WeChat's side: orders expire, refunds finish, shipped mini-program payments are
+confirmed by the platform after its wait, notifications go out.
 
 The server's background loop and ``POST /simulator/tick`` both run :func:`tick`; the state's lock makes a
 second caller wait rather than deliver the same notification twice.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from .codepay import resolve_due
 from .notifier import deliver_due, enqueue_refund
 from .state import SimulatorState
+from .wxa.messages import auto_confirm_due
 
 __all__ = ["tick"]
 
@@ -25,6 +27,8 @@ def tick(state: SimulatorState) -> dict[str, int]:
             if done is not None:
                 finished += 1
                 enqueue_refund(state, done)
+        confirmed = auto_confirm_due(state)
         delivered = deliver_due(state)
         state.save_time()
-    return {"expired": expired, "refunds": finished, "deliveries": delivered, "code_charges": decided}
+    return {"expired": expired, "refunds": finished, "receipts_confirmed": confirmed, "deliveries": delivered,
+            "code_charges": decided}

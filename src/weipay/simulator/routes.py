@@ -7,6 +7,8 @@
     /pay/…                       -> v2.api          faults: signed v2 SYSTEMERROR / FREQUENCY_LIMITED
     /secapi/… (mutual TLS only)  -> v2.api          faults: as /pay/
     /sns/jscode2session          -> login           faults: {"errcode": -1}
+    /cgi-bin/stable_token        -> wxa.tokens      faults: {"errcode": -1}
+    /wxa/sec/order/…             -> wxa.api         faults: {"errcode": -1}
     /sns/oauth2/access_token     -> oauth           faults: {"errcode": -1}
     /connect/oauth2/authorize    -> oauth           (the page WeChat shows; faults as above)
 
@@ -25,6 +27,8 @@ from .http_messages import SimRequest, SimResponse
 from .state import H5_PATH, SimulatorState
 from .v2 import api as v2_api
 from .v3 import api as v3_api
+from .wxa import api as wxa_api
+from .wxa import tokens as wxa_tokens
 
 __all__ = ["ROUTES", "Route", "dispatch"]
 
@@ -67,6 +71,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/pay/", v2_api.handle, v2_api.fault_response),
     Route("/secapi/", _secapi, v2_api.fault_response),
     Route("/sns/jscode2session", login.handle, _errcode_fault),
+    Route("/cgi-bin/stable_token", wxa_tokens.handle, _errcode_fault),
+    Route("/wxa/sec/order/", wxa_api.handle, _errcode_fault),
     Route("/sns/oauth2/access_token", oauth.access_token, _errcode_fault),
     Route(oauth.AUTHORIZE_PATH, oauth.authorize, _errcode_fault),
 )

@@ -52,7 +52,8 @@ def build_order_pages(console: Console) -> APIRouter:
         merchant = console.services.merchants.get(details.order.mchid)
         return console.render(
             request, "order.html", operator, order=details.order, attempts=sorted(details.attempts, key=_seq),
-            refunds=sorted(details.refunds, key=_seq), timeline=timeline, details=event_details, calls=calls,
+            refunds=sorted(details.refunds, key=_seq), shipment=details.shipment, timeline=timeline,
+            details=event_details, calls=calls,
             approval_required=bool(merchant and merchant.settings.refund_approval_required),
             configured=merchant is not None, refund_no=f"console-{secrets.token_hex(8)}",
             at_merchant=lambda unix_s: console.clocks.at(unix_s, details.order.mchid),

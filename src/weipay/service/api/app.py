@@ -27,6 +27,7 @@ from .notification_openapi import document_notifications
 from .reconcile_routes import build_reconcile_router
 from .request_id import RequestId
 from .routes import build_router
+from .shipping_routes import build_shipping_router
 from .state import ApiState
 
 __all__ = ["create_app"]
@@ -90,6 +91,7 @@ def create_app(
     app.include_router(build_router())
     app.include_router(build_reconcile_router())
     app.include_router(build_list_router())
+    app.include_router(build_shipping_router())
     app.include_router(build_checkout_router(secret))
     _add_operations(app, state)
     app.include_router(build_console_router(services, secret), include_in_schema=False)

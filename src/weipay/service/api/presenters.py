@@ -6,13 +6,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..db import JobRow
-from ..domain import Channel, Order, PaymentAttempt, Refund
+from ..domain import Channel, Order, PaymentAttempt, Refund, Shipment
 from ..usecases import OrderDetails, PaymentStart
 from .schemas import AttemptOut, JobOut, OrderOut, PaymentOut, RefundOut
+from .shipping_schemas import ShippingError, ShippingOut
 from .timeline_out import event_out
 from .times import iso
 
-__all__ = ["attempt_out", "details_out", "event_out", "iso", "job_out", "order_out", "payment_out", "refund_out"]
+__all__ = [
+    "attempt_out",
+    "details_out",
+    "event_out",
+    "iso",
+    "job_out",
+    "order_out",
+    "payment_out",
+    "refund_out",
+    "shipping_out",
+]
 
 
 def attempt_out(attempt: PaymentAttempt) -> AttemptOut:
@@ -45,8 +56,24 @@ def refund_out(refund: Refund) -> RefundOut:
     )
 
 
-def order_out(order: Order, attempts: Iterable[PaymentAttempt] = (), refunds: Iterable[Refund] = ()) -> OrderOut:
-    """An order with its attempts and refunds."""
+def shipping_out(shipment: Shipment) -> ShippingOut:
+    """An order's shipping information (contacts and the payer stay out)."""
+    error = shipment.last_error_code
+    return ShippingOut(
+        state=shipment.status.value, logistics_type=shipment.logistics_name,
+        delivery_mode="split" if shipment.delivery_mode == 2 else "unified", packages=len(shipment.items),
+        automatic=shipment.automatic, submitted_at=iso(shipment.submitted_at) or "",
+        uploaded_at=iso(shipment.uploaded_at) if shipment.uploaded_at else None,
+        confirmed_at=iso(shipment.confirmed_at) if shipment.confirmed_at else None,
+        last_error=ShippingError(code=error, message=shipment.last_error_message) if error else None,
+    )  # fmt: skip
+
+
+def order_out(
+    order: Order, attempts: Iterable[PaymentAttempt] = (), refunds: Iterable[Refund] = (),
+    shipment: Shipment | None = None,
+) -> OrderOut:
+    """An order with its attempts, refunds and shipping information."""
     return OrderOut(
         id=order.id,
         mchid=order.mchid,
@@ -63,12 +90,13 @@ def order_out(order: Order, attempts: Iterable[PaymentAttempt] = (), refunds: It
         expires_at=iso(order.expires_at),
         attempts=[attempt_out(a) for a in sorted(attempts, key=lambda a: a.seq)],
         refunds=[refund_out(r) for r in sorted(refunds, key=lambda r: r.seq)],
+        shipping=shipping_out(shipment) if shipment is not None else None,
     )
 
 
 def details_out(details: OrderDetails) -> OrderOut:
-    """An order as read with its attempts and refunds."""
-    return order_out(details.order, details.attempts, details.refunds)
+    """An order as read with its attempts, refunds and shipping information."""
+    return order_out(details.order, details.attempts, details.refunds, details.shipment)
 
 
 def payment_out(start: PaymentStart, qr_url: str) -> PaymentOut:

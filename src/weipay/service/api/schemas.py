@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from .shipping_schemas import ShippingOut
 from .timeline_schemas import TimelineEventOut
 
 __all__ = [
@@ -181,6 +182,7 @@ class OrderOut(BaseModel):
     expires_at: str | None = None
     attempts: list[AttemptOut] = Field(default_factory=list)
     refunds: list[RefundOut] = Field(default_factory=list)
+    shipping: ShippingOut | None = Field(default=None, description="mini-program shipping information, once submitted")
 
 
 class PaymentIn(BaseModel):

@@ -195,6 +195,37 @@ class RefundResolved(_Event):
     by: str | None = None
 
 
+class ShippingSubmitted(_Event):
+    """Mini-program shipping information was submitted (by the merchant, or ``automatic`` for virtual goods)."""
+
+    type: Literal["shipping.submitted"]
+    logistics_type: str
+    packages: int
+    automatic: bool
+
+
+class ShippingUploaded(_Event):
+    """The mini-program platform recorded the shipping information (``uploads``: 2 after one change)."""
+
+    type: Literal["shipping.uploaded"]
+    uploads: int
+
+
+class ShippingFailed(_Event):
+    """The platform refused the shipping information for good (WeChat's ``error_code``)."""
+
+    type: Literal["shipping.failed"]
+    error_code: str | None = None
+    message: str | None = None
+
+
+class ShippingReceiptConfirmed(_Event):
+    """The buyer (or the platform, after its wait) confirmed receipt; ``settled`` once the funds were released."""
+
+    type: Literal["shipping.receipt_confirmed"]
+    settled: bool
+
+
 class AnomalyRecorded(_Event):
     """Something that must be seen and was not applied (a mismatching notification, a double payment...)."""
 
@@ -230,6 +261,7 @@ class AlertSentOut(_Event):
 TimelineEventOut = Annotated[
     OrderCreated | OrderEnded | PaymentStarted | PaymentSucceeded | PaymentEnded | WeChatCall
     | NotificationReceived | NotificationOutcome | RefundRequested | RefundSubmitted | RefundSucceeded
-    | RefundFailed | RefundRejected | RefundAbnormal | RefundResolved | AnomalyRecorded | WebhookEvent | AlertSentOut,
+    | RefundFailed | RefundRejected | RefundAbnormal | RefundResolved | ShippingSubmitted | ShippingUploaded
+    | ShippingFailed | ShippingReceiptConfirmed | AnomalyRecorded | WebhookEvent | AlertSentOut,
     Field(discriminator="type"),
 ]

@@ -17,7 +17,7 @@ import httpx
 import sqlalchemy as sa
 
 from ..alerts import AlertRouter
-from ..db import SerializedWrites, ThreadLane, create_engine_for
+from ..db import SerializedWrites, SqlTokenCache, ThreadLane, create_engine_for
 from ..domain import InvalidInput, NotFound
 from ..gateway import AsyncWeChat, WeChatGateway
 from ..jobs import WebhookSender, http_sender, run_due_jobs
@@ -110,8 +110,11 @@ def build_services(
                                 login_transport=login_transport, clock=clock)
         for m in settings.merchants
     }  # fmt: skip
+    uow = SerializedWrites(create_engine_for(settings.database_url))
+    # Mini-program access tokens live in the database: every process (API, workers) shares one token per app.
     gateway = WeChatGateway(
-        {mchid: m.client for mchid, m in merchants.items()}, notify_base_url=settings.public_base_url, clock=clock
+        {mchid: m.client for mchid, m in merchants.items()}, notify_base_url=settings.public_base_url, clock=clock,
+        tokens=SqlTokenCache(uow.engine, clock),
     )
     wechat = AsyncWeChat(
         lambda mchid, pool: merchants[mchid].async_client(pool),
@@ -119,5 +122,4 @@ def build_services(
         clock,
         ThreadLane("flow steps", STEP_THREADS),
     )
-    uow = SerializedWrites(create_engine_for(settings.database_url))
     return Services(settings, uow, merchants, gateway, clock, wechat, alerts=router_from_settings(settings.alerts))

@@ -8,6 +8,7 @@ from .job_queue import Job, JobQueue, JobRow
 from .lanes import ThreadLane
 from .migrate import current_revision, head_revision, upgrade
 from .tables import metadata
+from .token_cache import SqlTokenCache
 from .uow import SerializedWrites, SqlStores, SqlUnitOfWork
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "JobRow",
     "SerializedWrites",
     "SqlStores",
+    "SqlTokenCache",
     "SqlUnitOfWork",
     "StoredNotification",
     "ThreadLane",

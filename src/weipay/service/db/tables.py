@@ -21,11 +21,13 @@ __all__ = [
     "metadata",
     "notifications",
     "operator_sessions",
+    "order_shipping",
     "orders",
     "payment_attempts",
     "reconciliation_reports",
     "refunds",
     "user_sessions",
+    "wxa_access_tokens",
 ]
 
 metadata = sa.MetaData(
@@ -318,4 +320,43 @@ reconciliation_reports = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.UniqueConstraint("mchid", "bill_day"),
     sa.Index(None, "bill_day"),
+)
+
+# Shipping information of a paid mini-program order (小程序发货信息管理): one row per order, its upload state.
+order_shipping = sa.Table(
+    "order_shipping",
+    metadata,
+    sa.Column("order_id", _ID, sa.ForeignKey("orders.id"), primary_key=True),
+    sa.Column("mchid", _MCHID, nullable=False),
+    sa.Column("attempt_id", _ID, nullable=False),
+    sa.Column("appid", sa.String(32), nullable=False),
+    sa.Column("transaction_id", _WECHAT_NO, nullable=False),
+    sa.Column("payer_openid", sa.String(128), nullable=False),
+    sa.Column("logistics_type", sa.SmallInteger, nullable=False),  # WeChat's: 1 express … 4 pickup
+    sa.Column("delivery_mode", sa.SmallInteger, nullable=False),  # 1 unified, 2 split
+    sa.Column("is_all_delivered", sa.Boolean),
+    sa.Column("items", sa.Text, nullable=False),  # JSON: shipping_list as WeChat takes it (phones masked)
+    sa.Column("status", sa.String(16), nullable=False),  # ShippingStatus
+    sa.Column("automatic", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("uploads", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("submitted_at", sa.Float, nullable=False),
+    sa.Column("uploaded_at", sa.Float),
+    sa.Column("confirmed_at", sa.Float),
+    sa.Column("settled_at", sa.Float),
+    sa.Column("last_error_code", sa.String(64)),
+    sa.Column("last_error_message", sa.String(256)),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Index(None, "mchid", "status"),
+)
+
+# The mini-program access token of each app, shared by every process (the SDK's TokenCache over one row per appid).
+wxa_access_tokens = sa.Table(
+    "wxa_access_tokens",
+    metadata,
+    sa.Column("appid", sa.String(32), primary_key=True),
+    sa.Column("value", sa.Text),  # a secret: never logged, never shown
+    sa.Column("expires_at_s", sa.Float),
+    sa.Column("refresh_until_s", sa.Float),  # a refresher's claim lives until then
+    sa.Column("updated_at", sa.Float, nullable=False),
 )

@@ -33,6 +33,7 @@ from .record_repositories import (
     SessionRepository,
 )
 from .repositories import AttemptRepository, OrderRepository, RefundRepository
+from .shipping import ShippingRepository
 
 if TYPE_CHECKING:
     from weipay.service.usecases.ports import UnitOfWork
@@ -60,6 +61,7 @@ class SqlStores:
         self.sessions = SessionRepository(conn)
         self.operator_sessions = OperatorSessionRepository(conn)
         self.reconciliation_reports = ReconciliationReportRepository(conn)
+        self.shipping = ShippingRepository(conn)
 
     @property
     def dialect(self) -> str:

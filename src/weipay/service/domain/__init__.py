@@ -15,16 +15,20 @@ from .identifiers import (
 )
 from .money import CURRENCY, MAX_AMOUNT_FEN, check_currency, check_fen, fen_to_yuan, yuan_to_fen
 from .records import Anomaly, CallRecord, StoredNotification, UserSession
+from .shipping import LOGISTICS_TYPES, Shipment
 from .states import (
     ATTEMPT_TRANSITIONS,
     ORDER_TRANSITIONS,
     REFUND_TRANSITIONS,
+    SHIPPING_TRANSITIONS,
     AttemptEvent,
     AttemptStatus,
     OrderEvent,
     OrderStatus,
     RefundEvent,
     RefundStatus,
+    ShippingEvent,
+    ShippingStatus,
     can_transition,
     sources_of,
     transition,
@@ -34,9 +38,11 @@ from .text import check_openid, check_text
 __all__ = [
     "ATTEMPT_TRANSITIONS",
     "CURRENCY",
+    "LOGISTICS_TYPES",
     "MAX_AMOUNT_FEN",
     "ORDER_TRANSITIONS",
     "REFUND_TRANSITIONS",
+    "SHIPPING_TRANSITIONS",
     "Anomaly",
     "ApiVersion",
     "AttemptEvent",
@@ -58,6 +64,9 @@ __all__ = [
     "RefundEvent",
     "RefundKind",
     "RefundStatus",
+    "Shipment",
+    "ShippingEvent",
+    "ShippingStatus",
     "StoredNotification",
     "UpstreamError",
     "UserSession",

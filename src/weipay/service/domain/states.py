@@ -1,4 +1,4 @@
-"""The three state machines, each as ONE transition table, and the one function that applies them.
+"""The four state machines, each as ONE transition table, and the one function that applies them.
 
 The database applies the same tables by compare-and-set (``UPDATE … WHERE status = :from``), so a
 duplicate event that lost the race changes nothing. ``transition`` is the pure check used before
@@ -17,12 +17,15 @@ __all__ = [
     "ATTEMPT_TRANSITIONS",
     "ORDER_TRANSITIONS",
     "REFUND_TRANSITIONS",
+    "SHIPPING_TRANSITIONS",
     "AttemptEvent",
     "AttemptStatus",
     "OrderEvent",
     "OrderStatus",
     "RefundEvent",
     "RefundStatus",
+    "ShippingEvent",
+    "ShippingStatus",
     "can_transition",
     "sources_of",
     "transition",
@@ -100,6 +103,24 @@ class RefundEvent(StrEnum):
     REDIRECT = "redirect"  # an abnormal refund was sent again to a bank card (apply-abnormal-refund)
 
 
+class ShippingStatus(StrEnum):
+    """A paid mini-program order's shipping information (小程序发货信息管理), as the service knows it."""
+
+    PENDING = "pending"  # accepted here, the upload to the mini-program platform is queued
+    UPLOADED = "uploaded"  # the platform recorded it (已发货); the buyer's funds are still frozen
+    FAILED = "failed"  # the platform refused it for good: correct it and submit again
+    CONFIRMED = "confirmed"  # the buyer (or the platform, after its wait) confirmed receipt
+
+
+class ShippingEvent(StrEnum):
+    """What can happen to shipping information."""
+
+    SUBMIT = "submit"  # the merchant submits (again: WeChat allows one change after shipping)
+    UPLOAD_OK = "upload_ok"
+    UPLOAD_REFUSED = "upload_refused"
+    CONFIRM = "confirm"  # the platform reports receipt confirmed (order_state 3 or 4)
+
+
 ORDER_TRANSITIONS: Mapping[tuple[OrderStatus, OrderEvent], OrderStatus] = {
     (OrderStatus.PENDING, OrderEvent.PAY): OrderStatus.PAID,
     (OrderStatus.PENDING, OrderEvent.CLOSE): OrderStatus.CLOSED,
@@ -153,8 +174,19 @@ REFUND_TRANSITIONS: Mapping[tuple[RefundStatus, RefundEvent], RefundStatus] = {
     (RefundStatus.ABNORMAL, RefundEvent.FAIL): RefundStatus.FAILED,
 }
 
-S = TypeVar("S", OrderStatus, AttemptStatus, RefundStatus)
-E = TypeVar("E", OrderEvent, AttemptEvent, RefundEvent)
+SHIPPING_TRANSITIONS: Mapping[tuple[ShippingStatus, ShippingEvent], ShippingStatus] = {
+    (ShippingStatus.PENDING, ShippingEvent.UPLOAD_OK): ShippingStatus.UPLOADED,
+    (ShippingStatus.PENDING, ShippingEvent.UPLOAD_REFUSED): ShippingStatus.FAILED,
+    (ShippingStatus.FAILED, ShippingEvent.SUBMIT): ShippingStatus.PENDING,
+    # A change of what was shipped: the platform takes one, and refuses a second (RESHIPPING_USED → failed).
+    (ShippingStatus.UPLOADED, ShippingEvent.SUBMIT): ShippingStatus.PENDING,
+    (ShippingStatus.UPLOADED, ShippingEvent.CONFIRM): ShippingStatus.CONFIRMED,
+    # Receipt confirmed while a change was queued: the platform's word ends it (the change cannot land any more).
+    (ShippingStatus.PENDING, ShippingEvent.CONFIRM): ShippingStatus.CONFIRMED,
+}
+
+S = TypeVar("S", OrderStatus, AttemptStatus, RefundStatus, ShippingStatus)
+E = TypeVar("E", OrderEvent, AttemptEvent, RefundEvent, ShippingEvent)
 
 
 def transition(table: Mapping[tuple[S, E], S], state: S, event: E) -> S:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from weipay.sdk import AsyncClient, Client
+from weipay.sdk import AsyncClient, Client, TokenCache, acall_with_access_token, call_with_access_token
 from weipay.sdk.errors import (
     ConfigurationError,
     OutcomeUnknown,
@@ -66,7 +66,9 @@ def _summary(data: dict[str, Any] | None) -> str | None:
 class Exchange:
     """One SDK call a flow needs answered: whose client, the operation (built inside the call, so the SDK's
     own argument checks end as a refusal, never as an exception that leaves a use case half-done) and how
-    the call log shows it. ``request`` holds only business fields we chose to send (never keys or signatures)."""
+    the call log shows it. ``request`` holds only business fields we chose to send (never keys or signatures).
+    ``tokens`` is set for the mini-program platform's calls: the operation is sent with the app's access token
+    from that cache (refreshed, and sent once more when WeChat rejects the token)."""
 
     mchid: str
     api: str
@@ -74,6 +76,7 @@ class Exchange:
     operation: Callable[[], Any]
     request: dict[str, Any] | None
     describe: Callable[[Any], dict[str, Any]]
+    tokens: TokenCache | None = None
 
 
 #: A flow of WeChat calls that ends with a ``T``: what the gateway's methods and the use cases built on them are.
@@ -84,7 +87,11 @@ def call_blocking(client: Client, exchange: Exchange, clock: Callable[[], float]
     """Make ``exchange`` with the blocking client. Never raises for WeChat's answers."""
     started = time.perf_counter()
     try:
-        value = client.call(exchange.operation())
+        operation = exchange.operation()
+        if exchange.tokens is not None:
+            value = call_with_access_token(client, operation, exchange.tokens)
+        else:
+            value = client.call(operation)
     except WeChatPayError as error:
         return _classify(exchange, None, error, started, clock)
     return _classify(exchange, value, None, started, clock)
@@ -94,7 +101,11 @@ async def call_async(client: AsyncClient, exchange: Exchange, clock: Callable[[]
     """Make ``exchange`` with the async client: the caller's thread is free while WeChat answers."""
     started = time.perf_counter()
     try:
-        value = await client.call(exchange.operation())
+        operation = exchange.operation()
+        if exchange.tokens is not None:
+            value = await acall_with_access_token(client, operation, exchange.tokens)
+        else:
+            value = await client.call(operation)
     except WeChatPayError as error:
         return _classify(exchange, None, error, started, clock)
     return _classify(exchange, value, None, started, clock)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, TypeVar
 
-from weipay.sdk import Client
+from weipay.sdk import Client, MemoryTokenCache, TokenCache
 from weipay.sdk import v2 as sdk_v2
 from weipay.sdk import v3 as sdk_v3
 from weipay.sdk.clock import system_clock
@@ -28,7 +28,7 @@ from weipay.sdk.crypto import certificate_serial, load_certificate
 from weipay.sdk.errors import WeChatPayError
 from weipay.sdk.miniprogram import Code2Session
 from weipay.sdk.oauth import OAuthAccessToken
-from weipay.service.domain import ApiVersion, Channel, NotFound, PaymentAttempt, Refund, UpstreamError
+from weipay.service.domain import ApiVersion, Channel, NotFound, PaymentAttempt, Refund, Shipment, UpstreamError
 from weipay.service.usecases.ports import (
     AbnormalRefundApplication,
     BillEntry,
@@ -39,9 +39,12 @@ from weipay.service.usecases.ports import (
     PaymentStatus,
     PrepayAnswer,
     RefundAnswer,
+    ShippingAnswer,
+    ShippingState,
 )
 
 from ._calls import CallResult, Calls, Exchange, call_blocking, normalise_code
+from .shipping import query_shipping_flow, upload_shipping_flow
 
 __all__ = ["RECHARGE_FUNDS", "WeChatGateway"]
 
@@ -76,7 +79,8 @@ class WeChatGateway:
     """One gateway for every configured merchant: ``clients`` maps mchid to its SDK client.
 
     ``notify_base_url`` is the service's public base URL; notifications go to
-    ``{notify_base_url}/notify/wechatpay/{api}/{mchid}``.
+    ``{notify_base_url}/notify/wechatpay/{api}/{mchid}``. ``tokens`` keeps the mini-program access tokens of the
+    shipping calls (the database's cache in the service, so every process shares one token per app).
     """
 
     def __init__(
@@ -85,10 +89,12 @@ class WeChatGateway:
         *,
         notify_base_url: str,
         clock: Callable[[], float] = system_clock,
+        tokens: TokenCache | None = None,
     ) -> None:
         self._clients = dict(clients)
         self._notify_base_url = notify_base_url.rstrip("/")
         self._clock = clock
+        self.tokens: TokenCache = tokens if tokens is not None else MemoryTokenCache()
 
     def client(self, mchid: str) -> Client:
         """The SDK client of merchant ``mchid``."""
@@ -120,10 +126,22 @@ class WeChatGateway:
         operation: Callable[[], Any],
         request: dict[str, Any],
         describe: Callable[[Any], dict[str, Any]],
+        *,
+        tokens: TokenCache | None = None,
     ) -> Exchange:
         """One call of merchant ``mchid`` (``merchant_not_found`` if none is configured)."""
         self.client(mchid)
-        return Exchange(mchid, str(getattr(api, "value", api)), endpoint, operation, request, describe)
+        return Exchange(mchid, str(getattr(api, "value", api)), endpoint, operation, request, describe, tokens)
+
+    # -- mini-program shipping ---------------------------------------------------------------------------
+
+    def upload_shipping(self, shipment: Shipment) -> Calls[ShippingAnswer]:
+        """Upload ``shipment`` with the app's access token (see ``gateway.shipping``)."""
+        return upload_shipping_flow(self._exchange, self.tokens, shipment)
+
+    def query_shipping(self, mchid: str, appid: str, transaction_id: str) -> Calls[ShippingState]:
+        """The platform's shipping state of one payment."""
+        return query_shipping_flow(self._exchange, self.tokens, mchid, appid, transaction_id)
 
     # -- payments ------------------------------------------------------------------------------------
 

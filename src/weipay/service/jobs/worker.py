@@ -35,6 +35,16 @@ from weipay.service.usecases.outbox import AUTO_REFUND, DELIVER_WEBHOOK, EXPIRE_
 from weipay.service.usecases.payments import query_delay_s
 from weipay.service.usecases.reconcile_schedule import RECONCILE_DAY, parse_time_of_day, run_scheduled_reconciliation
 from weipay.service.usecases.settlement import add_anomaly
+from weipay.service.usecases.shipping import (
+    CHECK_SHIPPING_DEADLINE,
+    SHIPPING_AFTER_PAYMENT,
+    SYNC_SHIPPING,
+    UPLOAD_SHIPPING,
+    after_payment,
+    check_shipping_deadline,
+    sync_shipping,
+    upload_shipping,
+)
 from weipay.service.webhooks import WebhookSender, sign_webhook, webhook_body
 
 from . import job_log
@@ -149,6 +159,29 @@ def _check_credentials(ctx: JobContext, job: Job) -> None:
     check_credentials(ctx.uow, ctx.gateway, ctx.clock, job.payload["mchid"])
 
 
+def _upload_shipping(ctx: JobContext, job: Job) -> None:
+    upload_shipping(ctx.uow, ctx.gateway, ctx.clock, job.payload["order_id"])
+    # ShippingRetry (not filed yet, busy, no answer) propagates: the job is retried with back-off.
+
+
+def _sync_shipping(ctx: JobContext, job: Job) -> None:
+    sync_shipping(ctx.uow, ctx.gateway, ctx.clock, job.payload["order_id"])
+
+
+def _shipping_after_payment(ctx: JobContext, job: Job) -> None:
+    order = load_order(ctx.uow, job.payload["order_id"])
+    merchant = ctx.merchants.get(order.mchid)
+    if merchant is not None:
+        after_payment(ctx.uow, ctx.clock, merchant, order.id)
+
+
+def _check_shipping_deadline(ctx: JobContext, job: Job) -> None:
+    order = load_order(ctx.uow, job.payload["order_id"])
+    merchant = ctx.merchants.get(order.mchid)
+    if merchant is not None:
+        check_shipping_deadline(ctx.uow, ctx.clock, merchant, order.id)
+
+
 HANDLERS: dict[str, Callable[[JobContext, Job], None]] = {
     QUERY_ATTEMPT: _query_attempt,
     EXPIRE_ORDER: _expire_order,
@@ -158,6 +191,10 @@ HANDLERS: dict[str, Callable[[JobContext, Job], None]] = {
     ALERT: _deliver_alert,
     RECONCILE_DAY: _reconcile_day,
     CHECK_CREDENTIALS: _check_credentials,
+    UPLOAD_SHIPPING: _upload_shipping,
+    SYNC_SHIPPING: _sync_shipping,
+    SHIPPING_AFTER_PAYMENT: _shipping_after_payment,
+    CHECK_SHIPPING_DEADLINE: _check_shipping_deadline,
 }
 
 

@@ -87,7 +87,8 @@ def list_orders(uow: UnitOfWork, listing: ListFilter) -> OrderPage:
             attempts[attempt.order_id].append(attempt)
         for refund in tx.refunds.for_orders(ids):
             refunds[refund.order_id].append(refund)
-    details = [OrderDetails(order, attempts[order.id], refunds[order.id]) for order in page]
+        shipments = tx.shipping.for_orders(ids)
+    details = [OrderDetails(order, attempts[order.id], refunds[order.id], shipments.get(order.id)) for order in page]
     return OrderPage(details, next_after)
 
 

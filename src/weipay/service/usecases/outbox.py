@@ -21,6 +21,7 @@ __all__ = [
     "schedule_refund_sync",
     "schedule_superseded_close",
     "schedule_webhook",
+    "shipping_after_payment_job",
     "webhook_job",
 ]
 
@@ -94,6 +95,13 @@ def webhook_job(mchid: str, order_id: str, event: str, *, now: float, key: str) 
         dedupe_key=f"{DELIVER_WEBHOOK}:{key}",
         order_id=order_id,
     )
+
+
+def shipping_after_payment_job(order_id: str, *, now: float) -> NewJob:
+    """The follow-up of a paid mini-program order: automatic virtual upload, deadline check (``usecases.shipping``)."""
+    kind = "shipping_after_payment"
+    return NewJob(kind, {"order_id": order_id}, due_at=now, created_at=now, dedupe_key=f"{kind}:{order_id}",
+                  order_id=order_id)
 
 
 def schedule_webhook(tx: Stores, mchid: str, order_id: str, event: str, *, now: float, key: str) -> bool:

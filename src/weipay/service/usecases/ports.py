@@ -17,7 +17,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
-from weipay.service.domain import ApiVersion, CallRecord, PaymentAttempt, Refund
+from weipay.service.domain import ApiVersion, CallRecord, PaymentAttempt, Refund, Shipment
 
 from .stores import (
     AnomalyStore,
@@ -57,6 +57,8 @@ __all__ = [
     "RefundNotification",
     "RefundStore",
     "SessionStore",
+    "ShippingAnswer",
+    "ShippingState",
     "Stores",
     "UnitOfWork",
 ]
@@ -207,6 +209,33 @@ class BillEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class ShippingAnswer:
+    """Answer to a shipping upload: SUCCEEDED (recorded, or already on record), PENDING (refused for now: the
+    payment is not filed yet, the platform is busy, the token was refused twice), FAILED (refused for good:
+    ``error_code`` says why) or UNKNOWN (no answer: ask ``query_shipping`` before sending it again)."""
+
+    outcome: Outcome
+    call: CallRecord
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShippingState:
+    """A payment as the mini-program platform's shipping management sees it (SUCCEEDED), or why it could not
+    tell (FAILED: no such managed payment; UNKNOWN). ``order_state`` is WeChat's 1 待发货 … 5 已退款;
+    ``tracking_nos`` and ``goods_descs`` are what is on record."""
+
+    outcome: Outcome
+    call: CallRecord
+    order_state: int | None = None
+    logistics_type: int | None = None
+    tracking_nos: tuple[str, ...] = ()
+    goods_descs: tuple[str, ...] = ()
+    error_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CredentialExpiry:
     """When one of a merchant's certificates stops working.
 
@@ -223,7 +252,9 @@ class CredentialExpiry:
 class MerchantConfig:
     """A merchant's identity and policies, as the use cases need them.
 
-    ``appids`` maps kinds (``miniprogram``, ``app``, ``official_account``) to appids.
+    ``appids`` maps kinds (``miniprogram``, ``app``, ``official_account``) to appids. ``shipping_*`` is the
+    mini-program shipping policy: upload virtual goods automatically once paid, the upload deadline after
+    payment, and how long before it an order with nothing uploaded raises ``shipping_overdue``.
     """
 
     mchid: str
@@ -234,6 +265,9 @@ class MerchantConfig:
     notify_expected_after_s: int = 10
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    shipping_auto_virtual: bool = False
+    shipping_deadline_s: float = 48 * 3600.0
+    shipping_warn_before_s: float = 6 * 3600.0
 
 
 class UnitOfWork(Protocol):
@@ -310,4 +344,12 @@ class Gateway(Protocol):
 
     def credential_expiries(self, mchid: str) -> list[CredentialExpiry]:
         """The expiry of each certificate the merchant's client holds (local: no call to WeChat)."""
+        ...
+
+    def upload_shipping(self, shipment: Shipment) -> Calls[ShippingAnswer]:
+        """Upload ``shipment`` to the mini-program platform (upload_shipping_info, with the app's access token)."""
+        ...
+
+    def query_shipping(self, mchid: str, appid: str, transaction_id: str) -> Calls[ShippingState]:
+        """The platform's shipping state of one payment (get_order)."""
         ...

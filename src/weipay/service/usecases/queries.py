@@ -18,6 +18,7 @@ from weipay.service.domain import (
     OrderStatus,
     PaymentAttempt,
     Refund,
+    Shipment,
     StoredNotification,
 )
 
@@ -45,11 +46,12 @@ SEARCH_LIMIT = 100
 
 @dataclass(frozen=True, slots=True)
 class OrderDetails:
-    """An order with its attempts and refunds."""
+    """An order with its attempts, refunds and mini-program shipping information."""
 
     order: Order
     attempts: list[PaymentAttempt]
     refunds: list[Refund]
+    shipment: Shipment | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +86,8 @@ def order_details(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> O
         order = tx.orders.get(order_id)
         if order is None or (mchid is not None and order.mchid != mchid):
             raise NotFound("order_not_found", f"no order {order_id[:48]!r}")
-        return OrderDetails(order, tx.attempts.for_order(order_id), tx.refunds.for_order(order_id))
+        return OrderDetails(order, tx.attempts.for_order(order_id), tx.refunds.for_order(order_id),
+                            tx.shipping.get(order_id))
 
 
 def order_events(uow: UnitOfWork, order_id: str, mchid: str | None = None) -> OrderEvents:

@@ -19,6 +19,7 @@ from weipay.service.domain import (
     Anomaly,
     AttemptEvent,
     AttemptStatus,
+    Channel,
     OrderEvent,
     OrderStatus,
     PaymentAttempt,
@@ -31,7 +32,7 @@ from weipay.service.domain import (
 )
 
 from .alerting import alert_for_anomaly
-from .outbox import schedule_auto_refund, schedule_webhook, webhook_job
+from .outbox import schedule_auto_refund, schedule_webhook, shipping_after_payment_job, webhook_job
 from .ports import Stores
 
 __all__ = [
@@ -185,6 +186,8 @@ def _settle_round(tx: Stores, items: list[tuple[int, PaidFact]], results: dict[i
         if attempt.order_id in paid_orders:
             webhooks.append(webhook_job(attempt.mchid, attempt.order_id, "order.paid", now=now,
                                         key=f"order.paid:{attempt.order_id}"))  # fmt: skip
+            if attempt.channel == Channel.MINIPROGRAM:  # its funds stay frozen until shipping is uploaded
+                webhooks.append(shipping_after_payment_job(attempt.order_id, now=now))
             results[index] = Applied.APPLIED
             continue
         # The order was already paid by another attempt (or closed meanwhile): give this money back.

@@ -22,6 +22,8 @@ from weipay.service.domain import (
     Refund,
     RefundKind,
     RefundStatus,
+    Shipment,
+    ShippingStatus,
     StoredNotification,
     UserSession,
 )
@@ -46,6 +48,7 @@ __all__ = [
     "Outbox",
     "RefundStore",
     "SessionStore",
+    "ShippingStore",
     "Stores",
     "WebhookJob",
 ]
@@ -456,6 +459,26 @@ class OperatorSessionStore(Protocol):
         ...
 
 
+class ShippingStore(Protocol):
+    """Shipping information of paid mini-program orders, one per order."""
+
+    def add(self, shipment: Shipment) -> bool:
+        """Insert the order's first shipment; False if it already has one."""
+        ...
+
+    def get(self, order_id: str) -> Shipment | None:
+        """The order's shipment."""
+        ...
+
+    def for_orders(self, order_ids: Sequence[str]) -> dict[str, Shipment]:
+        """The shipments of these orders, by order id."""
+        ...
+
+    def compare_and_set(self, order_id: str, expected: Sequence[ShippingStatus], /, **changes: Any) -> bool:
+        """Apply ``changes`` if the shipment is still in one of ``expected``; True if this call won."""
+        ...
+
+
 class Stores(Protocol):
     """The stores of one open transaction; everything done through them commits or rolls back together."""
 
@@ -512,4 +535,9 @@ class Stores(Protocol):
     @property
     def reconciliation_reports(self) -> ReconciliationReportStore:
         """Daily reconciliation reports."""
+        ...
+
+    @property
+    def shipping(self) -> ShippingStore:
+        """Mini-program shipping information."""
         ...

@@ -27,6 +27,8 @@ from weipay.service.domain import (
     PaymentAttempt,
     Refund,
     RefundStatus,
+    Shipment,
+    ShippingStatus,
     StoredNotification,
 )
 
@@ -41,7 +43,8 @@ TIMELINE_TYPES = (
     "notification.received", "notification.applied", "notification.duplicate", "notification.double_payment",
     "notification.anomaly", "notification.ignored", "payment.succeeded", "payment.failed", "payment.closed",
     "order.closed", "order.expired", "refund.succeeded", "refund.failed", "refund.rejected", "refund.abnormal",
-    "refund.resolved", "anomaly.recorded", "webhook.scheduled", "webhook.delivered", "webhook.failed", "alert.sent",
+    "refund.resolved", "shipping.submitted", "shipping.uploaded", "shipping.failed", "shipping.receipt_confirmed",
+    "anomaly.recorded", "webhook.scheduled", "webhook.delivered", "webhook.failed", "alert.sent",
 )  # fmt: skip
 _RANK = {name: rank for rank, name in enumerate(TIMELINE_TYPES)}
 _NOTIFICATION_OUTCOMES = {"applied": "notification.applied", "already": "notification.duplicate",
@@ -86,6 +89,9 @@ def _events(tx: Stores, order: Order) -> Iterator[TimelineEvent]:
         yield from _refund_events(refund)
     for call in tx.calls.for_order(order.id):
         yield from _call_events(call)
+    shipment = tx.shipping.get(order.id)
+    if shipment is not None:
+        yield from _shipping_events(shipment)
     numbers = [attempt.out_trade_no for attempt in attempts]
     for notification in tx.notifications.for_out_trade_nos(order.mchid, numbers):
         yield from _notification_events(notification)
@@ -130,6 +136,21 @@ def _refund_events(refund: Refund) -> Iterator[TimelineEvent]:
                             {**ours, "rejection_reason": refund.rejection_reason})
     elif refund.status == RefundStatus.ABNORMAL:
         yield TimelineEvent("refund.abnormal", refund.updated_at, {**ours, "refund_id": refund.refund_id})
+
+
+def _shipping_events(shipment: Shipment) -> Iterator[TimelineEvent]:
+    """The latest submission and what became of it (the row keeps the latest of each, not a history)."""
+    yield TimelineEvent("shipping.submitted", shipment.submitted_at, {
+        "logistics_type": shipment.logistics_name, "packages": len(shipment.items), "automatic": shipment.automatic,
+    })  # fmt: skip
+    if shipment.uploaded_at is not None:
+        yield TimelineEvent("shipping.uploaded", shipment.uploaded_at, {"uploads": shipment.uploads})
+    if shipment.status == ShippingStatus.FAILED:
+        yield TimelineEvent("shipping.failed", shipment.updated_at, {
+            "error_code": shipment.last_error_code, "message": shipment.last_error_message})  # fmt: skip
+    if shipment.confirmed_at is not None:
+        yield TimelineEvent("shipping.receipt_confirmed", shipment.confirmed_at,
+                            {"settled": shipment.settled_at is not None})  # fmt: skip
 
 
 def _call_events(call: CallRecord) -> Iterator[TimelineEvent]:

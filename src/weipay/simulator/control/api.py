@@ -19,6 +19,7 @@
   PROCESSING refund now with that outcome (and notify)
 - ``POST /simulator/tick`` -> run due work now
 - ``GET /simulator/payer`` (and the H5 ``h5_url``) -> the payer page, rendered by :mod:`.payer_page`
+- ``/simulator/wxa…`` -> the mini-program platform's settings, confirming receipt, managed payments (:mod:`.wxa`)
 Errors: ``{"code", "message"}`` with 400 (bad input), 404 (unknown order), 409 (paid / closed).
 """
 
@@ -36,7 +37,7 @@ from ..login import mint_code
 from ..notifier import enqueue_refund
 from ..oauth import OAUTH_KINDS, SCOPES, mint_oauth_code
 from ..state import H5_PATH, SimulatorState
-from . import payer_page
+from . import payer_page, wxa
 
 __all__ = ["handle"]
 
@@ -233,6 +234,10 @@ def _route(sim: SimulatorState, request: SimRequest) -> SimResponse:
         ("PUT", "/simulator/faults"): lambda: _faults(sim, request),
         ("POST", "/simulator/refunds"): lambda: _refund_outcome(sim, request),
         ("POST", "/simulator/tick"): lambda: SimResponse.json(200, tick(sim)),
+        ("GET", "/simulator/wxa"): lambda: wxa.settings(sim, None),
+        ("PUT", "/simulator/wxa"): lambda: wxa.settings(sim, _json(request)),
+        ("POST", "/simulator/wxa/confirm-receipt"): lambda: wxa.confirm(sim, _json(request)),
+        ("GET", "/simulator/wxa/orders"): lambda: wxa.orders(sim),
     }
     action = routes.get((method, path))
     if action is None:
@@ -246,5 +251,5 @@ def handle(sim: SimulatorState, request: SimRequest) -> SimResponse:
     """Answer a ``/simulator/…`` request."""
     try:
         return _route(sim, request)
-    except _ControlError as error:
+    except (_ControlError, wxa.ControlError) as error:
         return SimResponse.json(error.status, {"code": error.code, "message": error.message})

@@ -7,7 +7,18 @@ import sqlite3
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["LedgerRefusal", "LoginCode", "Notification", "OAuthCode", "Order", "PaymentCode", "Refund", "from_row"]
+__all__ = [
+    "LedgerRefusal",
+    "LoginCode",
+    "Notification",
+    "OAuthCode",
+    "Order",
+    "PaymentCode",
+    "Refund",
+    "WxaApp",
+    "WxaShipping",
+    "from_row",
+]
 
 
 class LedgerRefusal(Exception):
@@ -148,3 +159,47 @@ class OAuthCode:
     scope: str
     used: int
     created_at: float
+
+
+@dataclass(frozen=True)
+class WxaApp:
+    """The mini-program platform's settings of one app: trade management and where its messages go."""
+
+    appid: str
+    trade_managed: int
+    message_url: str
+    message_token: str
+    message_format: str  # json | xml
+    force_day: str
+    force_count: int
+    last_force_at: float | None
+
+
+@dataclass(frozen=True)
+class WxaShipping:
+    """The shipping record of one paid mini-program order (小程序发货信息管理).
+
+    ``order_state`` is WeChat's (1 待发货, 2 已发货, 3 确认收货, 4 交易完成, 5 已退款); ``shipments`` counts the
+    uploads that completed shipping (the second is the one re-shipment WeChat allows).
+    """
+
+    mchid: str
+    out_trade_no: str
+    order_state: int
+    logistics_type: int | None
+    delivery_mode: int | None
+    finish_shipping: int
+    shipments: int
+    shipping_list: str  # JSON: the entries as uploaded, each with its upload time
+    upload_time: str
+    shipped_at: float | None
+    confirm_reminded: int
+    confirm_method: int | None
+    confirmed_at: float | None
+    settled_at: float | None
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        """``shipping_list`` as a list of objects."""
+        data: list[dict[str, Any]] = json.loads(self.shipping_list or "[]")
+        return data

@@ -58,6 +58,25 @@ CREATE TABLE IF NOT EXISTS balances (
     mchid TEXT PRIMARY KEY, unsettled_fen INTEGER NOT NULL DEFAULT 0, available_fen INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS wxa_apps (
+    appid TEXT PRIMARY KEY, trade_managed INTEGER NOT NULL DEFAULT 1, message_url TEXT NOT NULL DEFAULT '',
+    message_token TEXT NOT NULL DEFAULT '', message_format TEXT NOT NULL DEFAULT 'json',
+    force_day TEXT NOT NULL DEFAULT '', force_count INTEGER NOT NULL DEFAULT 0, last_force_at REAL
+);
+CREATE TABLE IF NOT EXISTS wxa_tokens (
+    token TEXT PRIMARY KEY, appid TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS wxa_tokens_by_app ON wxa_tokens (appid, expires_at);
+CREATE TABLE IF NOT EXISTS wxa_shipping (
+    mchid TEXT NOT NULL, out_trade_no TEXT NOT NULL, order_state INTEGER NOT NULL,
+    logistics_type INTEGER, delivery_mode INTEGER, finish_shipping INTEGER NOT NULL DEFAULT 0,
+    shipments INTEGER NOT NULL DEFAULT 0, shipping_list TEXT NOT NULL DEFAULT '[]',
+    upload_time TEXT NOT NULL DEFAULT '',
+    shipped_at REAL, confirm_reminded INTEGER NOT NULL DEFAULT 0, confirm_method INTEGER, confirmed_at REAL,
+    settled_at REAL,
+    PRIMARY KEY (mchid, out_trade_no)
+);
 """
 
 

@@ -12,15 +12,17 @@ from dataclasses import fields
 
 from .queues import QueueTables
 from .rows import LedgerRefusal, Order, Refund, from_row
+from .wxa import WxaTables
 
 __all__ = ["Ledger"]
 
 _REFUND_DESC = "订单发生过退款，退款详情请查询退款单"
 
 
-class Ledger(QueueTables):
+class Ledger(QueueTables, WxaTables):
     """Typed access to the simulator's SQLite state: orders, refunds and balances here; notifications and
-    login codes in :class:`QueueTables`; connection and settings in :class:`SqliteStore`."""
+    login codes in :class:`QueueTables`; the mini-program platform's tables in :class:`WxaTables`; connection and
+    settings in :class:`SqliteStore`."""
 
     # -- orders ------------------------------------------------------------------------------------------
     def create_order(self, order: Order) -> tuple[Order, bool]:
