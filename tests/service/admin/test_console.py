@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from weipay.service.usecases.reconcile_store import StoredReconciliation
 
-from ..web_harness import ADMIN_KEY, MCHID, Harness
+from ..web_harness import ADMIN_KEY, MCHID, OTHER_MCHID, Harness
 
 
 def login(harness: Harness) -> str:
@@ -244,3 +244,15 @@ def test_reconciliation_reports_and_alerts_sent(harness: Harness) -> None:
     assert sent  # the forged notification's anomaly reached the log sink
     for alert in sent:
         assert alert.title in alerts and alert.sink in alerts
+
+
+def test_each_merchant_is_listed_on_its_own(harness: Harness) -> None:
+    order = harness.create_order(600)
+    login(harness)
+    page = harness.api.get("/console/").text
+    assert f'<option value="{MCHID}" selected>' in page and f'<option value="{OTHER_MCHID}"' in page
+    assert order["id"] in page
+    other = harness.api.get("/console/", params={"mchid": OTHER_MCHID}).text
+    assert order["id"] not in other and "没有符合条件的订单" in other
+    unknown = harness.api.get("/console/", params={"mchid": "123"}).text  # not configured: the first merchant
+    assert order["id"] in unknown

@@ -328,7 +328,8 @@ class EventsOut(BaseModel):
                        "currency": "CNY", "bank_type": "CMC", "payer_openid": "oUpF…eS6o",
                        "success_time": "2026-11-23T01:19:39Z"}},
             {"type": "notification.applied", "at": "2026-11-23T01:19:40Z", "event_id": "v3:EV-2018..."},
-            {"type": "webhook.delivered", "at": "2026-11-23T01:19:41Z", "event": "order.paid", "attempts": 1,
+            {"type": "webhook.delivered", "at": "2026-11-23T01:19:41Z", "event": "order.paid",
+             "event_id": "evt_5f0c1a9e2b7d4c3f8a6e1d20", "delivery": 81, "attempts": 1, "http_status": 200,
              "last_error": None},
         ],
     )  # fmt: skip

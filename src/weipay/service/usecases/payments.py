@@ -46,6 +46,7 @@ from .ports import (
     UnitOfWork,
 )
 from .settlement import Applied, add_anomaly, apply_attempt_event, settle_paid
+from .webhook_events import emit_webhook
 
 __all__ = [
     "CLOSE_MARGIN_S",
@@ -416,6 +417,8 @@ def _apply_status(tx: Stores, attempt: PaymentAttempt, status: PaymentStatus, no
         won = apply_attempt_event(
             tx, attempt.id, event, now, trade_state=status.trade_state, error_code=status.error_code
         )
+        if won and event == AttemptEvent.PAY_FAILED:
+            _emit_payment_failed(tx, attempt.id, now)
         if won and status.trade_state == "PAYERROR":
             # WeChat keeps a PAYERROR order payable until it is closed: close it, once its five minutes allow.
             earliest_at = attempt.created_at + WECHAT_CLOSE_AFTER_S + CLOSE_MARGIN_S
@@ -435,3 +438,11 @@ def _status_mismatch(attempt: PaymentAttempt, status: PaymentStatus) -> list[str
     if status.mchid is not None and status.mchid != attempt.mchid:
         problems.append("mchid")
     return problems
+
+
+def _emit_payment_failed(tx: Stores, attempt_id: str, now: float) -> None:
+    """Tell the merchant a payment attempt failed at WeChat (its order stays payable: the payer may try again)."""
+    attempt = tx.attempts.get(attempt_id)
+    order = tx.orders.get(attempt.order_id) if attempt is not None else None
+    if attempt is not None and order is not None:
+        emit_webhook(tx, "payment.failed", order, now=now, key=f"payment.failed:{attempt.id}", attempt=attempt)
