@@ -27,7 +27,6 @@ from prometheus_client.registry import Collector
 from .db import SqlUnitOfWork
 from .db.backlog import Backlog, read_backlog
 from .domain import CallRecord
-from .usecases.outbox import DELIVER_WEBHOOK
 
 __all__ = ["BACKLOG_CACHE_S", "BacklogCollector", "ServiceMetrics"]
 
@@ -117,11 +116,6 @@ def _job_families(backlog: Backlog, now: float) -> Iterator[Metric]:
     due = GaugeMetricFamily("weipay_jobs_due", "Pending jobs already due (the queue depth)", labels=["kind"])
     lag = GaugeMetricFamily("weipay_job_lag_seconds", "How long the oldest due job has waited", labels=["kind"])
     retrying = GaugeMetricFamily("weipay_jobs_retrying", "Pending jobs that failed at least once", labels=["kind"])
-    webhooks = GaugeMetricFamily(
-        "weipay_webhook_deliveries", "Webhooks to merchants not yet delivered (pending | retrying | dead)",
-        labels=["state"],
-    )  # fmt: skip
-    webhook_states = {"pending": 0, "retrying": 0, "dead": 0}
     for row in backlog.jobs:
         jobs.add_metric([row.kind, row.status], row.count)
         if row.status == "pending":
@@ -129,15 +123,26 @@ def _job_families(backlog: Backlog, now: float) -> Iterator[Metric]:
             retrying.add_metric([row.kind], row.retrying)
             waited = now - row.oldest_due_at if row.oldest_due_at is not None else 0.0
             lag.add_metric([row.kind], max(0.0, waited))
-        if row.kind == DELIVER_WEBHOOK:
-            if row.status == "dead":
-                webhook_states["dead"] += row.count
-            else:
-                webhook_states["pending"] += row.count
-                webhook_states["retrying"] += row.retrying
-    for state, count in webhook_states.items():
+    yield from (jobs, due, lag, retrying, _webhook_family(backlog))
+
+
+def _webhook_family(backlog: Backlog) -> Metric:
+    """Deliveries not delivered: ``pending`` (waiting, retrying included), ``retrying`` (pending after a failed
+    attempt) and ``dead`` (failed: the schedule ran out and an operator has not redelivered them)."""
+    webhooks = GaugeMetricFamily(
+        "weipay_webhook_deliveries", "Webhooks to merchants not yet delivered (pending | retrying | dead)",
+        labels=["state"],
+    )  # fmt: skip
+    states = {"pending": 0, "retrying": 0, "dead": 0}
+    for row in backlog.webhooks:
+        if row.status == "failed":
+            states["dead"] += row.count
+        else:
+            states["pending"] += row.count
+            states["retrying"] += row.retrying
+    for state, count in states.items():
         webhooks.add_metric([state], count)
-    yield from (jobs, due, lag, retrying, webhooks)
+    return webhooks
 
 
 def _anomaly_families(backlog: Backlog) -> Iterator[Metric]:

@@ -17,6 +17,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import replace
@@ -134,7 +135,21 @@ class MerchantSettings(_Strict):
     api_v2_key: SecretStr | None = None
     api_v3_key: SecretStr | None = None
     appids: AppIds = AppIds()
+    more_appids: dict[Literal["miniprogram", "app", "official_account"], list[str]] = Field(
+        default_factory=dict,
+        description="further appids per kind bound to this mchid (several mini-programs or apps); a payment may "
+        "name one with \"appid\", else the kind's main appid (under appids) is used",
+    )
     app_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+    h5_site_url: str | None = Field(
+        default=None, max_length=128,
+        description="the mobile site H5 payments start from (h5_info app_url, v2 wap_url); default public_base_url",
+    )
+    h5_site_name: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="its name (h5_info app_name, v2 wap_name: at most 64 UTF-8 bytes); default display_name, else "
+        "the mchid",
+    )
     wechat: WeChatEndpoints = WeChatEndpoints()
     refund_approval_required: bool = False
     webhook_url: str | None = None
@@ -142,6 +157,22 @@ class MerchantSettings(_Strict):
     shipping: ShippingSettings = Field(default_factory=lambda: ShippingSettings())
     api_keys: list[SecretStr] = Field(default_factory=list, description="plain keys: development only")
     api_key_sha256: list[str] = Field(default_factory=list, description="SHA-256 hex of each API key")
+
+    @field_validator("more_appids")
+    @classmethod
+    def _appids_look_like_appids(cls, more: dict[str, list[str]]) -> dict[str, list[str]]:
+        for kind, appids in more.items():
+            for appid in appids:
+                if not re.fullmatch(r"wx[0-9a-zA-Z]{1,30}", appid):
+                    raise ValueError(f"more_appids.{kind}: {appid[:40]!r} is not an appid (wx…)")
+        return more
+
+    @field_validator("h5_site_name")
+    @classmethod
+    def _name_fits_wechat(cls, name: str | None) -> str | None:
+        if name is not None and len(name.encode("utf-8")) > 64:
+            raise ValueError("h5_site_name must be at most 64 bytes in UTF-8 (21 Chinese characters)")
+        return name
 
     @field_validator("time_zone")
     @classmethod

@@ -1,41 +1,41 @@
-"""Merchant webhooks: tell the merchant's business system that an order was paid or a refund ended.
+"""Merchant webhooks at the wire: the httpx sender, and the signing helpers re-exported for receivers and tests.
 
-The body is JSON; ``X-Weipay-Signature: t=<unix>,v1=<hex>`` is HMAC-SHA256 over ``"{t}.{body}"``
-with the merchant's webhook secret (Stripe's scheme), so the receiver can check origin and freshness.
+What is sent, when and in which order is the use cases' business (``usecases.webhook_delivery``); the event
+objects are ``usecases.webhook_events``; the signature scheme is ``domain.webhook_signature``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-__all__ = ["WebhookSender", "http_sender", "sign_webhook", "webhook_body"]
+from weipay.service.domain.webhook_signature import sign_webhook, verify_webhook
+from weipay.service.usecases.webhook_delivery import WebhookReply, WebhookSender
 
-# (url, body, headers) -> HTTP status; raises on transport failure.
-WebhookSender = Callable[[str, bytes, dict[str, str]], int]
+__all__ = ["WebhookReply", "WebhookSender", "http_sender", "sign_webhook", "verify_webhook", "webhook_body"]
 
-
-def sign_webhook(secret: str, timestamp: int, body: bytes) -> str:
-    """The ``X-Weipay-Signature`` header value."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+_READ_BYTES = 2048  # enough for the excerpt an operator sees; a receiver's huge error page is never read whole
 
 
 def webhook_body(event: str, data: dict[str, Any]) -> bytes:
-    """The JSON body of one webhook."""
-    return json.dumps({"event": event, "data": data}, sort_keys=True, ensure_ascii=False).encode()
+    """A JSON body in the shape of an event object (tests and the guide; real events are written by the use case)."""
+    return json.dumps({"type": event, "data": data}, sort_keys=True, ensure_ascii=False).encode()
 
 
 def http_sender(timeout_s: float = 5.0, transport: httpx.BaseTransport | None = None) -> WebhookSender:
-    """A sender posting with httpx (``transport`` lets tests fake the merchant at the wire)."""
+    """A sender posting with httpx (``transport`` lets tests fake the merchant at the wire); redirects are not
+    followed (a 3xx is a failed attempt, as with Stripe)."""
     client = httpx.Client(timeout=timeout_s, transport=transport)
 
-    def send(url: str, body: bytes, headers: dict[str, str]) -> int:
-        return client.post(url, content=body, headers=headers).status_code
+    def send(url: str, body: bytes, headers: dict[str, str]) -> WebhookReply:
+        with client.stream("POST", url, content=body, headers=headers) as response:
+            read = b""
+            for chunk in response.iter_bytes():
+                read += chunk
+                if len(read) >= _READ_BYTES:
+                    break
+            return WebhookReply(response.status_code, read[:_READ_BYTES].decode("utf-8", "replace"))
 
     return send

@@ -9,9 +9,12 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
+
+from weipay.service.jobs import http_sender
 from weipay.service.usecases.reconcile_store import StoredReconciliation
 
-from ..web_harness import ADMIN_KEY, MCHID, Harness
+from ..web_harness import ADMIN_KEY, MCHID, OTHER_MCHID, Harness
 
 
 def login(harness: Harness) -> str:
@@ -244,3 +247,49 @@ def test_reconciliation_reports_and_alerts_sent(harness: Harness) -> None:
     assert sent  # the forged notification's anomaly reached the log sink
     for alert in sent:
         assert alert.title in alerts and alert.sink in alerts
+
+
+def test_each_merchant_is_listed_on_its_own(harness: Harness) -> None:
+    order = harness.create_order(600)
+    login(harness)
+    page = harness.api.get("/console/").text
+    assert f'<option value="{MCHID}" selected>' in page and f'<option value="{OTHER_MCHID}"' in page
+    assert order["id"] in page
+    other = harness.api.get("/console/", params={"mchid": OTHER_MCHID}).text
+    assert order["id"] not in other and "没有符合条件的订单" in other
+    unknown = harness.api.get("/console/", params={"mchid": "123"}).text  # not configured: the first merchant
+    assert order["id"] in unknown
+
+
+def test_webhook_deliveries_are_shown_and_redelivered_with_csrf(harness_factory: Any) -> None:
+    harness: Harness = harness_factory(webhook_url="https://shop.test/hooks", webhook_secret="whsec-console-0123456789")
+    received: list[httpx.Request] = []
+    answers = [503]
+
+    def system(request: httpx.Request) -> httpx.Response:
+        request.read()
+        received.append(request)
+        return httpx.Response(answers[0], text="维护中" if answers[0] >= 300 else "ok")
+
+    harness.app.state.services.webhook_sender = http_sender(transport=httpx.MockTransport(system))
+    order = paid_order(harness, 800)
+    harness.run_jobs()
+    login(harness)
+    page = harness.api.get(f"/console/orders/{order['id']}").text
+    row = re.search(r'<tr class="pending" data-delivery="(\d+)">(.*?)</tr>', page, re.S)
+    assert row, "no pending delivery row"
+    assert "order.paid" in row.group(2) and "待投递" in row.group(2) and "HTTP 503" in row.group(2)
+    assert "维护中" in row.group(2)  # the answer's excerpt, among the attempts
+    delivery_id = row.group(1)
+    url = f"/console/webhook-deliveries/{delivery_id}/redeliver"
+    assert harness.api.post(url, data={"csrf_token": "0" * 40}).status_code == 403
+    answers[0] = 200
+    done = harness.api.post(url, data={"csrf_token": csrf(page), "back": f"/console/orders/{order['id']}"})
+    assert done.headers["location"] == f"/console/orders/{order['id']}?done=webhook_redelivered"
+    harness.run_jobs()
+    after = harness.api.get(done.headers["location"]).text
+    assert "已安排重新投递" in after
+    assert re.search(rf'<tr class="delivered" data-delivery="{delivery_id}">.*?已送达.*?手动重投', after, re.S)
+    assert len(received) == 2 and received[0].content == received[1].content  # the same event, byte for byte
+    missing = harness.api.post("/console/webhook-deliveries/999999/redeliver", data={"csrf_token": csrf(page)})
+    assert missing.headers["location"] == "/console/?failed=webhook_delivery_not_found"

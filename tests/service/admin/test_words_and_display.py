@@ -16,6 +16,7 @@ from weipay.service.admin.display import Clocks, event_details, parse_local, par
 from weipay.service.admin.i18n import Translator, language_of
 from weipay.service.domain import AttemptStatus, Channel, InvalidInput, OrderStatus, RefundStatus
 from weipay.service.usecases import TIMELINE_TYPES
+from weipay.service.usecases.webhook_store import DELIVERED, FAILED, PENDING, SKIPPED
 
 TEMPLATES = Path(__file__).parents[3] / "src" / "weipay" / "service" / "admin" / "templates"
 
@@ -39,7 +40,7 @@ def test_every_key_a_template_names_is_in_the_catalogue() -> None:
 
 @pytest.mark.parametrize(("group", "values"), [
     ("order_status", OrderStatus), ("attempt_status", AttemptStatus), ("refund_status", RefundStatus),
-    ("channel", Channel), ("event", TIMELINE_TYPES),
+    ("channel", Channel), ("event", TIMELINE_TYPES), ("webhook_status", (PENDING, DELIVERED, FAILED, SKIPPED)),
 ])  # fmt: skip
 def test_every_state_and_event_has_words(group: str, values: object) -> None:
     for value in values:  # type: ignore[attr-defined]

@@ -13,7 +13,8 @@ CONTRACT = {
     ("post", "/v1/refunds/{refund_id}/approve"), ("post", "/v1/refunds/{refund_id}/reject"),
     ("get", "/v1/orders/{order_id}/events"), ("post", "/notify/wechatpay/v3/{mchid}"),
     ("post", "/notify/wechatpay/v2/{mchid}"), ("get", "/v1/orders/{order_id}/payments/{seq}/qr.svg"),
-    ("get", "/metrics"), ("get", "/healthz"),
+    ("get", "/metrics"), ("get", "/healthz"), ("get", "/v1/orders/{order_id}/webhooks"),
+    ("post", "/v1/webhook-deliveries/{delivery_id}/redeliver"),
 }  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from weipay.service.metrics import BACKLOG_CACHE_S
 from weipay.service.usecases.outbox import DELIVER_WEBHOOK
+from weipay.service.usecases.webhook_delivery import MAX_ATTEMPTS, RETRY_DELAYS_S
 
 from ..web_harness import MCHID, Harness
 
@@ -79,37 +80,39 @@ def test_backlog_is_cached_between_scrapes(harness: Harness) -> None:
     assert value(scrape(harness), "weipay_jobs", kind="expire_order", status="pending") == 1
 
 
-def test_a_dead_webhook_shows_as_dead_job_anomaly_and_alert_sent(harness_factory: Any) -> None:
+def test_a_webhook_that_failed_for_good_shows_as_dead_and_its_alert_is_sent(harness_factory: Any) -> None:
     harness: Harness = harness_factory(webhook_url="http://merchant.test/hooks", webhook_secret="w" * 32)
     services = harness.app.state.services
     attempts: list[str] = []
 
     def merchant_down(url: str, body: bytes, headers: dict[str, str]) -> int:
-        attempts.append(url)
+        attempts.append(headers["x-weipay-event-type"])
         return 503
 
     services.webhook_sender = merchant_down
     order = harness.create_order(100)
-    with services.uow.write() as tx:  # a webhook that gives up after two attempts (the default is many more)
+    with services.uow.write() as tx:  # a job as queued before deliveries were stored: its event is written on its run
         tx.jobs.enqueue(DELIVER_WEBHOOK, {"mchid": MCHID, "order_id": order["id"], "event": "order.paid", "key": "k1"},
-                        due_at=harness.clock(), now=harness.clock(), max_attempts=2)  # fmt: skip
+                        due_at=harness.clock(), now=harness.clock())  # fmt: skip
     pending = scrape(harness)
-    assert value(pending, "weipay_webhook_deliveries", state="pending") == 1
-    assert value(pending, "weipay_webhook_deliveries", state="dead") == 0
+    assert value(pending, "weipay_jobs", kind=DELIVER_WEBHOOK, status="pending") == 1
     assert value(pending, "weipay_alert_messages_sent_total", sink="log") == 0
     harness.run_jobs()
     retrying = scrape(harness)
+    assert value(retrying, "weipay_webhook_deliveries", state="pending") == 1
     assert value(retrying, "weipay_webhook_deliveries", state="retrying") == 1
-    harness.clock.advance(60)
-    harness.run_jobs()  # second and last attempt: dead, an anomaly and an alert job in the same transaction
+    assert value(retrying, "weipay_webhook_deliveries", state="dead") == 0
+    for delay_s in RETRY_DELAYS_S:  # the whole schedule: the last attempt fails, the alert job is written with it
+        harness.clock.advance(delay_s)
+        harness.run_jobs()
     harness.run_jobs()  # the alert job reaches the log sink
-    assert attempts == ["http://merchant.test/hooks"] * 2
+    # The order expired meanwhile: its order.expired event waited for order.paid to end, then had its first attempt.
+    assert attempts == ["order.paid"] * MAX_ATTEMPTS + ["order.expired"]
     dead = scrape(harness)
     assert value(dead, "weipay_webhook_deliveries", state="dead") == 1
-    assert value(dead, "weipay_webhook_deliveries", state="pending") == 0
-    assert value(dead, "weipay_jobs", kind=DELIVER_WEBHOOK, status="dead") == 1
-    assert value(dead, "weipay_anomalies", kind="job_dead", state="open") == 1
-    assert value(dead, "weipay_anomaly_occurrences_total", kind="job_dead") == 1
+    assert value(dead, "weipay_webhook_deliveries", state="pending") == 1
+    assert value(dead, "weipay_webhook_deliveries", state="retrying") == 1
+    assert value(dead, "weipay_jobs", kind=DELIVER_WEBHOOK, status="dead") == 0  # the delivery failed, not the job
     assert value(dead, "weipay_alert_messages_sent_total", sink="log") == 1
     assert value(dead, "weipay_backlog_up") == 1
 

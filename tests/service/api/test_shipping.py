@@ -98,7 +98,7 @@ def test_upload_confirm_and_webhook(harness_factory: Any) -> None:
     harness.run_jobs()
     shipping = harness.order(order["id"])["shipping"]
     assert shipping["state"] == "confirmed" and shipping["confirmed_at"]
-    assert [hook["event"] for hook in sent].count("order.receipt_confirmed") == 1
+    assert [hook["type"] for hook in sent].count("order.receipt_confirmed") == 1
     types = _types(harness, order["id"])
     for kind in ("shipping.submitted", "shipping.uploaded", "shipping.receipt_confirmed"):
         assert kind in types

@@ -25,11 +25,11 @@ def uow(database_url):
 
 
 def test_upgrade_is_idempotent_and_matches_the_declared_tables(database_url):
-    assert upgrade(database_url) == head_revision() == "0010"
-    assert upgrade(database_url) == "0010"
+    assert upgrade(database_url) == head_revision() == "0012"
+    assert upgrade(database_url) == "0012"
     engine = create_engine_for(database_url)
     try:
-        assert current_revision(engine) == "0010"
+        assert current_revision(engine) == "0012"
         with engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
         assert diff == []

@@ -64,14 +64,14 @@ def test_a_failed_delivery_names_host_error_attempt_and_next_run_then_success_lo
     assert failed["level"] == "warning" and failed["result"] == "failed"
     assert failed["job_kind"] == "deliver_webhook" and failed["order_id"] == order_id
     assert failed["error"] == "ConnectError" and failed["target_host"] == "shop.test:8443"
-    assert (failed["attempt"], failed["max_attempts"], failed["retry_in_s"]) == (1, 20, 5.0)
+    assert (failed["attempt"], failed["max_attempts"], failed["retry_in_s"]) == (1, 12, 60.0)
     assert failed["next_run_at"].endswith("+00:00") and failed["duration_ms"] >= 0
     assert f"job {failed['job_id']} (deliver_webhook, order {order_id}) failed (ConnectError) at shop.test:8443" \
         in failed["event"]
-    assert "runs again in 5 s" in failed["event"]
+    assert "attempt 1 of 12" in failed["event"] and "runs again in 60 s" in failed["event"]
     assert "token" not in json_log.getvalue() and "hooks" not in json_log.getvalue()  # never the URL's path/query
 
-    core.clock.advance(6)
+    core.clock.advance(61)
     run_due_jobs(core.uow, core.gateway, core.clock, 50, merchants={MCHID: merchant}, webhook_sender=sender,
                  kinds=["deliver_webhook"])  # fmt: skip
     done = _job_lines(json_log)[-1]

@@ -18,7 +18,16 @@ import pytest
 import sqlalchemy as sa
 
 from weipay.service.db import SqlUnitOfWork, upgrade
-from weipay.service.db.tables import anomalies, call_log, jobs, notifications, orders, payment_attempts
+from weipay.service.db.tables import (
+    anomalies,
+    call_log,
+    jobs,
+    notifications,
+    orders,
+    payment_attempts,
+    webhook_attempts,
+    webhook_deliveries,
+)
 from weipay.service.domain import ApiVersion
 from weipay.service.usecases import (
     MerchantConfig,
@@ -75,7 +84,8 @@ def _scenario(rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, 
 
 def _reset(uow: SqlUnitOfWork, order_rows: list[dict[str, Any]], attempt_rows: list[dict[str, Any]]) -> None:
     with uow.write() as tx:
-        for table in (call_log, jobs, anomalies, notifications, payment_attempts, orders):
+        for table in (call_log, jobs, anomalies, notifications, webhook_attempts, webhook_deliveries, payment_attempts,
+                      orders):
             tx.connection.execute(table.delete())
         tx.connection.execute(orders.insert(), order_rows)
         tx.connection.execute(payment_attempts.insert(), attempt_rows)
@@ -92,6 +102,7 @@ def _state(uow: SqlUnitOfWork) -> dict[str, Any]:
             "orders": rows(orders, "id", "status", "paid_fen", "paid_attempt_id", "paid_at"),
             "anomalies": rows(anomalies, "kind", "order_id", "attempt_id", "detail"),
             "jobs": rows(jobs, "kind", "dedupe_key", "payload", "due_at", "status"),
+            "webhooks": rows(webhook_deliveries, "event_type", "order_id", "dedupe_key", "status"),
             "inbox": rows(notifications, "event_id", "outcome", "body", "out_trade_no"),
             "calls": rows(call_log, "endpoint", "outcome", "order_id", "attempt_id", "request_body"),
         }

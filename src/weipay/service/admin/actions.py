@@ -122,6 +122,14 @@ def build_actions(console: Console) -> APIRouter:
 
         return console.act(request, csrf_token, back, work)
 
+    @router.post("/webhook-deliveries/{delivery_id}/redeliver")
+    def redeliver(delivery_id: RowId, request: Request, csrf_token: Text = "", back: Text = "") -> Response:
+        def work(operator: Operator) -> str:
+            usecases.redeliver_webhook(uow, clock, delivery_id, operator=f"console:{operator.name}")
+            return "webhook_redelivered"
+
+        return console.act(request, csrf_token, back, work)
+
     @router.post("/jobs/{job_id}/retry")
     def retry_dead_job(job_id: RowId, request: Request, csrf_token: Text = "", back: Text = "") -> Response:
         def work(operator: Operator) -> str:

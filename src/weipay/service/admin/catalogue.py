@@ -145,6 +145,11 @@ _ZH: dict[str, str] = {
     "refund.record": "记录处理结果（APIv2）",
     # webhooks
     "webhook.redeliver": "重新投递",
+    "webhook.last": "最近结果",
+    "webhook.next": "下次尝试",
+    "webhook.attempts": "投递记录",
+    "webhook.manual": "手动重投",
+    "webhook.no_url": "商户未配置 webhook_url：事件已记录，未发送。",
     # refunds page
     "refunds.title": "退款审批",
     "refunds.intro": "待审批的退款批准后才会提交到微信支付；异常退款需要人工处理。",
@@ -202,6 +207,8 @@ _ZH: dict[str, str] = {
     "error.job_not_dead": "该任务已不是失败状态。",
     "error.refund_not_found": "找不到该退款。",
     "error.order_not_found": "找不到该订单。",
+    "error.webhook_delivery_busy": "正在投递中，请稍后再试。",
+    "error.webhook_delivery_not_found": "找不到该投递记录。",
     # order statuses
     "order_status.pending": "待支付",
     "order_status.paid": "已支付",
@@ -240,6 +247,13 @@ _ZH: dict[str, str] = {
     "severity.warning": "警告",
     "severity.error": "错误",
     "severity.critical": "严重",
+    # webhook deliveries
+    "webhook_status.pending": "待投递",
+    "webhook_status.delivered": "已送达",
+    "webhook_status.failed": "投递失败",
+    "webhook_status.skipped": "未发送",
+    "webhook_outcome.succeeded": "成功",
+    "webhook_outcome.failed": "失败",
     # call directions
     "direction.outbound": "发往微信",
     "direction.inbound": "来自微信",
@@ -288,6 +302,7 @@ _ZH: dict[str, str] = {
     "event.webhook.scheduled": "Webhook 待投递",
     "event.webhook.delivered": "Webhook 已投递",
     "event.webhook.failed": "Webhook 投递失败",
+    "event.webhook.skipped": "Webhook 未发送(未配置地址)",
     "event.alert.sent": "已发送告警",
 }
 
@@ -420,6 +435,11 @@ _EN: dict[str, str] = {
     "refund.note": "what was done",
     "refund.record": "Record (APIv2)",
     "webhook.redeliver": "Redeliver",
+    "webhook.last": "Last answer",
+    "webhook.next": "Next attempt",
+    "webhook.attempts": "Attempts",
+    "webhook.manual": "redelivered by an operator",
+    "webhook.no_url": "The merchant has no webhook_url: the event is kept, nothing is sent.",
     "refunds.title": "Refunds to approve",
     "refunds.intro": "Requested refunds go to WeChat Pay only once approved; abnormal refunds need a person.",
     "refunds.waiting": "Waiting for approval",
@@ -473,6 +493,8 @@ _EN: dict[str, str] = {
     "error.job_not_dead": "That job is no longer dead.",
     "error.refund_not_found": "No such refund.",
     "error.order_not_found": "No such order.",
+    "error.webhook_delivery_busy": "It is being sent right now: try again in a moment.",
+    "error.webhook_delivery_not_found": "No such webhook delivery.",
     "order_status.pending": "pending",
     "order_status.paid": "paid",
     "order_status.partially_refunded": "partially refunded",
@@ -505,6 +527,12 @@ _EN: dict[str, str] = {
     "severity.warning": "warning",
     "severity.error": "error",
     "severity.critical": "critical",
+    "webhook_status.pending": "pending",
+    "webhook_status.delivered": "delivered",
+    "webhook_status.failed": "failed",
+    "webhook_status.skipped": "not sent",
+    "webhook_outcome.succeeded": "succeeded",
+    "webhook_outcome.failed": "failed",
     "direction.outbound": "to WeChat",
     "direction.inbound": "from WeChat",
     "event.order.created": "order created",
@@ -551,6 +579,7 @@ _EN: dict[str, str] = {
     "event.webhook.scheduled": "webhook scheduled",
     "event.webhook.delivered": "webhook delivered",
     "event.webhook.failed": "webhook failed",
+    "event.webhook.skipped": "webhook skipped (no webhook_url)",
     "event.alert.sent": "alert sent",
 }
 

@@ -47,12 +47,13 @@ def build_order_pages(console: Console) -> APIRouter:
             details = usecases.order_details(uow, order_id)
             timeline = usecases.order_timeline(uow, order_id)
             calls = usecases.order_call_log(uow, order_id)
+            webhooks = usecases.webhook_deliveries_for_order(uow, order_id)
         except DomainError:
             return console.render(request, "missing.html", operator, status_code=404)
         merchant = console.services.merchants.get(details.order.mchid)
         return console.render(
             request, "order.html", operator, order=details.order, attempts=sorted(details.attempts, key=_seq),
-            refunds=sorted(details.refunds, key=_seq), shipment=details.shipment, timeline=timeline,
+            refunds=sorted(details.refunds, key=_seq), shipment=details.shipment, timeline=timeline, webhooks=webhooks,
             details=event_details, calls=calls,
             approval_required=bool(merchant and merchant.settings.refund_approval_required),
             configured=merchant is not None, refund_no=f"console-{secrets.token_hex(8)}",

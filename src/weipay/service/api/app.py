@@ -29,6 +29,7 @@ from .request_id import RequestId
 from .routes import build_router
 from .shipping_routes import build_shipping_router
 from .state import ApiState
+from .webhook_routes import build_webhook_router
 
 __all__ = ["create_app"]
 
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(build_router())
     app.include_router(build_reconcile_router())
     app.include_router(build_list_router())
+    app.include_router(build_webhook_router())
     app.include_router(build_shipping_router())
     app.include_router(build_checkout_router(secret))
     _add_operations(app, state)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from ..db import JobRow
 from ..domain import Channel, Order, PaymentAttempt, Refund, Shipment
 from ..usecases import OrderDetails, PaymentStart
+from .options_schemas import options_out
 from .schemas import AttemptOut, JobOut, OrderOut, PaymentOut, RefundOut
 from .shipping_schemas import ShippingError, ShippingOut
 from .timeline_out import event_out
@@ -88,6 +89,7 @@ def order_out(
         refunded_amount=order.refunded_fen,
         created_at=iso(order.created_at),
         expires_at=iso(order.expires_at),
+        options=options_out(order.options),
         attempts=[attempt_out(a) for a in sorted(attempts, key=lambda a: a.seq)],
         refunds=[refund_out(r) for r in sorted(refunds, key=lambda r: r.seq)],
         shipping=shipping_out(shipment) if shipment is not None else None,

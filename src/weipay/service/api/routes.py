@@ -126,7 +126,7 @@ def build_router() -> APIRouter:
         command = usecases.CreateOrder(
             merchant_order_no=body.merchant_order_no, amount_fen=body.amount, description=body.description,
             currency=body.currency, attach=body.attach, expire_after_s=body.expire_in_s,
-            payer_openid=body.payer_openid,
+            payer_openid=body.payer_openid, options=body.options.to_domain() if body.options else None,
         )  # fmt: skip
         merchant = services.merchant_config(_merchant(principal))
         order, created = usecases.create_order_idempotently(
@@ -153,7 +153,7 @@ def build_router() -> APIRouter:
                 _order_for(services, principal, order_id)
             return (yield from usecases.start_payment_flow(
                 services.uow, services.gateway, services.clock, services.merchant_config(_merchant(principal)),
-                order_id, body.channel, body.api, payer_openid, client_ip,
+                order_id, body.channel, body.api, payer_openid, client_ip, body.appid,
             ))  # fmt: skip
 
         start = await _run(request, principal, flow)

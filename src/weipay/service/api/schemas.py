@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from .options_schemas import OrderOptionsIn
 from .shipping_schemas import ShippingOut
 from .timeline_schemas import TimelineEventOut
 
@@ -98,6 +99,9 @@ class CreateOrderIn(BaseModel):
         default=7200, ge=300, le=7 * 24 * 3600, description="seconds until the order expires (WeChat: at least 300)"
     )
     payer_openid: str | None = Field(default=None, max_length=128)
+    options: OrderOptionsIn | None = Field(
+        default=None, description="goods, coupon tag, store, invoice entry… sent to WeChat with every payment attempt"
+    )
 
 
 class AttemptOut(BaseModel):
@@ -180,6 +184,7 @@ class OrderOut(BaseModel):
     refunded_amount: int = 0
     created_at: str | None = None
     expires_at: str | None = None
+    options: dict[str, Any] | None = Field(default=None, description="the options sent to WeChat (see CreateOrderIn)")
     attempts: list[AttemptOut] = Field(default_factory=list)
     refunds: list[RefundOut] = Field(default_factory=list)
     shipping: ShippingOut | None = Field(default=None, description="mini-program shipping information, once submitted")
@@ -193,6 +198,9 @@ class PaymentIn(BaseModel):
     api: ApiVersion | None = None
     payer_openid: str | None = Field(default=None, max_length=128, description="jsapi/miniprogram; a user's own")
     client_ip: str | None = Field(default=None, max_length=45)
+    appid: str | None = Field(
+        default=None, max_length=32, description="one of the merchant's appids for the channel (default: the first)"
+    )
 
 
 class PaymentOut(BaseModel):
@@ -320,7 +328,8 @@ class EventsOut(BaseModel):
                        "currency": "CNY", "bank_type": "CMC", "payer_openid": "oUpF…eS6o",
                        "success_time": "2026-11-23T01:19:39Z"}},
             {"type": "notification.applied", "at": "2026-11-23T01:19:40Z", "event_id": "v3:EV-2018..."},
-            {"type": "webhook.delivered", "at": "2026-11-23T01:19:41Z", "event": "order.paid", "attempts": 1,
+            {"type": "webhook.delivered", "at": "2026-11-23T01:19:41Z", "event": "order.paid",
+             "event_id": "evt_5f0c1a9e2b7d4c3f8a6e1d20", "delivery": 81, "attempts": 1, "http_status": 200,
              "last_error": None},
         ],
     )  # fmt: skip

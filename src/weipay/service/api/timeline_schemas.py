@@ -238,12 +238,16 @@ class AnomalyRecorded(_Event):
 
 
 class WebhookEvent(_Event):
-    """A webhook to the merchant's business system: scheduled (not yet answered 2xx), delivered (answered 2xx,
-    or no ``webhook_url`` was configured), failed (gave up after its attempts)."""
+    """A webhook to the merchant's business system (``GET /v1/orders/{id}/webhooks`` has its attempts): scheduled
+    (waiting or retrying), delivered (answered 2xx), failed (its schedule ran out: redeliver it), skipped (no
+    ``webhook_url`` was configured)."""
 
-    type: Literal["webhook.scheduled", "webhook.delivered", "webhook.failed"]
+    type: Literal["webhook.scheduled", "webhook.delivered", "webhook.failed", "webhook.skipped"]
     event: str
+    event_id: str | None = None
+    delivery: int | None = None
     attempts: int
+    http_status: int | None = None
     last_error: str | None = None
 
 

@@ -94,6 +94,7 @@ def build_merchant(
         notify_expected_after_s=settings.notify_expected_after_s,
         webhook_url=merchant.webhook_url,
         webhook_secret=merchant.webhook_secret.get_secret_value() if merchant.webhook_secret else None,
+        more_appids={kind: tuple(appids) for kind, appids in merchant.more_appids.items()},
         shipping_auto_virtual=merchant.shipping.auto_upload_virtual,
         shipping_deadline_s=merchant.shipping.deadline_h * 3600,
         shipping_warn_before_s=merchant.shipping.warn_before_h * 3600,

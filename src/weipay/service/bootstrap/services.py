@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from ..alerts import AlertRouter
 from ..db import SerializedWrites, SqlTokenCache, ThreadLane, create_engine_for
 from ..domain import InvalidInput, NotFound
-from ..gateway import AsyncWeChat, WeChatGateway
+from ..gateway import AsyncWeChat, H5Site, WeChatGateway
 from ..jobs import WebhookSender, http_sender, run_due_jobs
-from ..settings import Settings
+from ..settings import MerchantSettings, Settings
 from ..usecases import MerchantConfig
 from .alerts import router_from_settings
 from .merchants import Merchant, build_merchant
@@ -114,6 +114,7 @@ def build_services(
     # Mini-program access tokens live in the database: every process (API, workers) shares one token per app.
     gateway = WeChatGateway(
         {mchid: m.client for mchid, m in merchants.items()}, notify_base_url=settings.public_base_url, clock=clock,
+        h5_sites={m.mchid: h5_site(m, settings.public_base_url) for m in settings.merchants},
         tokens=SqlTokenCache(uow.engine, clock),
     )
     wechat = AsyncWeChat(
@@ -123,3 +124,12 @@ def build_services(
         ThreadLane("flow steps", STEP_THREADS),
     )
     return Services(settings, uow, merchants, gateway, clock, wechat, alerts=router_from_settings(settings.alerts))
+
+
+def h5_site(merchant: MerchantSettings, public_base_url: str) -> H5Site:
+    """The site a merchant's H5 payments name: its settings, else the service's address and the payee's name."""
+    display_name = merchant.display_name
+    if display_name is not None and len(display_name.encode("utf-8")) > 64:  # WeChat's app_name limit
+        display_name = None
+    return H5Site(merchant.h5_site_url or public_base_url.rstrip("/"),
+                  merchant.h5_site_name or display_name or merchant.mchid)

@@ -1,5 +1,6 @@
-"""What the operators' gauges read at scrape time: the job queue, open anomalies and alerts sent, each in one
-grouped statement (the job query walks the ``(status, due_at)`` index; done jobs are never read).
+"""What the operators' gauges read at scrape time: the job queue, open anomalies, alerts sent and the merchant
+webhooks not delivered, each in one grouped statement (the job query walks the ``(status, due_at)`` index and the
+webhook query the ``status`` index: done jobs and delivered webhooks are never read).
 
 Counted in the database rather than in process memory so that every ``weipay serve`` and ``weipay worker``
 process reports the same backlog, whoever wrote the rows.
@@ -12,9 +13,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from .job_queue import DEAD, PENDING, RUNNING
-from .tables import alert_deliveries, anomalies, jobs
+from .tables import alert_deliveries, anomalies, jobs, webhook_deliveries
 
-__all__ = ["AlertsSent", "AnomalyCount", "Backlog", "JobCount", "read_backlog"]
+__all__ = ["AlertsSent", "AnomalyCount", "Backlog", "JobCount", "WebhookCount", "read_backlog"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,16 +50,26 @@ class AlertsSent:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookCount:
+    """Merchant webhook deliveries in one status (pending or failed); ``retrying``: pending after a failed attempt."""
+
+    status: str
+    count: int
+    retrying: int
+
+
+@dataclass(frozen=True, slots=True)
 class Backlog:
-    """One snapshot of the three."""
+    """One snapshot of the four."""
 
     jobs: list[JobCount]
     anomalies: list[AnomalyCount]
     alerts: list[AlertsSent]
+    webhooks: list[WebhookCount]
 
 
 def read_backlog(conn: sa.Connection, now: float) -> Backlog:
-    """The snapshot, in three grouped statements."""
+    """The snapshot, in four grouped statements."""
     due_now = sa.func.sum(sa.case((sa.and_(jobs.c.status == PENDING, jobs.c.due_at <= now), 1), else_=0))
     retrying = sa.func.sum(sa.case((sa.and_(jobs.c.status == PENDING, jobs.c.attempts > 0), 1), else_=0))
     job_rows = conn.execute(
@@ -76,10 +87,17 @@ def read_backlog(conn: sa.Connection, now: float) -> Backlog:
                   sa.func.sum(alert_deliveries.c.events))
         .group_by(alert_deliveries.c.sink)
     )  # fmt: skip
+    retried = sa.func.sum(sa.case((webhook_deliveries.c.scheduled_attempts > 0, 1), else_=0))
+    webhook_rows = conn.execute(
+        sa.select(webhook_deliveries.c.status, sa.func.count(), retried)
+        .where(webhook_deliveries.c.status.in_(("pending", "failed")))
+        .group_by(webhook_deliveries.c.status)
+    )  # fmt: skip
     return Backlog(
         jobs=[JobCount(kind, status, int(count), int(due or 0), int(retries or 0), oldest)
               for kind, status, count, due, retries, oldest in job_rows],
         anomalies=[AnomalyCount(kind, bool(opened), int(count), int(occurrences or 0))
                    for kind, opened, count, occurrences in anomaly_rows],
         alerts=[AlertsSent(sink, int(messages or 0), int(events or 0)) for sink, messages, events in alert_rows],
+        webhooks=[WebhookCount(status, int(count), int(retries or 0)) for status, count, retries in webhook_rows],
     )  # fmt: skip

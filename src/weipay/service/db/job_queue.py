@@ -18,8 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from weipay.service.usecases.outbox import DELIVER_WEBHOOK
-from weipay.service.usecases.stores import NewJob, WebhookJob
+from weipay.service.usecases.stores import NewJob
 
 from .sql import driver_first, insert, insert_ignore, insert_many
 from .tables import jobs, orders
@@ -282,17 +281,6 @@ class JobQueue:
             values["last_error"] = error[:500]
         statement = jobs.update().where(held).values(values)
         return str(values["status"]) if self._conn.execute(statement).rowcount == 1 else None
-
-    def webhooks_for_order(self, order_id: str) -> list[WebhookJob]:
-        """The webhooks about ``order_id``, oldest first (the order's timeline)."""
-        statement = (
-            sa.select(jobs).where(jobs.c.order_id == order_id, jobs.c.kind == DELIVER_WEBHOOK).order_by(jobs.c.id)
-        )
-        return [
-            WebhookJob(event=str(json.loads(row.payload).get("event", "")), status=row.status, attempts=row.attempts,
-                       last_error=row.last_error, created_at=row.created_at, updated_at=row.updated_at)
-            for row in self._conn.execute(statement)
-        ]  # fmt: skip
 
     def list(
         self, *, kind: str | None = None, status: str | None = None, order_id: str | None = None,

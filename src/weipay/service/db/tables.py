@@ -27,6 +27,8 @@ __all__ = [
     "reconciliation_reports",
     "refunds",
     "user_sessions",
+    "webhook_attempts",
+    "webhook_deliveries",
     "wxa_access_tokens",
 ]
 
@@ -66,6 +68,7 @@ orders = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Column("paid_at", sa.Float),
+    sa.Column("options", sa.Text),  # OrderOptions as JSON
     sa.UniqueConstraint("mchid", "merchant_order_no"),
     sa.UniqueConstraint("mchid", "idempotency_key"),
     sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
@@ -108,6 +111,7 @@ payment_attempts = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.Column("paid_at", sa.Float),
     sa.Column("last_synced_at", sa.Float),
+    sa.Column("options", sa.Text),  # the order's options as this attempt sent them
     sa.UniqueConstraint("mchid", "out_trade_no"),
     sa.UniqueConstraint("order_id", "seq"),
     sa.UniqueConstraint("transaction_id"),
@@ -320,6 +324,50 @@ reconciliation_reports = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.UniqueConstraint("mchid", "bill_day"),
     sa.Index(None, "bill_day"),
+)
+
+# Merchant webhooks: one delivery per event (the event body as first written, sent byte for byte on every attempt)
+# and one row per attempt. ``id`` is the delivery order within an order: a later event waits for the earlier.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(40), nullable=False),
+    sa.Column("event_type", sa.String(48), nullable=False),
+    sa.Column("mchid", _MCHID, nullable=False),
+    sa.Column("order_id", _ID, nullable=False),
+    sa.Column("refund_id", _ID),
+    sa.Column("dedupe_key", sa.String(160), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | delivered | failed | skipped
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("scheduled_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.Float),
+    sa.Column("last_error", sa.String(200)),
+    sa.Column("last_http_status", sa.Integer),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),
+    sa.UniqueConstraint("event_id"),
+    sa.UniqueConstraint("dedupe_key"),
+    sa.Index(None, "order_id", "id"),  # an order's deliveries, in delivery order
+    sa.Index(None, "status"),  # the pending and failed ones (metrics) without reading the delivered
+)
+
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.Integer, sa.ForeignKey("webhook_deliveries.id"), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),  # succeeded | failed
+    sa.Column("http_status", sa.Integer),
+    sa.Column("error", sa.String(64)),
+    sa.Column("latency_ms", sa.Integer, nullable=False),
+    sa.Column("response_excerpt", sa.String(512)),
+    sa.Column("manual", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index(None, "delivery_id", "id"),
 )
 
 # Shipping information of a paid mini-program order (小程序发货信息管理): one row per order, its upload state.

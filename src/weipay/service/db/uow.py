@@ -34,6 +34,7 @@ from .record_repositories import (
 )
 from .repositories import AttemptRepository, OrderRepository, RefundRepository
 from .shipping import ShippingRepository
+from .webhook_log import WebhookRepository
 
 if TYPE_CHECKING:
     from weipay.service.usecases.ports import UnitOfWork
@@ -61,6 +62,7 @@ class SqlStores:
         self.sessions = SessionRepository(conn)
         self.operator_sessions = OperatorSessionRepository(conn)
         self.reconciliation_reports = ReconciliationReportRepository(conn)
+        self.webhooks = WebhookRepository(conn)
         self.shipping = ShippingRepository(conn)
 
     @property

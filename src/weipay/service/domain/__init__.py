@@ -14,6 +14,7 @@ from .identifiers import (
     out_trade_no,
 )
 from .money import CURRENCY, MAX_AMOUNT_FEN, check_currency, check_fen, fen_to_yuan, yuan_to_fen
+from .order_options import GoodsLine, OrderOptions, Store
 from .records import Anomaly, CallRecord, StoredNotification, UserSession
 from .shipping import LOGISTICS_TYPES, Shipment
 from .states import (
@@ -54,10 +55,12 @@ __all__ = [
     "DomainError",
     "ErrorKind",
     "Forbidden",
+    "GoodsLine",
     "InvalidInput",
     "NotFound",
     "Order",
     "OrderEvent",
+    "OrderOptions",
     "OrderStatus",
     "PaymentAttempt",
     "Refund",
@@ -67,6 +70,7 @@ __all__ = [
     "Shipment",
     "ShippingEvent",
     "ShippingStatus",
+    "Store",
     "StoredNotification",
     "UpstreamError",
     "UserSession",

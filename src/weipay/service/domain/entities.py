@@ -78,6 +78,7 @@ class Order:
     paid_at: float | None = None
     idempotency_key: str | None = None
     request_hash: str = ""
+    options: str | None = None  # OrderOptions as JSON: what WeChat gets besides amount and description
 
     @property
     def refundable_fen(self) -> int:
@@ -117,6 +118,7 @@ class PaymentAttempt:
     error_message: str | None = None
     paid_at: float | None = None
     last_synced_at: float | None = None
+    options: str | None = None  # the order's OrderOptions JSON, as this attempt sent them
 
     @property
     def is_open(self) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, TypeVar
@@ -44,6 +43,7 @@ from weipay.service.usecases.ports import (
 )
 
 from ._calls import CallResult, Calls, Exchange, call_blocking, normalise_code
+from ._order_options import H5Site, v2_arguments, v3_arguments
 from .shipping import query_shipping_flow, upload_shipping_flow
 
 __all__ = ["RECHARGE_FUNDS", "WeChatGateway"]
@@ -79,8 +79,10 @@ class WeChatGateway:
     """One gateway for every configured merchant: ``clients`` maps mchid to its SDK client.
 
     ``notify_base_url`` is the service's public base URL; notifications go to
-    ``{notify_base_url}/notify/wechatpay/{api}/{mchid}``. ``tokens`` keeps the mini-program access tokens of the
-    shipping calls (the database's cache in the service, so every process shares one token per app).
+    ``{notify_base_url}/notify/wechatpay/{api}/{mchid}``. ``h5_sites`` names each merchant's mobile site for
+    H5 payments (``h5_info``); the order's options (goods, coupon tag, store…) travel on each attempt. ``tokens``
+    keeps the mini-program access tokens of the shipping calls (the database's cache in the service, so every
+    process shares one token per app).
     """
 
     def __init__(
@@ -89,12 +91,18 @@ class WeChatGateway:
         *,
         notify_base_url: str,
         clock: Callable[[], float] = system_clock,
+        h5_sites: Mapping[str, H5Site] | None = None,
         tokens: TokenCache | None = None,
     ) -> None:
         self._clients = dict(clients)
         self._notify_base_url = notify_base_url.rstrip("/")
         self._clock = clock
+        self._h5_sites = dict(h5_sites or {})
         self.tokens: TokenCache = tokens if tokens is not None else MemoryTokenCache()
+
+    def _h5_site(self, mchid: str) -> H5Site:
+        # A merchant without its own site settings is named by the service's public address.
+        return self._h5_sites.get(mchid) or H5Site(self._notify_base_url, mchid)
 
     def client(self, mchid: str) -> Client:
         """The SDK client of merchant ``mchid``."""
@@ -159,21 +167,17 @@ class WeChatGateway:
                 out_trade_no=attempt.out_trade_no, amount_fen=attempt.amount_fen, notify_url=attempt.notify_url,
                 payer_openid=attempt.payer_openid if attempt.channel in (Channel.JSAPI, Channel.MINIPROGRAM) else None,
                 time_expire=expire, attach=attempt.attach, payer_client_ip=attempt.client_ip,
+                **v3_arguments(attempt, self._h5_site(attempt.mchid)),
             )  # fmt: skip
             endpoint = f"v3/pay/transactions/{_V3_CHANNEL[attempt.channel]}"
         else:
             trade_type = _V2_TRADE_TYPE[attempt.channel]
-            scene_info = None
-            if trade_type == "MWEB":
-                scene_info = json.dumps(
-                    {"h5_info": {"type": "Wap", "wap_url": self._notify_base_url, "wap_name": "pay"}}
-                )
             operation = partial(sdk_v2.UnifiedOrder,
                 trade_type=trade_type, appid=attempt.appid, body=attempt.description,
                 out_trade_no=attempt.out_trade_no, total_fee_fen=attempt.amount_fen,
                 spbill_create_ip=attempt.client_ip or "127.0.0.1", notify_url=attempt.notify_url,
                 openid=attempt.payer_openid if trade_type == "JSAPI" else None, attach=attempt.attach,
-                time_expire=expire, scene_info=scene_info,
+                time_expire=expire, **v2_arguments(attempt, self._h5_site(attempt.mchid)),
             )  # fmt: skip
             endpoint = "pay/unifiedorder"
         result = yield self._exchange(attempt.mchid, attempt.api, endpoint, operation, request, _describe_prepay)

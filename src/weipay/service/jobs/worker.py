@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from weipay.service.alerts import AlertRouter
@@ -45,7 +46,9 @@ from weipay.service.usecases.shipping import (
     sync_shipping,
     upload_shipping,
 )
-from weipay.service.webhooks import WebhookSender, sign_webhook, webhook_body
+from weipay.service.usecases.webhook_delivery import MAX_ATTEMPTS as WEBHOOK_MAX_ATTEMPTS
+from weipay.service.usecases.webhook_delivery import deliver_webhook
+from weipay.service.webhooks import WebhookSender
 
 from . import job_log
 
@@ -112,23 +115,24 @@ def _auto_refund(ctx: JobContext, job: Job) -> None:
     auto_refund_attempt(ctx.uow, ctx.gateway, ctx.clock, job.payload["attempt_id"])
 
 
+class _AttemptFailed(_Later):
+    """A webhook attempt failed and is retried at ``due_at``: logged as a failure, counted by its delivery row."""
+
+    def __init__(self, due_at: float, error: str, attempt: int) -> None:
+        super().__init__(due_at, error)
+        self.attempt = attempt
+
+
 def _deliver_webhook(ctx: JobContext, job: Job) -> None:
-    merchant = ctx.merchants.get(job.payload["mchid"])
-    if merchant is None or not merchant.webhook_url or ctx.webhook_sender is None:
-        return  # nobody to tell: done
-    order = load_order(ctx.uow, job.payload["order_id"])
-    data = {
-        "order_id": order.id, "merchant_order_no": order.merchant_order_no, "status": order.status.value,
-        "amount_fen": order.amount_fen, "paid_fen": order.paid_fen, "refunded_fen": order.refunded_fen,
-        "key": job.payload.get("key"),
-    }  # fmt: skip
-    body = webhook_body(job.payload["event"], data)
-    headers = {"content-type": "application/json"}
-    if merchant.webhook_secret:
-        headers["x-weipay-signature"] = sign_webhook(merchant.webhook_secret, int(ctx.clock()), body)
-    status = ctx.webhook_sender(merchant.webhook_url, body, headers)
-    if not 200 <= status < 300:
-        raise RuntimeError(f"merchant webhook answered HTTP {status}")
+    # The delivery row counts attempts and keeps the schedule: between attempts the job only waits.
+    legacy = None if job.payload.get("stored_event") else job.payload  # queued before revision 0011
+    step = deliver_webhook(ctx.uow, ctx.clock, ctx.merchants.get(str(job.payload["mchid"])), ctx.webhook_sender,
+                           str(job.payload["key"]), legacy=legacy)  # fmt: skip
+    if step.retry_at is None:
+        return
+    if step.failed_attempt is not None:
+        raise _AttemptFailed(step.retry_at, step.error or "failed", step.failed_attempt)
+    raise _Later(step.retry_at, "an earlier webhook of the order goes first, or the next attempt is not due")
 
 
 def _deliver_alert(ctx: JobContext, job: Job) -> None:
@@ -241,6 +245,14 @@ def _run_one(ctx: JobContext, job: Job) -> None:
         if handler is None:
             raise RuntimeError(f"no handler for job kind {job.kind!r}")
         handler(ctx, job)
+    except _AttemptFailed as failed:
+        # A webhook's attempts are counted on its delivery row (12 over 3 days): the job gives its claim back.
+        _finish(ctx, job, due_at=failed.due_at, error=str(failed), counted=False)
+        shown = replace(job, attempts=failed.attempt, max_attempts=WEBHOOK_MAX_ATTEMPTS)
+        job_log.log_outcome(shown, job_log.FAILED, time.perf_counter() - started, now=ctx.clock(),
+                            next_run_at=failed.due_at, reason=str(failed),
+                            host=job_log.target_host(failed, _webhook_url(ctx, job)))  # fmt: skip
+        return
     except _Later as later:
         # Polling is not failing: give the attempt back so a long-unpaid order never goes dead.
         _finish(ctx, job, due_at=later.due_at, error=str(later), counted=False)

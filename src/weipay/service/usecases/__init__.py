@@ -72,6 +72,7 @@ from .refunds import (
 )
 from .settlement import Applied
 from .timeline import TIMELINE_TYPES, TimelineEvent, order_timeline
+from .webhook_delivery import DeliveryWithAttempts, redeliver_webhook, webhook_deliveries_for_order
 
 __all__ = [
     "LIST_LIMIT_DEFAULT",
@@ -84,6 +85,7 @@ __all__ = [
     "Calls",
     "CloseAnswer",
     "CreateOrder",
+    "DeliveryWithAttempts",
     "Discrepancy",
     "ExternalRefund",
     "Gateway",
@@ -142,6 +144,7 @@ __all__ = [
     "reconcile_day",
     "record_anomaly",
     "record_external_refund",
+    "redeliver_webhook",
     "reject_refund",
     "request_refund",
     "request_refund_flow",
@@ -156,4 +159,5 @@ __all__ = [
     "submit_refund",
     "sync_attempt",
     "sync_refund",
+    "webhook_deliveries_for_order",
 ]

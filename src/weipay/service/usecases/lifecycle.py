@@ -22,6 +22,7 @@ from .orders import load_order
 from .outbox import schedule_expiry
 from .payments import CLOSE_MARGIN_S, WECHAT_CLOSE_AFTER_S, close_open_attempt_flow, sync_attempt_flow
 from .ports import Calls, Clock, Gateway, UnitOfWork
+from .webhook_events import emit_webhook
 
 __all__ = [
     "close_order",
@@ -127,6 +128,8 @@ def _end(
             raise Conflict("payment_in_progress", "a payment attempt was started concurrently; retry")
         won = tx.orders.compare_and_set(order.id, sources_of(ORDER_TRANSITIONS, event), status=target, updated_at=now)
         current = tx.orders.get(order.id)
+        if won and current is not None:
+            emit_webhook(tx, f"order.{target.value}", current, now=now, key=f"order.{target.value}:{order.id}")
     assert current is not None
     if not won and current.status not in (OrderStatus.CLOSED, OrderStatus.EXPIRED):
         raise Conflict("order_already_paid", "the order was paid meanwhile")

@@ -13,6 +13,7 @@ from weipay.service.domain import (
     InvalidInput,
     NotFound,
     Order,
+    OrderOptions,
     OrderStatus,
     check_currency,
     check_fen,
@@ -45,15 +46,20 @@ class CreateOrder:
     attach: str | None = None
     expire_after_s: int | None = None
     payer_openid: str | None = None
+    options: OrderOptions | None = None
 
     def fingerprint(self) -> str:
         """A digest of the request body: the same body twice is a retry, a different one a conflict."""
-        body = json.dumps(
-            [self.merchant_order_no, self.amount_fen, self.description, self.currency, self.attach,
-             self.expire_after_s, self.payer_openid],
-            ensure_ascii=False,
-        )  # fmt: skip
-        return hashlib.sha256(body.encode()).hexdigest()
+        fields: list[object] = [self.merchant_order_no, self.amount_fen, self.description, self.currency,
+                                self.attach, self.expire_after_s, self.payer_openid]
+        if self.stored_options is not None:  # orders without options keep the digests they always had
+            fields.append(self.stored_options)
+        return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()
+
+    @property
+    def stored_options(self) -> str | None:
+        """The options as the order stores them (``None`` when nothing is asked for)."""
+        return None if self.options is None or self.options.is_empty else self.options.to_json()
 
 
 def _check(request: CreateOrder, merchant: MerchantConfig) -> int:
@@ -63,6 +69,8 @@ def _check(request: CreateOrder, merchant: MerchantConfig) -> int:
     check_text("description", request.description, max_bytes=127, required=True)  # v3: 127 bytes, v2: 128
     check_text("attach", request.attach, max_bytes=127)  # v2: 127 bytes, v3: 128
     check_openid("payer_openid", request.payer_openid)
+    if request.options is not None:
+        request.options.check()
     ttl_s = merchant.order_ttl_s if request.expire_after_s is None else request.expire_after_s
     if isinstance(ttl_s, bool) or not isinstance(ttl_s, int) or not _MIN_TTL_S <= ttl_s <= _MAX_TTL_S:
         raise InvalidInput(
@@ -134,6 +142,7 @@ def create_order_idempotently(
         attach=request.attach, payer_openid=request.payer_openid, status=OrderStatus.PENDING, paid_fen=0,
         refunded_fen=0, reserved_fen=0, paid_attempt_id=None, created_at=now, updated_at=now,
         expires_at=now + ttl_s, idempotency_key=idempotency_key, request_hash=request.fingerprint(),
+        options=request.stored_options,
     )  # fmt: skip
     try:
         with uow.write() as tx:

@@ -1,7 +1,8 @@
 """Job kinds and the helpers that write them in the caller's transaction (the outbox).
 
 The worker (``weipay.service.jobs``) maps each kind to a use case. Keys make follow-ups unique:
-one webhook per order event, one automatic refund per double-paid attempt.
+one webhook per order event (written with its stored event by ``webhook_events.emit_webhook``), one
+automatic refund per double-paid attempt.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ __all__ = [
     "schedule_query",
     "schedule_refund_sync",
     "schedule_superseded_close",
-    "schedule_webhook",
     "shipping_after_payment_job",
     "webhook_job",
 ]
@@ -86,10 +86,11 @@ def schedule_refund_sync(tx: Stores, refund_id: str, order_id: str, *, due_at: f
 
 
 def webhook_job(mchid: str, order_id: str, event: str, *, now: float, key: str) -> NewJob:
-    """The job telling the merchant's business system about ``event`` once (``key`` makes it unique)."""
+    """The job delivering the stored event of the fact ``key`` (see ``webhook_events``: write events with
+    ``emit_webhook``, which writes this job too)."""
     return NewJob(
         DELIVER_WEBHOOK,
-        {"mchid": mchid, "order_id": order_id, "event": event, "key": key},
+        {"mchid": mchid, "order_id": order_id, "event": event, "key": key, "stored_event": True},
         due_at=now,
         created_at=now,
         dedupe_key=f"{DELIVER_WEBHOOK}:{key}",
@@ -102,11 +103,6 @@ def shipping_after_payment_job(order_id: str, *, now: float) -> NewJob:
     kind = "shipping_after_payment"
     return NewJob(kind, {"order_id": order_id}, due_at=now, created_at=now, dedupe_key=f"{kind}:{order_id}",
                   order_id=order_id)
-
-
-def schedule_webhook(tx: Stores, mchid: str, order_id: str, event: str, *, now: float, key: str) -> bool:
-    """Tell the merchant's business system about ``event`` once; False if that webhook was already scheduled."""
-    return tx.jobs.enqueue_many([webhook_job(mchid, order_id, event, now=now, key=key)]) == 1
 
 
 def schedule_auto_refund(tx: Stores, attempt_id: str, order_id: str, *, now: float) -> bool:

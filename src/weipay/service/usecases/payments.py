@@ -46,6 +46,7 @@ from .ports import (
     UnitOfWork,
 )
 from .settlement import Applied, add_anomaly, apply_attempt_event, settle_paid
+from .webhook_events import emit_webhook
 
 __all__ = [
     "CLOSE_MARGIN_S",
@@ -113,12 +114,18 @@ class PaymentStart:
         return self.attempt.h5_url
 
 
-def appid_for(merchant: MerchantConfig, channel: Channel) -> str:
-    """The appid a channel pays through, or ``channel_not_configured``."""
-    for kind in _APPID_KIND[channel]:
-        appid = merchant.appids.get(kind)
-        if appid:
-            return appid
+def appid_for(merchant: MerchantConfig, channel: Channel, requested: str | None = None) -> str:
+    """The appid a channel pays through: ``requested`` if it is one of the merchant's appids of a kind the
+    channel takes (else ``appid_not_configured``), by default the first such; ``channel_not_configured`` if none."""
+    usable = [appid for kind in _APPID_KIND[channel] for appid in merchant.appids_of(kind)]
+    if requested is not None:
+        if requested not in usable:
+            raise InvalidInput("appid_not_configured",
+                               f"appid {requested[:32]!r} is not one of merchant {merchant.mchid}'s for channel "
+                               f"{channel.value}")  # fmt: skip
+        return requested
+    if usable:
+        return usable[0]
     raise InvalidInput("channel_not_configured", f"merchant {merchant.mchid} has no appid for channel {channel.value}")
 
 
@@ -153,8 +160,11 @@ def start_payment_flow(
     api: ApiVersion | str | None = None,
     payer_openid: str | None = None,
     client_ip: str | None = None,
+    appid: str | None = None,
 ) -> Calls[PaymentStart]:
     """Start paying ``order_id`` on ``channel`` over ``api`` (default: the merchant's) and return client params.
+
+    ``appid`` picks one of the merchant's appids of the channel's kind (default: its first).
 
     The same channel/api/payer again resumes the open attempt (same ``out_trade_no``, identical
     parameters: WeChat returns the same prepay). Anything else closes the open attempt at WeChat
@@ -173,7 +183,7 @@ def start_payment_flow(
         raise InvalidInput("payer_openid_required", f"channel {channel.value} needs the payer's openid")
     if channel == Channel.H5 and not client_ip:
         raise InvalidInput("client_ip_required", "channel h5 needs the payer's client IP")
-    appid = appid_for(merchant, channel)
+    appid = appid_for(merchant, channel, appid)
     open_attempts = [a for a in attempts if a.is_open]
     # Only the newest attempt can be resumed: an older open one was superseded and awaits its close.
     latest = max(attempts, key=lambda a: a.seq, default=None)
@@ -291,7 +301,7 @@ def _new_attempt(
             out_trade_no=out_trade_no(order.id, seq), api=api, channel=channel, status=AttemptStatus.CREATED,
             amount_fen=order.amount_fen, currency=order.currency, description=order.description,
             notify_url=gateway.notify_url(order.mchid, api), time_expire=order.expires_at, created_at=now,
-            updated_at=now, payer_openid=openid, client_ip=client_ip, attach=order.attach,
+            updated_at=now, payer_openid=openid, client_ip=client_ip, attach=order.attach, options=order.options,
         )  # fmt: skip
         tx.attempts.add(attempt)
         schedule_query(tx, attempt.id, order.id, due_at=now + QUERY_FIRST_AT_S[0], now=now)
@@ -407,6 +417,8 @@ def _apply_status(tx: Stores, attempt: PaymentAttempt, status: PaymentStatus, no
         won = apply_attempt_event(
             tx, attempt.id, event, now, trade_state=status.trade_state, error_code=status.error_code
         )
+        if won and event == AttemptEvent.PAY_FAILED:
+            _emit_payment_failed(tx, attempt.id, now)
         if won and status.trade_state == "PAYERROR":
             # WeChat keeps a PAYERROR order payable until it is closed: close it, once its five minutes allow.
             earliest_at = attempt.created_at + WECHAT_CLOSE_AFTER_S + CLOSE_MARGIN_S
@@ -426,3 +438,11 @@ def _status_mismatch(attempt: PaymentAttempt, status: PaymentStatus) -> list[str
     if status.mchid is not None and status.mchid != attempt.mchid:
         problems.append("mchid")
     return problems
+
+
+def _emit_payment_failed(tx: Stores, attempt_id: str, now: float) -> None:
+    """Tell the merchant a payment attempt failed at WeChat (its order stays payable: the payer may try again)."""
+    attempt = tx.attempts.get(attempt_id)
+    order = tx.orders.get(attempt.order_id) if attempt is not None else None
+    if attempt is not None and order is not None:
+        emit_webhook(tx, "payment.failed", order, now=now, key=f"payment.failed:{attempt.id}", attempt=attempt)

@@ -252,9 +252,10 @@ class CredentialExpiry:
 class MerchantConfig:
     """A merchant's identity and policies, as the use cases need them.
 
-    ``appids`` maps kinds (``miniprogram``, ``app``, ``official_account``) to appids. ``shipping_*`` is the
-    mini-program shipping policy: upload virtual goods automatically once paid, the upload deadline after
-    payment, and how long before it an order with nothing uploaded raises ``shipping_overdue``.
+    ``appids`` maps kinds (``miniprogram``, ``app``, ``official_account``) to appids; ``more_appids`` holds
+    further appids of a kind (several mini-programs or apps paying into one mchid), which payments may name.
+    ``shipping_*`` is the mini-program shipping policy: upload virtual goods automatically once paid, the upload
+    deadline after payment, and how long before it an order with nothing uploaded raises ``shipping_overdue``.
     """
 
     mchid: str
@@ -265,9 +266,15 @@ class MerchantConfig:
     notify_expected_after_s: int = 10
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    more_appids: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     shipping_auto_virtual: bool = False
     shipping_deadline_s: float = 48 * 3600.0
     shipping_warn_before_s: float = 6 * 3600.0
+
+    def appids_of(self, kind: str) -> tuple[str, ...]:
+        """Every appid of ``kind``: the main one first, then ``more_appids``."""
+        main = self.appids.get(kind)
+        return (*([main] if main else []), *(appid for appid in self.more_appids.get(kind, ()) if appid != main))
 
 
 class UnitOfWork(Protocol):

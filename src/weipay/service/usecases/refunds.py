@@ -36,6 +36,7 @@ from .flows import blocking
 from .outbox import schedule_refund_sync
 from .ports import Calls, Clock, Gateway, MerchantConfig, Outcome, RefundAnswer, Stores, UnitOfWork
 from .settlement import add_anomaly, hold_refund, settle_refund
+from .webhook_events import emit_refund_event, emit_webhook
 
 __all__ = [
     "MAX_REFUNDS_PER_ORDER",
@@ -146,6 +147,8 @@ def _reserve(
         updated_at=now, reason=reason, merchant_refund_no=merchant_refund_no, request_hash=fingerprint,
     )  # fmt: skip
     tx.refunds.add(refund)
+    if status == RefundStatus.REQUESTED:
+        emit_webhook(tx, "refund.requested", order, now=now, key=f"refund.requested:{refund.id}", refund=refund)
     if status == RefundStatus.PROCESSING:
         # Safety net: if this process dies before WeChat answers, the job resubmits the same out_refund_no.
         schedule_refund_sync(tx, refund.id, order.id, due_at=now + _SAFETY_SYNC_DELAY_S, now=now)
@@ -180,6 +183,7 @@ def approve_refund_flow(
         tx.refunds.compare_and_set(refund.id, sources_of(REFUND_TRANSITIONS, RefundEvent.SUBMIT), status=processing,
                                    updated_at=now)  # fmt: skip
         schedule_refund_sync(tx, refund.id, refund.order_id, due_at=now + _SAFETY_SYNC_DELAY_S, now=now)
+        emit_refund_event(tx, "refund.approved", refund.id, now=now)
     return (yield from _submit_refund_flow(uow, gateway, clock, refund_id))
 
 
@@ -202,9 +206,11 @@ def reject_refund(
         ):  # fmt: skip
             raise Conflict("invalid_transition", "the refund changed meanwhile; read it again")
         tx.orders.release_refund(refund.order_id, refund.amount_fen, now)
+        emit_refund_event(tx, "refund.rejected", refund.id, now=now)
         current = tx.refunds.get(refund_id)
     assert current is not None
     return current
+
 
 
 def _submit_refund_flow(uow: UnitOfWork, gateway: Gateway, clock: Clock, refund_id: str) -> Calls[Refund]:

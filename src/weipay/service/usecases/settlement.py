@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from weipay.service.domain import (
@@ -32,8 +32,9 @@ from weipay.service.domain import (
 )
 
 from .alerting import alert_for_anomaly
-from .outbox import schedule_auto_refund, schedule_webhook, shipping_after_payment_job, webhook_job
+from .outbox import schedule_auto_refund, shipping_after_payment_job
 from .ports import Stores
+from .webhook_events import WebhookEvent, emit_refund_event, emit_webhooks, order_refund_event
 
 __all__ = [
     "Applied",
@@ -178,16 +179,21 @@ def _settle_round(tx: Stores, items: list[tuple[int, PaidFact]], results: dict[i
         for _, fact in paid
     }  # fmt: skip
     paid_orders = tx.orders.compare_and_set_many(sources_of(ORDER_TRANSITIONS, OrderEvent.PAY), order_changes)
+    paid_now = [fact.attempt for _, fact in paid if fact.attempt.order_id in paid_orders]
+    orders_now = tx.orders.by_ids([attempt.order_id for attempt in paid_now]) if paid_now else {}
     webhooks = []
+    follow_ups = []
     for index, fact in paid:
         attempt = fact.attempt
         if attempt.status in _ENDED_HERE:
             _record_late_payment(tx, fact, applied=attempt.order_id in paid_orders, now=now)
         if attempt.order_id in paid_orders:
-            webhooks.append(webhook_job(attempt.mchid, attempt.order_id, "order.paid", now=now,
-                                        key=f"order.paid:{attempt.order_id}"))  # fmt: skip
+            paid_attempt = replace(attempt, status=AttemptStatus.SUCCEEDED, trade_state="SUCCESS",
+                                   transaction_id=fact.transaction_id, paid_at=fact.paid_at or now)
+            webhooks.append(WebhookEvent("order.paid", orders_now[attempt.order_id], f"order.paid:{attempt.order_id}",
+                                         attempt=paid_attempt))  # fmt: skip
             if attempt.channel == Channel.MINIPROGRAM:  # its funds stay frozen until shipping is uploaded
-                webhooks.append(shipping_after_payment_job(attempt.order_id, now=now))
+                follow_ups.append(shipping_after_payment_job(attempt.order_id, now=now))
             results[index] = Applied.APPLIED
             continue
         # The order was already paid by another attempt (or closed meanwhile): give this money back.
@@ -197,8 +203,9 @@ def _settle_round(tx: Stores, items: list[tuple[int, PaidFact]], results: dict[i
         )  # fmt: skip
         schedule_auto_refund(tx, attempt.id, attempt.order_id, now=now)
         results[index] = Applied.DOUBLE_PAYMENT
-    if webhooks:
-        tx.jobs.enqueue_many(webhooks)
+    emit_webhooks(tx, webhooks, now=now)
+    if follow_ups:
+        tx.jobs.enqueue_many(follow_ups)
 
 
 # Attempt states we concluded on our own that WeChat's SUCCESS can still overturn (see ATTEMPT_TRANSITIONS).
@@ -259,7 +266,7 @@ def settle_refund(
         return Applied.APPLIED  # a double-payment refund returns money the order never counted
     if not succeeded:
         tx.orders.release_refund(refund.order_id, refund.amount_fen, now)
-        schedule_webhook(tx, refund.mchid, refund.order_id, "refund.failed", now=now, key=f"refund.failed:{refund.id}")
+        emit_refund_event(tx, "refund.failed", refund.id, now=now)
         return Applied.APPLIED
     order = tx.orders.get(refund.order_id, for_update=True)
     assert order is not None
@@ -267,9 +274,15 @@ def settle_refund(
     new_status = transition(ORDER_TRANSITIONS, order.status, OrderEvent.REFUND_ALL if full else OrderEvent.REFUND_PART)
     if not tx.orders.book_refund(order.id, refund.amount_fen, new_status, order.status, now):
         raise RuntimeError(f"order {order.id} changed under its row lock")  # cannot happen: the row is locked
-    schedule_webhook(
-        tx, refund.mchid, refund.order_id, "refund.succeeded", now=now, key=f"refund.succeeded:{refund.id}"
-    )
+    booked = tx.orders.get(order.id)
+    current = tx.refunds.get(refund.id)
+    assert booked is not None and current is not None
+    # The refund, then what it did to the order: a receiver hears them in this order.
+    events = [WebhookEvent("refund.succeeded", booked, f"refund.succeeded:{refund.id}", refund=current)]
+    followed = order_refund_event(booked, current)
+    if followed is not None:
+        events.append(followed)
+    emit_webhooks(tx, events, now=now)
     return Applied.APPLIED
 
 
@@ -290,5 +303,6 @@ def hold_refund(tx: Stores, refund: Refund, *, now: float, refund_id: str | None
     if refund.kind != RefundKind.DUPLICATE_PAYMENT:
         # A redirected refund can be held again: each hold is its own event, so the key names the moment.
         key = f"refund.abnormal:{refund.id}:{round(now * 1000)}"
-        schedule_webhook(tx, refund.mchid, refund.order_id, "refund.abnormal", now=now, key=key)
+        emit_refund_event(tx, "refund.abnormal", refund.id, now=now, key=key)
     return Applied.APPLIED
+

@@ -45,8 +45,8 @@ from weipay.service.domain import (
 )
 
 from .alerting import Severity, raise_alert, record_wechat_call
-from .outbox import schedule_webhook
 from .ports import Clock, Gateway, MerchantConfig, Outcome, ShippingState, Stores, UnitOfWork
+from .webhook_events import emit_webhook
 
 __all__ = [
     "CHECK_SHIPPING_DEADLINE",
@@ -276,8 +276,9 @@ def sync_shipping(uow: UnitOfWork, gateway: Gateway, clock: Clock, order_id: str
             if tx.shipping.compare_and_set(order_id, sources_of(SHIPPING_TRANSITIONS, ShippingEvent.CONFIRM),
                                            status=ShippingStatus.CONFIRMED, confirmed_at=now, settled_at=settled,
                                            updated_at=now):  # fmt: skip
-                schedule_webhook(tx, shipment.mchid, order_id, RECEIPT_CONFIRMED, now=now,
-                                 key=f"{RECEIPT_CONFIRMED}:{order_id}")  # fmt: skip
+                order = tx.orders.get(order_id)
+                if order is not None:
+                    emit_webhook(tx, RECEIPT_CONFIRMED, order, now=now, key=f"{RECEIPT_CONFIRMED}:{order_id}")
             return tx.shipping.get(order_id)
     if state.outcome == Outcome.UNKNOWN:
         raise ShippingRetry("the platform did not answer get_order")

@@ -29,6 +29,7 @@ from weipay.service.domain import (
 )
 
 from .reconcile_store import ReconciliationReportStore
+from .webhook_store import WebhookStore
 
 __all__ = [
     "AlertSent",
@@ -50,7 +51,6 @@ __all__ = [
     "SessionStore",
     "ShippingStore",
     "Stores",
-    "WebhookJob",
 ]
 
 
@@ -126,18 +126,6 @@ class ListFilter:
 
 
 @dataclass(frozen=True, slots=True)
-class WebhookJob:
-    """A webhook to the merchant's business system about one of its orders, as the outbox holds it."""
-
-    event: str
-    status: str  # pending | running | done | dead
-    attempts: int
-    last_error: str | None
-    created_at: float
-    updated_at: float
-
-
-@dataclass(frozen=True, slots=True)
 class AlertSent:
     """An alert that a sink was sent (``messages`` times for its group, the last at ``sent_at``).
 
@@ -175,6 +163,10 @@ class OrderStore(Protocol):
 
     def get(self, order_id: str, *, for_update: bool = False) -> Order | None:
         """The order, optionally row-locked for the rest of the transaction."""
+        ...
+
+    def by_ids(self, order_ids: Sequence[str]) -> dict[str, Order]:
+        """These orders by id (one statement); an unknown id is left out."""
         ...
 
     def by_merchant_order_no(self, mchid: str, merchant_order_no: str) -> Order | None:
@@ -422,10 +414,6 @@ class Outbox(Protocol):
         """Add each job unless its ``dedupe_key`` exists (never re-armed); how many were added."""
         ...
 
-    def webhooks_for_order(self, order_id: str) -> list[WebhookJob]:
-        """The webhooks about ``order_id``, oldest first."""
-        ...
-
 
 class SessionStore(Protocol):
     """Mini-program user sessions keyed by the hash of the token handed out."""
@@ -535,6 +523,11 @@ class Stores(Protocol):
     @property
     def reconciliation_reports(self) -> ReconciliationReportStore:
         """Daily reconciliation reports."""
+        ...
+
+    @property
+    def webhooks(self) -> WebhookStore:
+        """Merchant webhook deliveries and their attempts."""
         ...
 
     @property

@@ -2,7 +2,8 @@
 
 The facts are those the service already keeps: the order, its attempts and refunds with their timestamps, the
 outbound WeChat calls of the call log, the stored notifications with their decrypted, redacted facts
-(``notification_facts``) and what applying each one did, anomalies, webhooks in the outbox and alerts a sink was sent.
+(``notification_facts``) and what applying each one did, anomalies, the merchant webhook deliveries and alerts a
+sink was sent.
 Inbound rows of the call log are left out: the stored notification says the same, with its facts. The raw call
 log, bodies included, stays available as :func:`weipay.service.usecases.queries.order_call_log`.
 
@@ -33,7 +34,8 @@ from weipay.service.domain import (
 )
 
 from .ports import Stores, UnitOfWork
-from .stores import AlertSent, WebhookJob
+from .stores import AlertSent
+from .webhook_store import WebhookDelivery
 
 __all__ = ["TIMELINE_TYPES", "TimelineEvent", "order_timeline"]
 
@@ -44,15 +46,15 @@ TIMELINE_TYPES = (
     "notification.anomaly", "notification.ignored", "payment.succeeded", "payment.failed", "payment.closed",
     "order.closed", "order.expired", "refund.succeeded", "refund.failed", "refund.rejected", "refund.abnormal",
     "refund.resolved", "shipping.submitted", "shipping.uploaded", "shipping.failed", "shipping.receipt_confirmed",
-    "anomaly.recorded", "webhook.scheduled", "webhook.delivered", "webhook.failed", "alert.sent",
+    "anomaly.recorded", "webhook.scheduled", "webhook.delivered", "webhook.failed", "webhook.skipped", "alert.sent",
 )  # fmt: skip
 _RANK = {name: rank for rank, name in enumerate(TIMELINE_TYPES)}
 _NOTIFICATION_OUTCOMES = {"applied": "notification.applied", "already": "notification.duplicate",
                           "double_payment": "notification.double_payment", "anomaly": "notification.anomaly",
                           "ignored": "notification.ignored"}  # fmt: skip
-# A done webhook job was answered 2xx, or found no webhook_url to send to (the outbox keeps no delivery log yet).
-_WEBHOOK_TYPES = {"pending": "webhook.scheduled", "running": "webhook.scheduled", "done": "webhook.delivered",
-                  "dead": "webhook.failed"}  # fmt: skip
+# Where a delivery stands: waiting or retrying; answered 2xx; gave up after its schedule; nothing to send to.
+_WEBHOOK_TYPES = {"pending": "webhook.scheduled", "delivered": "webhook.delivered", "failed": "webhook.failed",
+                  "skipped": "webhook.skipped"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +99,8 @@ def _events(tx: Stores, order: Order) -> Iterator[TimelineEvent]:
         yield from _notification_events(notification)
     for anomaly in tx.anomalies.list(order_id=order.id):
         yield _anomaly_event(anomaly)
-    for webhook in tx.jobs.webhooks_for_order(order.id):
-        yield _webhook_event(webhook)
+    for delivery in tx.webhooks.for_order(order.id):
+        yield _webhook_event(delivery)
     for alert in tx.alerts.sent_for_order(order.id):
         yield _alert_event(alert)
 
@@ -184,11 +186,13 @@ def _anomaly_event(anomaly: Anomaly) -> TimelineEvent:
     })  # fmt: skip
 
 
-def _webhook_event(webhook: WebhookJob) -> TimelineEvent:
-    kind = _WEBHOOK_TYPES.get(webhook.status, "webhook.scheduled")
-    at = webhook.created_at if kind == "webhook.scheduled" else webhook.updated_at
-    return TimelineEvent(kind, at, {"event": webhook.event, "attempts": webhook.attempts,
-                                    "last_error": webhook.last_error})  # fmt: skip
+def _webhook_event(delivery: WebhookDelivery) -> TimelineEvent:
+    kind = _WEBHOOK_TYPES.get(delivery.status, "webhook.scheduled")
+    at = delivery.created_at if kind == "webhook.scheduled" else (delivery.finished_at or delivery.updated_at)
+    return TimelineEvent(kind, at, {
+        "event": delivery.event_type, "event_id": delivery.event_id, "delivery": delivery.id,
+        "attempts": delivery.attempts, "http_status": delivery.last_http_status, "last_error": delivery.last_error,
+    })  # fmt: skip
 
 
 def _alert_event(alert: AlertSent) -> TimelineEvent:
